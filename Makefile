@@ -1,0 +1,38 @@
+# ALMA Companion. Two set-up commands on a fresh machine: `make book` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PROFILE ?= tiny
+FORCE  ?= 0
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test book book-html paper-dry-run check-book clean
+
+# Create the venv if missing and install the project (pyproject.toml is the one source of deps).
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24" "setuptools>=77.0.3,<82" wheel
+	$(PY) -m pip install --quiet -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 > /dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+# Run every notebook with papermill on PROFILE, then build the HTML book (warnings are errors).
+book: $(STAMP)
+	$(PY) -m alma_core.book run --profile $(PROFILE) $(if $(filter 1,$(FORCE)),--force,)
+	$(PY) -m alma_core.book build
+
+# Render every paper-profile job (commands, sbatch scripts, DeepSpeed configs) without running it.
+paper-dry-run: $(STAMP)
+	$(PY) -m alma_core.book dry-run --profile paper
+
+# Headless-Chromium check of the built HTML (needs Debian's chromium).
+check-book: $(STAMP)
+	$(PY) -m alma_core.book check
+
+clean:
+	rm -rf _build book/_executed
