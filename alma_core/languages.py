@@ -15,7 +15,7 @@ __all__ = [
     "get_language",
     "register_language",
     "paper_directions",
-    "test_set_name",
+    "wmt_test_set",
 ]
 
 
@@ -102,7 +102,7 @@ def paper_directions(languages: tuple[str, ...] = PAPER_LANGUAGES) -> list[tuple
     return [(c, "en") for c in languages] + [("en", c) for c in languages]
 
 
-def test_set_name(src: str, tgt: str) -> str:
+def wmt_test_set(src: str, tgt: str) -> str:
     """Which WMT test set the paper uses for a direction (Section 5.1): WMT'21 for is<->en, else WMT'22."""
     get_language(src)
     get_language(tgt)

@@ -1,0 +1,333 @@
+"""Training examples for the recipe's objectives (Section 4, Appendix A).
+
+- Stage 2, CLM with the prompt masked (Section 4.2, Figure 2): `parallel_example`, `parallel_examples`.
+- Stage 1, packed monolingual blocks with loss on every token (Section 4.1): `pack_documents`.
+- Appendix A: prefix-LM (`prefix_lm_example`) and mixture-of-denoisers (`mixture_of_denoisers_example`).
+- Right-padding collation for training (`RightPadCollator`); left padding is for generation only.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from alma_core.languages import get_language
+from alma_core.prompts import PromptStyle, prompt_parts
+
+__all__ = [
+    "IGNORE_INDEX",
+    "check_special_tokens",
+    "encode_prompt",
+    "parallel_example",
+    "parallel_examples",
+    "pack_documents",
+    "prefix_lm_example",
+    "span_corruption_mask",
+    "denoising_example",
+    "mixture_of_denoisers_example",
+    "RightPadCollator",
+    "DENOISERS",
+]
+
+IGNORE_INDEX = -100
+Direction = Literal["xx-en", "en-xx"]
+
+# Appendix A: R (regular) and X (extreme) span corruption; S (sequential) is prefix-LM. Drawn 25/25/50.
+DENOISERS: dict[str, dict[str, float]] = {
+    "R": {"mean_span": 3.0, "rate": 0.15, "prob": 0.25},
+    "X": {"mean_span": 32.0, "rate": 0.25, "prob": 0.25},
+    "S": {"prob": 0.50},
+}
+
+
+def check_special_tokens(tokenizer: Any) -> None:
+    """Fail fast unless EOS exists and pad != EOS (a pad equal to EOS masks EOS, so it is never learned)."""
+    if tokenizer.eos_token_id is None:
+        raise ValueError("tokenizer has no EOS token; set tokenizer.eos_token before building examples")
+    if tokenizer.pad_token_id is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
+        raise ValueError(
+            f"tokenizer pad_token_id ({tokenizer.pad_token_id}) must exist and differ from eos_token_id "
+            f"({tokenizer.eos_token_id}); use <unk> (id 0 for LLaMA) as pad (alma_core.modeling.load_backbone does)"
+        )
+
+
+def _ids(tokenizer: Any, text: str) -> list[int]:
+    """Token ids of `text` without special tokens."""
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def _bos(tokenizer: Any) -> list[int]:
+    """[BOS] when the tokenizer has one, else []."""
+    return [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+
+
+def encode_prompt(
+    tokenizer: Any,
+    src: str,
+    tgt: str,
+    source: str,
+    *,
+    max_prompt_tokens: int | None = None,
+    style: PromptStyle = "english",
+    shots: Sequence[tuple[str, str]] = (),
+) -> tuple[list[int], bool]:
+    """BOS + prompt token ids, truncating inside the source so the `\\n{Tgt}:` suffix always survives (Sec. 4.2).
+
+    Returns (ids, truncated). The prompt is tokenized as one string, exactly as generation sees it.
+    """
+    before, after = prompt_parts(src, tgt, style=style, shots=shots)
+    ids = _bos(tokenizer) + _ids(tokenizer, before + source + after)
+    if max_prompt_tokens is None or len(ids) <= max_prompt_tokens:
+        return ids, False
+    fixed = len(_bos(tokenizer)) + len(_ids(tokenizer, before + after))
+    if fixed >= max_prompt_tokens:
+        raise ValueError(
+            f"the prompt template alone needs {fixed} tokens, more than max_prompt_tokens={max_prompt_tokens}; "
+            "raise the budget (max_source_length) or use fewer shots"
+        )
+    source_ids = _ids(tokenizer, source)
+    keep = max(0, max_prompt_tokens - fixed)
+    while True:
+        cut = tokenizer.decode(source_ids[:keep], skip_special_tokens=True)
+        ids = _bos(tokenizer) + _ids(tokenizer, before + cut + after)
+        if len(ids) <= max_prompt_tokens or keep == 0:
+            return ids, True
+        keep -= 1
+
+
+def parallel_example(
+    tokenizer: Any,
+    src: str,
+    tgt: str,
+    source: str,
+    target: str,
+    max_length: int = 512,
+    *,
+    style: PromptStyle = "english",
+    shots: Sequence[tuple[str, str]] = (),
+) -> dict[str, list[int]]:
+    """One stage-2 example: BOS + prompt + target + EOS, loss only on target + EOS (Section 4.2, Figure 2).
+
+    Unlike the official code, the prompt's last token is masked too. Over-long examples are cut
+    inside the source first (the suffix and EOS are never lost), then at the end of the target.
+    """
+    check_special_tokens(tokenizer)
+    if not source.strip() or not target.strip():
+        raise ValueError(f"empty source or target in {src}->{tgt} example: {source!r} -> {target!r}")
+    prompt, _ = encode_prompt(tokenizer, src, tgt, source, style=style, shots=shots)
+    target_ids = _target_ids(tokenizer, src, tgt, source, target, style=style, shots=shots)
+    if len(prompt) + len(target_ids) + 1 > max_length:
+        warnings.warn(
+            f"{src}->{tgt} example of {len(prompt) + len(target_ids) + 1} tokens exceeds max_length={max_length}; "
+            "truncating the source (prompt suffix and EOS kept)",
+            stacklevel=2,
+        )
+        budget = max(max_length - len(target_ids) - 1, 1)
+        try:
+            prompt, _ = encode_prompt(tokenizer, src, tgt, source, max_prompt_tokens=budget, style=style, shots=shots)
+        except ValueError:
+            prompt, _ = encode_prompt(tokenizer, src, tgt, "", style=style, shots=shots)
+        target_ids = target_ids[: max(max_length - len(prompt) - 1, 0)]
+        if not target_ids:
+            raise ValueError(
+                f"max_length={max_length} leaves no room for any target token after the {len(prompt)}-token "
+                "prompt template; raise max_length"
+            )
+    input_ids = prompt + target_ids + [tokenizer.eos_token_id]
+    labels = [IGNORE_INDEX] * len(prompt) + target_ids + [tokenizer.eos_token_id]
+    return {"input_ids": input_ids, "attention_mask": [1] * len(input_ids), "labels": labels}
+
+
+def _target_ids(
+    tokenizer: Any, src: str, tgt: str, source: str, target: str, *, style: PromptStyle, shots: Sequence[tuple[str, str]]
+) -> list[int]:
+    """Target tokens as they fall after the prompt when `prompt + target` is tokenized as one string."""
+    before, after = prompt_parts(src, tgt, style=style, shots=shots)
+    prompt_ids = _ids(tokenizer, before + source + after)
+    joint = _ids(tokenizer, before + source + after + target)
+    if joint[: len(prompt_ids)] == prompt_ids and len(joint) > len(prompt_ids):
+        return joint[len(prompt_ids):]
+    return _ids(tokenizer, target)
+
+
+def parallel_examples(
+    tokenizer: Any,
+    pairs: Iterable[tuple[str, str]],
+    pair: tuple[str, str],
+    directions: Sequence[Direction] = ("xx-en", "en-xx"),
+    max_length: int = 512,
+    *,
+    style: PromptStyle = "english",
+) -> list[dict[str, list[int]]]:
+    """Stage-2 examples for a language pair, one per pair per requested direction (Section 4.2).
+
+    `pair` names the languages of each (first, second) tuple, e.g. ("de", "en"); one must be English.
+    """
+    first, second = pair
+    for code in pair:
+        get_language(code)
+    if "en" not in pair or first == second:
+        raise ValueError(f"language pair {pair} must pair English with another language, e.g. ('de', 'en')")
+    xx = second if first == "en" else first
+    unknown = set(directions) - {"xx-en", "en-xx"}
+    if unknown:
+        raise ValueError(f"unknown direction(s) {sorted(unknown)}; use 'xx-en' and/or 'en-xx'")
+    examples = []
+    for a, b in pairs:
+        text = {first: a, second: b}
+        for direction in directions:
+            src, tgt = (xx, "en") if direction == "xx-en" else ("en", xx)
+            examples.append(parallel_example(tokenizer, src, tgt, text[src], text[tgt], max_length, style=style))
+    return examples
+
+
+def pack_documents(tokenizer: Any, documents: Iterable[str], block_size: int = 512) -> list[dict[str, list[int]]]:
+    """Stage-1 blocks: each document wrapped in BOS/EOS, concatenated, cut into `block_size` blocks (Section 4.1).
+
+    Every token is in the loss; the last incomplete block is dropped, as in the official code.
+    """
+    check_special_tokens(tokenizer)
+    if block_size < 2:
+        raise ValueError(f"block_size must be at least 2, got {block_size}")
+    stream: list[int] = []
+    for document in documents:
+        if document.strip():
+            stream += _bos(tokenizer) + _ids(tokenizer, document) + [tokenizer.eos_token_id]
+    blocks = []
+    for start in range(0, len(stream) - block_size + 1, block_size):
+        ids = stream[start : start + block_size]
+        blocks.append({"input_ids": ids, "attention_mask": [1] * block_size, "labels": list(ids)})
+    return blocks
+
+
+def prefix_lm_example(
+    tokenizer: Any, src: str, tgt: str, source: str, target: str, max_length: int = 512, **kwargs: Any
+) -> dict[str, Any]:
+    """Prefix-LM example (Appendix A): as `parallel_example`, plus `prefix_length` for bidirectional prompt attention."""
+    example = parallel_example(tokenizer, src, tgt, source, target, max_length, **kwargs)
+    example["prefix_length"] = sum(label == IGNORE_INDEX for label in example["labels"])
+    return example
+
+
+def span_corruption_mask(length: int, mean_span: float, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Boolean noise mask with ~`rate` of `length` tokens in spans of mean `mean_span` (T5/UL2 style, App. A)."""
+    if length < 2:
+        return np.zeros(length, dtype=bool)
+    n_noise = int(min(max(round(length * rate), 1), length - 1))
+    n_spans = int(min(max(round(n_noise / mean_span), 1), n_noise, length - n_noise))
+
+    def split(total: int, parts: int) -> np.ndarray:
+        cuts = np.sort(rng.choice(np.arange(1, total), size=parts - 1, replace=False)) if parts > 1 else np.array([], int)
+        return np.diff(np.concatenate([[0], cuts, [total]]))
+
+    noise, keep = split(n_noise, n_spans), split(length - n_noise, n_spans)
+    mask = np.zeros(length, dtype=bool)
+    pos = 0
+    for k, n in zip(keep, noise):
+        pos += int(k)
+        mask[pos : pos + int(n)] = True
+        pos += int(n)
+    return mask
+
+
+def _sentinel_ids(tokenizer: Any, index: int) -> list[int]:
+    """Token ids of the i-th sentinel marker (plain text, so any tokenizer can express it)."""
+    return _ids(tokenizer, f"<extra_id_{index}>")
+
+
+def denoising_example(
+    tokenizer: Any,
+    text: str,
+    mean_span: float,
+    rate: float,
+    rng: np.random.Generator,
+    *,
+    mode: str = "R",
+    max_length: int = 512,
+) -> dict[str, Any]:
+    """A span-corruption example for a decoder-only model (Appendix A, MoD R/X denoisers).
+
+    Input (prefix, bidirectional): BOS + `[mode]` + text with each corrupted span replaced by a sentinel.
+    Target (loss): each sentinel followed by the tokens it hides, then EOS.
+    """
+    check_special_tokens(tokenizer)
+    ids = _ids(tokenizer, text)
+    mask = span_corruption_mask(len(ids), mean_span, rate, rng)
+    inputs, targets, span = _bos(tokenizer) + _ids(tokenizer, f"[{mode}]"), [], -1
+    for i, (tok, noisy) in enumerate(zip(ids, mask)):
+        if noisy and (i == 0 or not mask[i - 1]):
+            span += 1
+            inputs += _sentinel_ids(tokenizer, span)
+            targets += _sentinel_ids(tokenizer, span)
+        (targets if noisy else inputs).append(tok)
+    targets = targets[: max(max_length - len(inputs) - 1, 1)] + [tokenizer.eos_token_id]
+    input_ids = (inputs + targets)[:max_length]
+    labels = ([IGNORE_INDEX] * len(inputs) + targets)[:max_length]
+    return {"input_ids": input_ids, "attention_mask": [1] * len(input_ids), "labels": labels, "prefix_length": len(inputs)}
+
+
+def mixture_of_denoisers_example(
+    tokenizer: Any,
+    src: str,
+    tgt: str,
+    source: str,
+    target: str,
+    rng: np.random.Generator,
+    max_length: int = 512,
+) -> dict[str, Any]:
+    """Mixture-of-denoisers (Appendix A): R (span 3, 15%) 25%, X (span 32, 25%) 25%, S (= prefix-LM) 50%."""
+    draw = rng.random()
+    if draw >= DENOISERS["R"]["prob"] + DENOISERS["X"]["prob"]:
+        return prefix_lm_example(tokenizer, src, tgt, source, target, max_length)
+    mode = "R" if draw < DENOISERS["R"]["prob"] else "X"
+    before, after = prompt_parts(src, tgt)
+    spec = DENOISERS[mode]
+    return denoising_example(
+        tokenizer, before + source + after + target, spec["mean_span"], spec["rate"], rng, mode=mode, max_length=max_length
+    )
+
+
+class RightPadCollator:
+    """Pad a training batch on the RIGHT (left-padded bf16 batches went NaN; stack-notes) (Section 4, App. A).
+
+    Features carrying `prefix_length` get a 4D additive attention mask: bidirectional inside the
+    prefix, causal after it, padding keys masked (prefix-LM and MoD of Appendix A).
+    """
+
+    def __init__(self, pad_token_id: int, label_pad: int = IGNORE_INDEX, pad_to_multiple_of: int | None = None):
+        self.pad_token_id = pad_token_id
+        self.label_pad = label_pad
+        self.pad_to_multiple_of = pad_to_multiple_of
+
+    def __call__(self, features: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        width = max(len(f["input_ids"]) for f in features)
+        if self.pad_to_multiple_of:
+            width = -(-width // self.pad_to_multiple_of) * self.pad_to_multiple_of
+
+        def pad(key: str, value: int) -> torch.Tensor:
+            return torch.tensor([list(f[key]) + [value] * (width - len(f[key])) for f in features], dtype=torch.long)
+
+        batch = {
+            "input_ids": pad("input_ids", self.pad_token_id),
+            "attention_mask": pad("attention_mask", 0),
+            "labels": pad("labels", self.label_pad),
+        }
+        if any("prefix_length" in f for f in features):
+            prefix = torch.tensor([int(f.get("prefix_length", 0)) for f in features])
+            batch["attention_mask"] = prefix_lm_attention_mask(batch["attention_mask"], prefix)
+        return batch
+
+
+def prefix_lm_attention_mask(padding_mask: torch.Tensor, prefix_length: torch.Tensor) -> torch.Tensor:
+    """[B,1,T,T] additive float mask: causal, plus full attention among the first `prefix_length` tokens (App. A)."""
+    batch, width = padding_mask.shape
+    pos = torch.arange(width)
+    causal = pos[None, :] <= pos[:, None]
+    in_prefix = pos[None, :, None].lt(prefix_length[:, None, None]) & pos[None, None, :].lt(prefix_length[:, None, None])
+    allowed = (causal[None] | in_prefix) & padding_mask.bool()[:, None, :]
+    mask = torch.zeros(batch, 1, width, width)
+    return mask.masked_fill(~allowed[:, None], torch.finfo(torch.float32).min)
