@@ -352,3 +352,14 @@ def test_every_shipped_sample_file_parses() -> None:
             src, tgt = direction.split("-")
             pairs = data.read_parallel(path, src, tgt)
             assert pairs and data.parallel_path(data.sample_data_dir(), src, tgt, split) == path
+
+
+def test_stream_oscar_hub_script_error_points_to_data_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    datasets = pytest.importorskip("datasets")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("Dataset scripts are no longer supported, but found OSCAR-2301.py")
+
+    monkeypatch.setattr(datasets, "load_dataset", refuse)
+    with pytest.raises(DataError, match=r"'oscar-corpus/OSCAR-2301' needs a loading script.*Fix: pass its JSON-lines shards as data_files"):
+        data.stream_oscar("de")

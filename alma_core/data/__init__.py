@@ -275,6 +275,13 @@ def stream_oscar(
             f"cannot load OSCAR documents from {source}: {err}. Fix: check the paths, or for the hub set accept "
             "its terms and run `huggingface-cli login`, or download the JSON-lines shards and pass data_files."
         ) from None
+    except RuntimeError as err:
+        if "scripts" not in str(err):
+            raise
+        raise DataError(
+            f"{hub_id!r} needs a loading script, which this datasets version refuses ({err}). Fix: pass its "
+            "JSON-lines shards as data_files (local paths or hf://datasets/... globs; .zst needs `zstandard`)."
+        ) from None
     return _oscar_texts(dataset, lang)
 
 
