@@ -250,25 +250,28 @@ def stream_oscar(
     data_files: str | Sequence[str] | None = None,
     split: str = "train",
     streaming: bool = True,
+    cache_dir: PathLike | None = None,
 ) -> Iterator[str]:
     """Stream OSCAR-2301 documents (Section 4, App. D.1) through `datasets.load_dataset`, yielding each `text`.
 
     The paper profile loads `hub_id` with config `lang` (the hub set is gated: accept its terms and log in).
     With `data_files` (local JSON-lines files in the same schema: `text` plus `meta`), the "json"
     builder reads them instead; that is how tests and offline users exercise this path.
+    `cache_dir` is passed to `load_dataset` (it matters when `streaming=False`).
     """
     from datasets import load_dataset  # heavy import, only when streaming
 
     _check_language(lang)
+    cache = str(cache_dir) if cache_dir is not None else None
     try:
         if data_files is not None:
             files = [str(data_files)] if isinstance(data_files, (str, os.PathLike)) else [str(f) for f in data_files]
             for file in files:
                 if "://" not in file and not any(ch in file for ch in "*?[") and not Path(file).is_file():
                     raise FileNotFoundError(file)
-            dataset = load_dataset("json", data_files=files, split=split, streaming=streaming)
+            dataset = load_dataset("json", data_files=files, split=split, streaming=streaming, cache_dir=cache)
         else:
-            dataset = load_dataset(hub_id, lang, split=split, streaming=streaming)
+            dataset = load_dataset(hub_id, lang, split=split, streaming=streaming, cache_dir=cache)
     except (FileNotFoundError, ConnectionError) as err:
         source = f"data_files={data_files!r}" if data_files is not None else f"{hub_id!r} (config {lang!r})"
         raise DataError(
