@@ -60,16 +60,22 @@ def translation_prompt(
     return before + source + after
 
 
-def clean_output(generated: str, tgt: str, *, shots: int = 0, style: PromptStyle = "english", src: str = "en") -> str:
+def clean_output(generated: str, tgt: str, *, shots: int = 0, style: PromptStyle = "english") -> str:
     """The translation in a generation: first non-empty line after the prompt's final marker, stripped.
 
-    `generated` may or may not still contain the prompt. With k shots the prompt holds k+1
-    markers, so the text after the (k+1)-th is taken, as the official post-processing does; any
-    turn the model invents afterwards (`\\n{Src}: ...`) lies on a later line and is dropped.
+    `generated` may or may not still contain the prompt. With the prompt (k shots) present, the
+    text after the (k+1)-th `\n{Tgt}:` is taken, as the official post-processing does; any turn the
+    model invents afterwards (`\n{Src}: ...`) lies on a later line and is dropped.
     """
-    marker = prompt_parts(src, tgt, style=style)[1] if style == "target" else target_marker(tgt)
-    pieces = generated.split(marker)
-    text = pieces[shots + 1] if len(pieces) > shots + 1 else pieces[-1] if len(pieces) > 1 else generated
+    if style == "target":
+        head, marker = prompt_parts("en", tgt, style="target")
+        head = head.split("\n")[0]
+    else:
+        head, marker = "Translate this from ", target_marker(tgt)
+    text = generated
+    if generated.lstrip().startswith(head):
+        pieces = generated.split(marker)
+        text = pieces[shots + 1] if len(pieces) > shots + 1 else ""
     for line in text.split("\n"):
         if line.strip():
             return line.strip()
