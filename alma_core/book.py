@@ -1,0 +1,431 @@
+"""The book's machinery: run every chapter notebook with papermill, build the HTML, dry-run, check it.
+
+`python -m alma_core.book run --profile tiny [--force]` executes `notebooks/<name>.ipynb` with
+`params/<profile>/<name>.yaml` into `book/_executed/<name>.ipynb` (the copy the book renders),
+skipping a notebook whose inputs (notebook, params file, alma_core sources, profile) are unchanged.
+`build` runs `jupyter-book build` with warnings as errors (execution off). `dry-run` renders every
+job of a profile without running it. `check` opens the built pages in headless Chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import html.parser
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from alma_core.io import atomic_write_json, atomic_write_text
+from alma_core.params import PROFILES, ParamsError, load_params, params_path, read_yaml
+from alma_core.store import repo_root
+
+__all__ = [
+    "BookError",
+    "EXECUTED",
+    "toc_chapters",
+    "notebook_pairs",
+    "source_hash",
+    "input_hash",
+    "run_notebook",
+    "run",
+    "build",
+    "dry_run",
+    "page_report",
+    "find_chromium",
+    "check",
+    "main",
+]
+
+EXECUTED = Path("book") / "_executed"
+STAMP_KEY = "alma_book"
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "WANDB_DISABLED": "true",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+}
+
+
+class BookError(RuntimeError):
+    """A book step that failed; the message says which notebook/page and what to do."""
+
+
+def _toc_files(node: Any) -> Iterable[str]:
+    """Every `file:` entry of a (nested) _toc.yml structure."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("file", "root") and isinstance(value, str):
+                yield value
+            else:
+                yield from _toc_files(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _toc_files(item)
+
+
+def toc_chapters(root: Path | None = None) -> list[str]:
+    """Notebook names the book renders: the `_toc.yml` entries under book/_executed/, in order."""
+    root = root or repo_root()
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    prefix = EXECUTED.as_posix() + "/"
+    return [Path(f).name.removesuffix(".ipynb") for f in _toc_files(toc) if f.startswith(prefix)]
+
+
+def notebook_pairs(profile: str, root: Path | None = None, only: Sequence[str] = ()) -> list[tuple[str, Path, Path | None]]:
+    """(name, notebook, params file or None when the profile has none) for every chapter of the book (or `only` those)."""
+    root = root or repo_root()
+    pairs = []
+    for name in toc_chapters(root):
+        if only and name not in only:
+            continue
+        notebook = root / "notebooks" / f"{name}.ipynb"
+        if not notebook.is_file():
+            raise BookError(f"_toc.yml lists {EXECUTED}/{name} but notebooks/{name}.ipynb does not exist; add it or drop the entry")
+        params = params_path(name, profile, root)
+        pairs.append((name, notebook, params if params.is_file() else None))
+    return pairs
+
+
+def source_hash(root: Path | None = None) -> str:
+    """Hash of the library sources and shipped data: a change re-executes the notebooks (their store skips training)."""
+    root = root or repo_root()
+    digest = hashlib.sha256()
+    for path in sorted((root / "alma_core").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix in {".py", ".csv", ".json", ".txt", ".yaml"}:
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def input_hash(notebook: Path, params: Path | None, profile: str, sources: str, force: bool = False) -> str:
+    """Hash of everything an executed copy depends on."""
+    digest = hashlib.sha256()
+    for part in (notebook.read_bytes(), params.read_bytes() if params else b"", profile.encode(), sources.encode()):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()[:16]
+
+
+def _stamp(executed: Path) -> dict[str, Any]:
+    """The run stamp stored in an executed notebook's metadata ({} when absent/unreadable)."""
+    import nbformat
+
+    try:
+        return dict(nbformat.read(executed, as_version=4).metadata.get(STAMP_KEY, {}))
+    except Exception:  # noqa: BLE001 - a broken copy is simply re-executed
+        return {}
+
+
+def _placeholder(name: str, profile: str, dest: Path) -> None:
+    """An executed copy for a chapter the profile does not cover, so the book still builds."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    title = name.replace("_", " ")
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(
+            f"# {title}\n\nThe `{profile}` profile does not run this chapter (no `params/{profile}/{name}.yaml`). "
+            f"Build the book with `make book PROFILE=tiny` (or `paper`) to see it."
+        )
+    ]
+    nb.metadata[STAMP_KEY] = {"profile": profile, "placeholder": True}
+    atomic_write_text(dest, nbformat.writes(nb))
+
+
+def run_notebook(notebook: Path, params: Path, dest: Path, *, force: bool = False, root: Path | None = None) -> float:
+    """Execute one notebook with papermill on a params file into `dest` (atomically); returns seconds."""
+    import papermill
+
+    root = root or repo_root()
+    values = read_yaml(params)
+    load_params(params)  # fail fast, naming the file and key
+    if force:
+        values["force"] = True
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.stem}.running.ipynb")
+    env_backup = dict(os.environ)
+    if values.get("profile") == "tiny":
+        os.environ.update({k: v for k, v in OFFLINE_ENV.items() if k not in os.environ})
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    start = time.time()
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(tmp), parameters=values, kernel_name="python3", cwd=str(root),
+            progress_bar=False, log_output=False, report_mode=False,
+        )
+    except papermill.PapermillExecutionError as err:
+        raise BookError(
+            f"{notebook.relative_to(root)} failed in cell {err.exec_count} with {err.ename}: {err.evalue}\n"
+            f"the partly executed copy is {tmp.relative_to(root)}; fix the cause and rerun `make book`"
+        ) from None
+    finally:
+        os.environ.clear()
+        os.environ.update(env_backup)
+    os.replace(tmp, dest)
+    return time.time() - start
+
+
+def _write_stamp(dest: Path, stamp: dict[str, Any]) -> None:
+    """Record the inputs' hash in the executed copy so an unchanged rerun is skipped."""
+    import nbformat
+
+    nb = nbformat.read(dest, as_version=4)
+    nb.metadata[STAMP_KEY] = stamp
+    atomic_write_text(dest, nbformat.writes(nb))
+
+
+def run(profile: str, *, force: bool = False, only: Sequence[str] = (), root: Path | None = None) -> dict[str, str]:
+    """Execute every chapter for `profile`, skipping unchanged ones; returns {notebook: status}."""
+    root = root or repo_root()
+    sources = source_hash(root)
+    status: dict[str, str] = {}
+    failures: list[str] = []
+    for name, notebook, params in notebook_pairs(profile, root, only):
+        dest = root / EXECUTED / f"{name}.ipynb"
+        if params is None:
+            _placeholder(name, profile, dest)
+            status[name] = f"no params/{profile}/{name}.yaml: placeholder page"
+            print(f"[book] {name}: {status[name]}", flush=True)
+            continue
+        key = input_hash(notebook, params, profile, sources)
+        if not force and dest.is_file() and _stamp(dest).get("input_hash") == key:
+            status[name] = "unchanged, skipped"
+            print(f"[book] {name}: {status[name]}", flush=True)
+            continue
+        print(f"[book] {name}: running with {params.relative_to(root)} ...", flush=True)
+        try:
+            seconds = run_notebook(notebook, params, dest, force=force, root=root)
+        except (BookError, ParamsError) as err:
+            failures.append(str(err))
+            status[name] = "FAILED"
+            print(f"[book] {name}: FAILED\n{err}", flush=True)
+            continue
+        _write_stamp(dest, {"input_hash": key, "profile": profile, "seconds": round(seconds, 1), "sources": sources})
+        status[name] = f"executed in {seconds:.1f} s"
+        print(f"[book] {name}: {status[name]}", flush=True)
+    atomic_write_json(root / EXECUTED / "status.json", {"profile": profile, "status": status})
+    if failures:
+        raise BookError(f"{len(failures)} notebook(s) failed:\n" + "\n".join(failures))
+    return status
+
+
+def _jupyter_book() -> list[str]:
+    """The jupyter-book command of this environment."""
+    exe = Path(sys.executable).parent / "jupyter-book"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "jupyter_book.cli.main"]
+
+
+def build(root: Path | None = None) -> Path:
+    """`jupyter-book build` of the executed copies with warnings as errors; returns the HTML folder."""
+    root = root or repo_root()
+    missing = [n for n in toc_chapters(root) if not (root / EXECUTED / f"{n}.ipynb").is_file()]
+    if missing:
+        raise BookError(f"no executed copy of {missing} in {EXECUTED}/; run `python -m alma_core.book run --profile tiny` first")
+    cmd = [*_jupyter_book(), "build", str(root), "--builder", "html", "-W", "--keep-going"]
+    print("[book] " + " ".join(cmd), flush=True)
+    done = subprocess.run(cmd, cwd=root, check=False)
+    if done.returncode != 0:
+        raise BookError(f"jupyter-book build failed (exit {done.returncode}); the warnings above name the page and line")
+    return root / "_build" / "html"
+
+
+def _launch_jobs(name: str, params: Any, out: Path) -> list[Path]:
+    """Render the jobs of one notebook's params (training runs, evaluations) without running them."""
+    from alma_core import jobs
+
+    return jobs.render_all(name, params, out)
+
+
+def dry_run(profile: str = "paper", root: Path | None = None, out: Path | None = None) -> list[Path]:
+    """Render every job of every notebook for `profile` (commands, sbatch scripts, DeepSpeed configs)."""
+    root = root or repo_root()
+    out = out or root / "_build" / "dry-run" / profile
+    written: list[Path] = []
+    for name, _notebook, params in notebook_pairs(profile, root):
+        if params is None:
+            print(f"[dry-run] {name}: no params for {profile}", flush=True)
+            continue
+        loaded = load_params(params)
+        files = _launch_jobs(name, loaded, out / name)
+        for path in files:
+            print(f"[dry-run] {name}: {path.relative_to(root) if path.is_relative_to(root) else path}", flush=True)
+        written.extend(files)
+    return written
+
+
+class _PageParser(html.parser.HTMLParser):
+    """Counts tables, images (with their sources) and error outputs of a rendered page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables = 0
+        self.images: list[str] = []
+        self.errors = 0
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = dict(attrs)
+        if tag == "table":
+            self.tables += 1
+        elif tag == "img" and attr.get("src"):
+            self.images.append(attr["src"] or "")
+        elif tag == "title":
+            self._in_title = True
+        classes = (attr.get("class") or "").split()
+        if "output" in classes and "traceback" in classes:
+            self.errors += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        if "Traceback (most recent call last)" in data:
+            self.errors += 1
+
+
+def page_report(dom: str, page: Path) -> dict[str, Any]:
+    """Tables, images, missing image files and error outputs of one rendered page."""
+    parser = _PageParser()
+    parser.feed(dom)
+    local = [s for s in parser.images if not s.startswith(("http:", "https:", "data:"))]
+    missing = [s for s in local if not (page.parent / s.split("#")[0].split("?")[0]).is_file()]
+    return {"title": parser.title.strip(), "tables": parser.tables, "images": len(parser.images), "missing_images": missing, "errors": parser.errors}
+
+
+def expected_outputs(executed: Path) -> dict[str, int]:
+    """How many tables and figures an executed notebook produced (what its page must show)."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    tables = images = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "image/png" in data or "image/svg+xml" in data:
+                images += 1
+            if "<table" in str(data.get("text/html", "")):
+                tables += 1
+    return {"tables": tables, "images": images}
+
+
+def find_chromium(install: bool = True) -> str:
+    """Path of a headless-capable Chromium; installs Debian's `chromium` if missing, else fails loudly."""
+    names = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+    for name in names:
+        if found := shutil.which(name):
+            return found
+    if install:
+        prefix = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else [])
+        print("[check] chromium not found; installing Debian's chromium with apt-get ...", flush=True)
+        subprocess.run([*prefix, "apt-get", "install", "-y", "chromium"], check=False)
+        for name in names:
+            if found := shutil.which(name):
+                return found
+    raise BookError(
+        "CHECK FAILED: no Chromium on this machine and `apt-get install -y chromium` did not provide one; "
+        "install chromium (Debian package `chromium`) and rerun `make check-book`"
+    )
+
+
+def _render_dom(chromium: str, page: Path, shot: Path, budget_ms: int = 3000) -> str:
+    """The DOM of `page` after Chromium rendered it headless; also writes a screenshot."""
+    flags = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", f"--virtual-time-budget={budget_ms}",
+    ]
+    with tempfile.TemporaryDirectory(prefix="alma-chromium-") as profile_dir:
+        base = [chromium, *flags, f"--user-data-dir={profile_dir}"]
+        url = page.resolve().as_uri()
+        dom = subprocess.run(["timeout", "60", *base, "--dump-dom", url], capture_output=True, text=True, check=False)
+        subprocess.run(["timeout", "60", *base, "--window-size=1280,2400", f"--screenshot={shot}", url], capture_output=True, check=False)
+    if dom.returncode != 0 or "<html" not in dom.stdout.lower():
+        raise BookError(f"CHECK FAILED: chromium could not render {page} (exit {dom.returncode}): {dom.stderr[-500:]}")
+    return dom.stdout
+
+
+def check(root: Path | None = None, chromium: str | None = None) -> dict[str, dict[str, Any]]:
+    """Open every chapter page in headless Chromium: it renders, with its tables and figure images."""
+    root = root or repo_root()
+    html_dir = root / "_build" / "html"
+    if not (html_dir / "index.html").is_file():
+        raise BookError("CHECK FAILED: no built book in _build/html; run `make book` first")
+    chromium = chromium or find_chromium()
+    shots = root / "_build" / "check"
+    shots.mkdir(parents=True, exist_ok=True)
+    reports: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    for entry in _toc_files(toc):
+        page = html_dir / f"{Path(entry).with_suffix('').as_posix()}.html"
+        name = Path(entry).stem
+        if not page.is_file():
+            problems.append(f"{entry}: page {page.relative_to(root)} was not built")
+            continue
+        report = page_report(_render_dom(chromium, page, shots / f"{name}.png"), page)
+        executed = root / EXECUTED / f"{name}.ipynb"
+        want = expected_outputs(executed) if entry.startswith(EXECUTED.as_posix()) and executed.is_file() else {"tables": 0, "images": 0}
+        report["expected"] = want
+        reports[entry] = report
+        if report["tables"] < want["tables"]:
+            problems.append(f"{entry}: {report['tables']} tables rendered, the notebook produced {want['tables']}")
+        if report["images"] < want["images"]:
+            problems.append(f"{entry}: {report['images']} images rendered, the notebook produced {want['images']}")
+        if report["missing_images"]:
+            problems.append(f"{entry}: image files missing: {report['missing_images']}")
+        if report["errors"]:
+            problems.append(f"{entry}: {report['errors']} error output(s) on the page")
+        print(f"[check] {entry}: {report['tables']} tables, {report['images']} images, title {report['title']!r}", flush=True)
+    atomic_write_json(shots / "report.json", reports)
+    if problems:
+        raise BookError("CHECK FAILED:\n" + "\n".join(problems))
+    print(f"[check] {len(reports)} pages OK; screenshots in {shots.relative_to(root)}", flush=True)
+    return reports
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: run / build / dry-run / check."""
+    parser = argparse.ArgumentParser(prog="python -m alma_core.book", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="execute the chapter notebooks with papermill")
+    p_run.add_argument("--profile", default="tiny", choices=PROFILES)
+    p_run.add_argument("--force", action="store_true", help="re-execute every notebook and redo finished training/eval")
+    p_run.add_argument("--only", nargs="*", default=[], help="notebook names to run (default: all)")
+    sub.add_parser("build", help="jupyter-book build, warnings as errors")
+    p_dry = sub.add_parser("dry-run", help="render every job of a profile without running it")
+    p_dry.add_argument("--profile", default="paper", choices=PROFILES)
+    sub.add_parser("check", help="headless Chromium check of the built HTML")
+    args = parser.parse_args(argv)
+    start = time.time()
+    try:
+        if args.command == "run":
+            run(args.profile, force=args.force, only=args.only)
+        elif args.command == "build":
+            build()
+        elif args.command == "dry-run":
+            dry_run(args.profile)
+        else:
+            check()
+    except (BookError, ParamsError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"[book] {args.command} took {time.time() - start:.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

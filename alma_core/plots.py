@@ -1,0 +1,94 @@
+"""Matplotlib figures of the book: the paper's reported numbers beside this build's, with the profile banner."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib  # noqa: F401
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+__all__ = ["banner_text", "add_banner", "grouped_bars", "bars_reported_vs_build", "lines", "ratio_bars"]
+
+SHORT = {
+    "tiny": "profile tiny: smoke-scale model and data, not comparable to the paper",
+    "paper": "profile paper: the paper's scale",
+    "released": "profile released: public checkpoints, real test sets",
+}
+
+
+def banner_text(profile: str) -> str:
+    """The one-line profile banner written on every figure."""
+    return "This build: " + SHORT.get(profile, f"profile {profile}")
+
+
+def add_banner(fig: plt.Figure, profile: str) -> plt.Figure:
+    """Write the profile banner along the bottom of a figure."""
+    fig.text(0.5, 0.005, banner_text(profile), ha="center", va="bottom", fontsize=8, color="#8a1c1c", style="italic")
+    return fig
+
+
+def grouped_bars(ax: plt.Axes, table: pd.DataFrame, title: str = "", ylabel: str = "") -> plt.Axes:
+    """Bars grouped by column (language), one colour per row (system); NaN cells are left empty."""
+    numeric = table.apply(pd.to_numeric, errors="coerce")
+    n_rows = max(len(numeric.index), 1)
+    width = 0.8 / n_rows
+    x = np.arange(len(numeric.columns))
+    for i, (system, row) in enumerate(numeric.iterrows()):
+        ax.bar(x + (i - (n_rows - 1) / 2) * width, row.to_numpy(dtype=float), width, label=str(system))
+    ax.set_xticks(x, [str(c) for c in numeric.columns])
+    ax.set_title(title, fontsize=10)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7, frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    return ax
+
+
+def bars_reported_vs_build(reported: pd.DataFrame, build: pd.DataFrame | None, *, profile: str,
+                           metric: str = "BLEU", title: str = "") -> plt.Figure:
+    """Two panels: the paper's numbers (left) and this build's (right), each on its own scale."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    grouped_bars(axes[0], reported, f"Reported in the paper ({metric})", metric)
+    if build is not None and len(build) and build.apply(pd.to_numeric, errors="coerce").notna().any().any():
+        grouped_bars(axes[1], build, f"This build, profile {profile} ({metric})", metric)
+    else:
+        axes[1].text(0.5, 0.5, f"{metric}: not computed in this build", ha="center", va="center")
+        axes[1].set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return add_banner(fig, profile)
+
+
+def lines(frame: pd.DataFrame, x: str, y: str, hue: str, *, profile: str, title: str = "",
+          ax: plt.Axes | None = None, marker: str = "o") -> plt.Figure:
+    """One line per `hue` value of `y` against `x` (data-size curves, checkpoints every N tokens)."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.8))
+    else:
+        fig = ax.figure
+    for name, group in frame.groupby(hue, sort=False):
+        ax.plot(group[x], group[y], marker=marker, label=str(name))
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, frameon=False)
+    ax.grid(alpha=0.3)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return add_banner(fig, profile)
+
+
+def ratio_bars(ratios: pd.DataFrame, *, profile: str, title: str = "", ylabel: str = "sampling ratio") -> plt.Figure:
+    """Bars of language ratios, one group per language, one colour per column (e.g. paper vs. recomputed)."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    grouped_bars(ax, ratios.T, title, ylabel)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return add_banner(fig, profile)
+
+
+def close(fig: Any) -> None:
+    """Close a figure after it was displayed (keeps notebook memory flat)."""
+    plt.close(fig)

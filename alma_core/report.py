@@ -1,0 +1,211 @@
+"""What a chapter shows around its numbers: the profile banner, "reported vs. this build" tables,
+provenance from run.json, and the closing "What this reproduces / deviations" box.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "BANNERS",
+    "NOT_COMPUTED",
+    "banner",
+    "show_banner",
+    "show_markdown",
+    "wide_table",
+    "reported_vs_build",
+    "style_table",
+    "show_table",
+    "package_versions",
+    "provenance",
+    "show_provenance",
+    "closing",
+    "show_closing",
+]
+
+NOT_COMPUTED = "not computed"
+PACKAGES = ("torch", "transformers", "peft", "deepspeed", "sacrebleu", "unbabel-comet", "alma-core")
+BANNERS: dict[str, str] = {
+    "tiny": (
+        "**Profile `tiny`**: a tiny LLaMA-architecture model pretrained locally on sample text stands in for "
+        "LLaMA-2; sample corpora and test sets; COMET is a tiny checkpoint built locally, not "
+        "Unbabel/wmt22-comet-da. These numbers check the pipeline end to end; they are **not comparable** to the paper's."
+    ),
+    "paper": (
+        "**Profile `paper`**: LLaMA-2 backbones, OSCAR-2301, the human-written parallel data, WMT'22 (WMT'21 for is) "
+        "test sets, COMET Unbabel/wmt22-comet-da, DeepSpeed ZeRO-2: the paper's own scale."
+    ),
+    "released": (
+        "**Profile `released`**: evaluation only of the public checkpoints (haoranxu/ALMA-*, meta-llama/Llama-2-*-hf) "
+        "on the WMT'22 (WMT'21 for is) test sets with COMET Unbabel/wmt22-comet-da."
+    ),
+}
+
+
+def banner(profile: str, note: str = "") -> str:
+    """The one-paragraph banner naming the profile that produced a chapter's numbers (markdown)."""
+    text = BANNERS.get(profile, f"**Profile `{profile}`**")
+    return f"> {text}" + (f"\n>\n> {note}" if note else "")
+
+
+def show_markdown(text: str) -> Any:
+    """Display markdown in a notebook (returns the display object outside IPython)."""
+    from IPython.display import Markdown, display
+
+    obj = Markdown(text)
+    display(obj)
+    return obj
+
+
+def show_banner(profile: str, note: str = "") -> Any:
+    """Display the profile banner at the top of a chapter."""
+    return show_markdown(banner(profile, note))
+
+
+def wide_table(frame: pd.DataFrame, metric: str, *, direction: str | None = None, langs: Sequence[str] | None = None,
+               source: str | None = None, average: bool = True) -> pd.DataFrame:
+    """Tidy (system, direction, lang, metric, value) rows -> one row per system, one column per language (+ Avg.)."""
+    rows = frame[frame["metric"] == metric]
+    if direction is not None:
+        rows = rows[rows["direction"] == direction]
+    rows = rows[rows["lang"].astype(str) != "avg"]
+    table = rows.pivot_table(index="system", columns="lang", values="value", aggfunc="first", sort=False)
+    if langs is not None:
+        table = table.reindex(columns=[lang for lang in langs])
+    if average and len(table.columns):
+        table["Avg."] = table.mean(axis=1, skipna=False)
+    table.columns.name = None
+    if source is not None:
+        table.insert(0, "source", source)
+    return table
+
+
+def reported_vs_build(reported: pd.DataFrame, build: pd.DataFrame | None, metric: str, direction: str,
+                      langs: Sequence[str], *, reported_systems: Sequence[str] | None = None,
+                      missing_reason: str = "") -> pd.DataFrame:
+    """One table: the paper's rows (source "paper") above this build's rows (source "this build")."""
+    paper_rows = reported if reported_systems is None else reported[reported["system"].isin(reported_systems)]
+    parts = [wide_table(paper_rows, metric, direction=direction, langs=langs, source="paper")]
+    if build is not None and len(build):
+        mine = wide_table(build, metric, direction=direction, langs=langs, source="this build")
+        if mine.drop(columns="source").isna().all().all() and missing_reason:
+            mine.loc[:, [c for c in mine.columns if c != "source"]] = f"{NOT_COMPUTED}: {missing_reason}"
+        parts.append(mine)
+    table = pd.concat(parts)
+    table.index.name = f"{metric.upper()} {direction}"
+    return table
+
+
+def style_table(table: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
+    """A pandas Styler: numbers to `digits` places, missing cells as an en dash, strings as they are."""
+    def fmt(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if value is None or pd.isna(value):
+            return "–"
+        return f"{value:.{digits}f}"
+
+    styler = table.style.format(fmt)
+    if caption:
+        styler = styler.set_caption(caption)
+    return styler
+
+
+def show_table(table: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
+    """Display a styled table in a notebook (the book renders it as HTML)."""
+    from IPython.display import display
+
+    styler = style_table(table, caption, digits)
+    display(styler)
+    return styler
+
+
+def package_versions(packages: Iterable[str] = PACKAGES) -> dict[str, str]:
+    """Installed versions of the packages that determine the numbers."""
+    versions = {"python": platform.python_version()}
+    for name in packages:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _flatten_run(run: Mapping[str, Any]) -> dict[str, Any]:
+    """The provenance fields of one run.json (whatever subset it has)."""
+    keys = ("bleu_signature", "sacrebleu_signature", "signature", "comet_model", "comet_version", "git_revision",
+            "git", "seed", "hardware", "device", "model", "checkpoint")
+    flat = {k: run[k] for k in keys if k in run and not isinstance(run[k], (dict, list))}
+    for nested in ("metrics", "provenance", "environment"):
+        if isinstance(run.get(nested), Mapping):
+            flat.update({k: v for k, v in _flatten_run(run[nested]).items() if k not in flat})
+    if isinstance(run.get("versions"), Mapping):
+        flat.update({f"version {k}": v for k, v in run["versions"].items()})
+    return flat
+
+
+def provenance(runs: Mapping[str, Mapping[str, Any] | str | Path] | None = None,
+               extra: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """A table of what produced the numbers: package versions, and per run its sacreBLEU signature, COMET model, seed."""
+    from alma_core.io import read_json
+
+    rows: dict[str, dict[str, Any]] = {"this kernel": {**package_versions(), **dict(extra or {})}}
+    for name, run in (runs or {}).items():
+        if isinstance(run, (str, Path)):
+            path = Path(run)
+            run = read_json(path) if path.is_file() else {"note": f"no run.json at {path}"}
+        rows[name] = _flatten_run(run) or {"note": "run.json has no provenance fields"}
+    table = pd.DataFrame.from_dict(rows, orient="index").T.fillna("")
+    table.index.name = "provenance"
+    return table
+
+
+def show_provenance(runs: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None) -> Any:
+    """Display the provenance table under a heading."""
+    show_markdown("**Provenance** (what produced this chapter's numbers)")
+    return show_table(provenance(runs, extra))
+
+
+def closing(reproduces: Sequence[str], deviations: Sequence[str], profile: str = "") -> str:
+    """The "What this reproduces / deviations" box that ends every chapter (markdown)."""
+    lines = [":::{admonition} What this reproduces / deviations", ":class: note", "", "**Reproduces**", ""]
+    lines += [f"- {item}" for item in reproduces]
+    lines += ["", "**Deviations**", ""]
+    lines += [f"- {item}" for item in deviations]
+    if profile:
+        lines += ["", f"Numbers in this build come from the `{profile}` profile. See also the list of deviations in the book."]
+    lines.append(":::")
+    return "\n".join(lines)
+
+
+def show_closing(reproduces: Sequence[str], deviations: Sequence[str], profile: str = "") -> Any:
+    """Display the closing box (as a markdown output of the last cell)."""
+    return show_markdown(closing(reproduces, deviations, profile))
+
+
+def loss_mask_table(tokenizer: Any, example: Mapping[str, Sequence[int]]) -> pd.DataFrame:
+    """Token by token: id, text, label and whether the token is in the loss (Section 4.2, Figure 2)."""
+    ids = list(example["input_ids"])
+    labels = list(example["labels"])
+    pieces = [tokenizer.decode([i]) for i in ids]
+    special = {tokenizer.bos_token_id: "<BOS>", tokenizer.eos_token_id: "<EOS>"}
+    shown = [special.get(i, p).replace("\n", "\\n") for i, p in zip(ids, pieces)]
+    frame = pd.DataFrame({"token id": ids, "token": shown, "label": labels,
+                          "in loss": ["yes" if label != -100 else "no (masked)" for label in labels]})
+    frame.index.name = "position"
+    return frame
+
+
+def highlight_loss(frame: pd.DataFrame) -> Any:
+    """The loss-mask table styled: trained tokens green, masked tokens grey."""
+    def colour(row: pd.Series) -> list[str]:
+        trained = row["in loss"] == "yes"
+        return ["background-color: #d8f0d8" if trained else "color: #888888"] * len(row)
+
+    return frame.style.apply(colour, axis=1)
