@@ -1,0 +1,122 @@
+"""The book's machinery (alma_core.book): chapters, notebooks, params pairs, skip-unchanged, page checks."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from alma_core import book
+from alma_core.params import SCHEMAS, NotebookParams, register_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = book.toc_chapters(ROOT)
+
+
+def _parameter_names(cell: nbformat.NotebookNode) -> set[str]:
+    """Names assigned at top level of a parameters cell."""
+    return {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
+
+
+def test_toc_lists_the_part_one_chapters() -> None:
+    for name in ("sec2_zero_shot", "sec4_recipe", "sec5_main_results", "appC_training_details", "appD_sampling"):
+        assert name in CHAPTERS
+
+
+@pytest.mark.parametrize("profile", ["tiny", "paper"])
+def test_every_chapter_has_a_notebook_and_params(profile: str) -> None:
+    pairs = book.notebook_pairs(profile, ROOT)
+    assert [name for name, _, _ in pairs] == CHAPTERS
+    missing = [name for name, _, params in pairs if params is None]
+    assert missing == [], f"no params/{profile}/ file for {missing}"
+
+
+def test_released_profile_covers_sections_2_and_5() -> None:
+    with_params = {name for name, _, params in book.notebook_pairs("released", ROOT) if params is not None}
+    assert {"sec2_zero_shot", "sec5_main_results"} <= with_params
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_notebook_house_style(name: str) -> None:
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged `parameters`"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "commit notebooks without outputs"
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "first cell is the chapter title"
+    assert "What this reproduces / deviations" in nb.cells[-1].source and nb.cells[-1].cell_type == "markdown"
+    names = _parameter_names(tagged[0])
+    assert names == set(SCHEMAS[name].model_fields), "parameters cell = the schema's fields"
+    for profile in ("tiny", "paper", "released"):
+        path = ROOT / "params" / profile / f"{name}.yaml"
+        if path.is_file():
+            keys = set(yaml.safe_load(path.read_text(encoding="utf-8")))
+            assert keys <= names, f"{path.name} sets variables the notebook does not have: {keys - names}"
+
+
+def test_input_hash_follows_every_input(tmp_path: Path) -> None:
+    nb, params = tmp_path / "a.ipynb", tmp_path / "a.yaml"
+    nb.write_text("{}", encoding="utf-8")
+    params.write_text("x: 1", encoding="utf-8")
+    base = book.input_hash(nb, params, "tiny", "src1")
+    assert base == book.input_hash(nb, params, "tiny", "src1")
+    assert base != book.input_hash(nb, params, "paper", "src1")
+    assert base != book.input_hash(nb, params, "tiny", "src2")
+    params.write_text("x: 2", encoding="utf-8")
+    assert base != book.input_hash(nb, params, "tiny", "src1")
+
+
+def test_page_report_counts_tables_images_and_missing_files(tmp_path: Path) -> None:
+    (tmp_path / "_images").mkdir()
+    (tmp_path / "_images" / "fig.png").write_bytes(b"png")
+    page = tmp_path / "page.html"
+    dom = ("<html><head><title>Sec 5</title></head><body><table></table><table></table>"
+           "<img src='_images/fig.png'><img src='_images/gone.png'></body></html>")
+    report = book.page_report(dom, page)
+    assert report["tables"] == 2 and report["images"] == 2 and report["title"] == "Sec 5"
+    assert report["missing_images"] == ["_images/gone.png"] and report["errors"] == 0
+    assert book.page_report("<pre>Traceback (most recent call last):</pre>", page)["errors"] == 1
+
+
+def test_check_fails_loudly_without_chromium(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(book.shutil, "which", lambda name: None)
+    with pytest.raises(book.BookError, match="CHECK FAILED"):
+        book.find_chromium(install=False)
+
+
+class _SmokeParams(NotebookParams):
+    """Params of the throwaway notebook below."""
+
+    word: str = "hello"
+
+
+def _mini_repo(root: Path) -> None:
+    """A one-chapter book: _toc.yml, a notebook with a parameters cell, its tiny params file."""
+    (root / "notebooks").mkdir()
+    (root / "params" / "tiny").mkdir(parents=True)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: book/_executed/smoke_nb\n", encoding="utf-8")
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('profile = "tiny"\nstore_dir = "runs/tiny"\nword = "x"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Smoke"), params, nbformat.v4.new_code_cell("print(word * 2)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "notebooks" / "smoke_nb.ipynb")
+    (root / "params" / "tiny" / "smoke_nb.yaml").write_text("profile: tiny\nstore_dir: runs/tiny\nword: ab\n", encoding="utf-8")
+
+
+def test_run_executes_then_skips_unchanged(tmp_path: Path) -> None:
+    register_schema("smoke_nb", _SmokeParams)
+    try:
+        _mini_repo(tmp_path)
+        assert book.run("tiny", root=tmp_path)["smoke_nb"].startswith("executed")
+        executed = nbformat.read(tmp_path / "book" / "_executed" / "smoke_nb.ipynb", as_version=4)
+        assert "abab" in "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+        assert book.run("tiny", root=tmp_path)["smoke_nb"] == "unchanged, skipped"
+        (tmp_path / "params" / "tiny" / "smoke_nb.yaml").write_text("profile: tiny\nstore_dir: runs/tiny\nword: cd\n", encoding="utf-8")
+        assert book.run("tiny", root=tmp_path)["smoke_nb"].startswith("executed")
+        assert book.run("paper", root=tmp_path)["smoke_nb"].startswith("no params")
+    finally:
+        SCHEMAS.pop("smoke_nb", None)

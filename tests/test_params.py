@@ -1,0 +1,106 @@
+"""Schema of every params file (alma_core.params): unknown keys and wrong types fail with file/key/fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from alma_core.params import (
+    PROFILES,
+    SCHEMAS,
+    ParamsError,
+    load_notebook_params,
+    load_params,
+    notebook_params,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+ALL_FILES = sorted(p for profile in PROFILES for p in (ROOT / "params" / profile).glob("*.yaml"))
+
+
+def test_there_are_params_files() -> None:
+    assert len(ALL_FILES) >= 4
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_params_file_validates(path: Path) -> None:
+    params = load_params(path)
+    assert params.profile == path.parent.name
+    assert type(params) is SCHEMAS[path.stem]
+
+
+def _write(tmp_path: Path, profile: str, name: str, data: dict) -> Path:
+    path = tmp_path / profile / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def _valid_appd() -> dict:
+    return yaml.safe_load((ROOT / "params" / "tiny" / "appD_sampling.yaml").read_text(encoding="utf-8"))
+
+
+def test_unknown_key_fails_naming_file_and_key(tmp_path: Path) -> None:
+    path = _write(tmp_path, "tiny", "appD_sampling", {**_valid_appd(), "temprature": 5})
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    assert "temprature" in str(err.value) and str(path) in str(err.value) and "remove it" in str(err.value)
+
+
+def test_wrong_type_fails(tmp_path: Path) -> None:
+    path = _write(tmp_path, "tiny", "appD_sampling", {**_valid_appd(), "draws": "many"})
+    with pytest.raises(ParamsError, match="'draws'"):
+        load_params(path)
+
+
+def test_out_of_range_value_fails(tmp_path: Path) -> None:
+    path = _write(tmp_path, "tiny", "appD_sampling", {**_valid_appd(), "english_ratio": 1.5})
+    with pytest.raises(ParamsError, match="english_ratio"):
+        load_params(path)
+
+
+def test_missing_key_fails(tmp_path: Path) -> None:
+    data = _valid_appd()
+    del data["languages"]
+    with pytest.raises(ParamsError, match="missing key 'languages'"):
+        load_params(_write(tmp_path, "tiny", "appD_sampling", data))
+
+
+def test_profile_must_match_folder(tmp_path: Path) -> None:
+    path = _write(tmp_path, "paper", "appD_sampling", _valid_appd())
+    with pytest.raises(ParamsError, match="make them agree"):
+        load_params(path)
+
+
+def test_unknown_notebook_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ParamsError, match="no params schema"):
+        load_params(_write(tmp_path, "tiny", "no_such_notebook", {"profile": "tiny"}))
+    bad = tmp_path / "tiny" / "appD_sampling.yaml"
+    bad.write_text("profile: [tiny\n", encoding="utf-8")
+    with pytest.raises(ParamsError, match="invalid YAML"):
+        load_params(bad)
+    with pytest.raises(ParamsError, match="not found"):
+        load_params(tmp_path / "tiny" / "absent.yaml")
+
+
+def test_eval_directions_are_checked(tmp_path: Path) -> None:
+    data = yaml.safe_load((ROOT / "params" / "tiny" / "sec2_zero_shot.yaml").read_text(encoding="utf-8"))
+    data["eval"]["directions"] = ["de-fr"]
+    with pytest.raises(ParamsError, match="one side English"):
+        load_params(_write(tmp_path, "tiny", "sec2_zero_shot", data))
+
+
+def test_notebook_params_from_namespace() -> None:
+    namespace = {**_valid_appd(), "pd": object(), "unrelated": 3}
+    params = notebook_params("appD_sampling", namespace)
+    assert params.temperature == 6.0 and params.languages[0] == "en"
+    namespace["temperature"] = "hot"
+    with pytest.raises(ParamsError, match="temperature"):
+        notebook_params("appD_sampling", namespace)
+
+
+def test_load_notebook_params_by_name() -> None:
+    params = load_notebook_params("appD_sampling", "tiny", ROOT)
+    assert params.store_dir == "runs/tiny"
