@@ -27,6 +27,11 @@ __all__ = [
     "Sec5MainResultsParams",
     "AppCTrainingDetailsParams",
     "AppDSamplingParams",
+    "PromptVariant",
+    "Sec62DataQualityParams",
+    "AppEOffTargetParams",
+    "AppHHumanWrittenParams",
+    "AppIICLParams",
     "SCHEMAS",
     "register_schema",
     "params_path",
@@ -106,7 +111,7 @@ class Sec2ZeroShotParams(NotebookParams):
 
     tiny_backbone: dict[str, Any] = Field(default_factory=dict)
     systems: list[SystemSpec] = Field(min_length=1)
-    eval: EvalParams
+    evaluation: EvalParams
     launch: LaunchParams = LaunchParams()
 
 
@@ -129,8 +134,18 @@ class Sec5MainResultsParams(NotebookParams):
     tiny_backbone: dict[str, Any] = Field(default_factory=dict)
     train: dict[str, dict[str, Any]] = Field(default_factory=dict)
     systems: list[SystemSpec] = Field(min_length=1)
-    eval: EvalParams
+    evaluation: EvalParams
     launch: LaunchParams = LaunchParams()
+
+    @field_validator("train")
+    @classmethod
+    def _train_configs(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Every run must be a valid alma_core.train.TrainConfig (base_model `tiny` = the tiny stand-in)."""
+        from alma_core.train import make_config
+
+        for name, run in value.items():
+            make_config({"base_model": "tiny", "output_dir": "-", **run}, source=f"train.{name}")
+        return value
 
 
 class AppCTrainingDetailsParams(NotebookParams):
@@ -148,12 +163,60 @@ class AppDSamplingParams(NotebookParams):
     draws: int = Field(6000, ge=100)
 
 
+class PromptVariant(_Strict):
+    """One prompting setting of Appendices E and I: the prompt language and the in-context examples."""
+
+    name: str
+    style: Literal["english", "target"] = "english"
+    shots: Literal["HW", "Filtered"] | None = None
+    n_shots: int = Field(0, ge=0, le=5)
+
+
+class _TwoStageParams(NotebookParams):
+    """Variables shared by the Section 6.2 / Appendix E, H, I chapters: the stage-1 and stage-2 runs they build on."""
+
+    tiny_backbone: dict[str, Any] = Field(default_factory=dict)
+    stage1: dict[str, Any] = Field(description="TrainConfig values of the stage-1 (monolingual) run")
+    stage2: dict[str, Any] = Field(description="TrainConfig values shared by every stage-2 (parallel) run")
+    evaluation: EvalParams
+    launch: LaunchParams = LaunchParams()
+
+
+class Sec62DataQualityParams(_TwoStageParams):
+    """Section 6.2 / Appendix G: with/without stage 1 x parallel data of three qualities (Tables 3 and 9)."""
+
+    qualities: list[Literal["Random", "Filtered", "HW"]] = Field(min_length=1)
+
+
+class AppEOffTargetParams(_TwoStageParams):
+    """Appendix E: the off-target problem; prompt language and shots vs. the off-target rate (Table 6)."""
+
+    prompts: list[PromptVariant] = Field(min_length=1)
+    off_target_candidates: list[str] | None = None
+
+
+class AppHHumanWrittenParams(_TwoStageParams):
+    """Appendix H: stage 2 on the Flores subset only vs. Flores+WMT human-written data (Table 10)."""
+
+    flores_fraction: float = Field(0.5, gt=0, lt=1, description="share of each pair's train set standing in for Flores")
+
+
+class AppIICLParams(_TwoStageParams):
+    """Appendix I: 5-shot in-context learning vs. stage 2 vs. both (Table 11)."""
+
+    prompts: list[PromptVariant] = Field(min_length=1)
+
+
 SCHEMAS: dict[str, type[NotebookParams]] = {
     "sec2_zero_shot": Sec2ZeroShotParams,
     "sec4_recipe": Sec4RecipeParams,
     "sec5_main_results": Sec5MainResultsParams,
     "appC_training_details": AppCTrainingDetailsParams,
     "appD_sampling": AppDSamplingParams,
+    "sec6_2_data_quality": Sec62DataQualityParams,
+    "appE_off_target": AppEOffTargetParams,
+    "appH_human_written_data": AppHHumanWrittenParams,
+    "appI_icl": AppIICLParams,
 }
 
 

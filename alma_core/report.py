@@ -209,3 +209,20 @@ def highlight_loss(frame: pd.DataFrame) -> Any:
         return ["background-color: #d8f0d8" if trained else "color: #888888"] * len(row)
 
     return frame.style.apply(colour, axis=1)
+
+
+DIRECTION_LABELS = {"en-xx": "en→xx", "xx-en": "xx→en"}
+
+
+def direction_averages(*frames: pd.DataFrame, metric: str, systems: Sequence[str] | None = None) -> pd.DataFrame:
+    """Mean score per system and direction (en→xx, xx→en) over the languages present (Figure 3, Tables 1-2)."""
+    rows = pd.concat(frames, ignore_index=True)
+    rows = rows[(rows["metric"] == metric) & (rows["lang"].astype(str) != "avg")]
+    if systems is not None:
+        rows = rows[rows["system"].isin(systems)]
+    table = rows.pivot_table(index="system", columns="direction", values="value", aggfunc="mean", sort=False)
+    if systems is not None:
+        table = table.reindex([s for s in systems if s in table.index])
+    table = table.rename(columns=DIRECTION_LABELS)
+    table.columns.name = None
+    return table
