@@ -1,0 +1,203 @@
+"""Appendix J: log-likelihood multiple-choice scoring, lm-eval-harness-style items, readers of the public formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import torch
+
+from alma_core import crosslingual as cl
+from alma_core.crosslingual import CrossLingualDataError
+
+
+def _manual_loglikelihood(model: Any, tokenizer: Any, context: str, continuation: str) -> float:
+    """Independent reference: one unpadded forward pass over BOS + context + continuation."""
+    full = [tokenizer.bos_token_id] + tokenizer.encode(context + continuation, add_special_tokens=False)
+    n_ctx = 1 + len(tokenizer.encode(context, add_special_tokens=False))
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([full])).logits[0]
+    logprobs = torch.log_softmax(logits.float(), dim=-1)
+    return sum(float(logprobs[t - 1, full[t]]) for t in range(n_ctx, len(full)))
+
+
+def test_option_loglikelihoods_equal_a_hand_computed_forward_pass(tiny_random_llama: Any, tiny_tokenizer: Any) -> None:
+    context = "The cat sits on the mat."
+    options = [" It is warm.", " Die Katze schläft.", " 猫坐在垫子上。"]
+    got = cl.option_loglikelihoods(tiny_random_llama, tiny_tokenizer, context, options)
+    want = [_manual_loglikelihood(tiny_random_llama, tiny_tokenizer, context, o) for o in options]
+    assert got == pytest.approx(want, abs=1e-4)
+    assert all(value < 0 for value in got)
+    normalized = cl.option_loglikelihoods(tiny_random_llama, tiny_tokenizer, context, options, normalize=True)
+    assert normalized == pytest.approx([w / len(o) for w, o in zip(want, options)], abs=1e-5)
+
+
+def test_empty_context_scores_the_whole_string_after_bos(tiny_random_llama: Any, tiny_tokenizer: Any) -> None:
+    text = "The cat sits on the mat, right? Yes, the cat is on the mat."
+    got = cl.option_loglikelihoods(tiny_random_llama, tiny_tokenizer, "", [text])[0]
+    assert got == pytest.approx(_manual_loglikelihood(tiny_random_llama, tiny_tokenizer, "", text), abs=1e-4)
+
+
+def test_scores_do_not_depend_on_batch_size_or_padding(tiny_random_llama: Any, tiny_tokenizer: Any) -> None:
+    pairs = [("Good morning.", " Hello."), ("", "A much longer sentence about the weather in the mountains today."),
+             ("Кошка сидит", " на коврике."), ("Translate this from German to English:\nGerman: Guten Morgen.\nEnglish:", " Good morning."),
+             ("x", " y"), ("The dog", " barks at the postman every single morning.")]
+    one = cl.pair_loglikelihoods(tiny_random_llama, tiny_tokenizer, pairs, batch_size=1)
+    many = cl.pair_loglikelihoods(tiny_random_llama, tiny_tokenizer, pairs, batch_size=4)
+    all_at_once = cl.pair_loglikelihoods(tiny_random_llama, tiny_tokenizer, pairs, batch_size=64)
+    assert many == pytest.approx(one, abs=1e-4)
+    assert all_at_once == pytest.approx(one, abs=1e-4)
+    assert len(set(round(v, 3) for v in one)) == len(one)  # really different sequences, so a mix-up would show
+
+
+def test_encode_pair_moves_a_trailing_space_to_the_continuation(tiny_tokenizer: Any) -> None:
+    ctx_a, cont_a = cl.encode_pair(tiny_tokenizer, "The cat ", "sits.")
+    ctx_b, cont_b = cl.encode_pair(tiny_tokenizer, "The cat", " sits.")
+    assert (ctx_a, cont_a) == (ctx_b, cont_b)
+    assert ctx_a[0] == tiny_tokenizer.bos_token_id
+    assert tiny_tokenizer.decode(cont_a) == " sits."
+    with pytest.raises(ValueError, match="no tokens"):
+        cl.encode_pair(tiny_tokenizer, "The cat", "")
+
+
+class _MemorizingLM(torch.nn.Module):
+    """A rigged causal LM 'trained' on some texts: p(next | exact prefix) from their counts, near zero elsewhere."""
+
+    def __init__(self, tokenizer: Any, texts: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.vocab = len(tokenizer)
+        self.seen: dict[tuple[int, ...], torch.Tensor] = {}
+        for context, continuation in texts:
+            ctx, cont = cl.encode_pair(tokenizer, context, continuation)
+            seq = ctx + cont
+            for t in range(1, len(seq)):
+                self.seen.setdefault(tuple(seq[:t]), torch.full((self.vocab,), 0.001))[seq[t]] += 1.0
+        self.dummy = torch.nn.Parameter(torch.zeros(1))  # so next(model.parameters()) finds a device
+        self.config = SimpleNamespace(max_position_embeddings=512)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> Any:
+        rows, width = input_ids.shape
+        logits = torch.zeros(rows, width, self.vocab)
+        for r in range(rows):
+            ids = input_ids[r].tolist()
+            for t in range(width):
+                counts = self.seen.get(tuple(ids[: t + 1]))
+                if counts is not None:
+                    logits[r, t] = torch.log(counts / counts.sum())
+        return SimpleNamespace(logits=logits)
+
+
+def _sample(task: str) -> list[cl.MultipleChoiceItem]:
+    return [item for lang in cl.TABLE12_LANGUAGES[task] for item in cl.load_sample_items(task, lang)]
+
+
+@pytest.mark.parametrize("task", cl.TASKS)
+def test_a_model_trained_on_the_right_options_scores_100_and_on_the_wrong_ones_0(task: str, tiny_tokenizer: Any) -> None:
+    items = _sample(task)
+    right = [(it.contexts[it.label], it.continuations[it.label]) for it in items]
+    result = cl.score_multiple_choice(_MemorizingLM(tiny_tokenizer, right), tiny_tokenizer, items, batch_size=8)
+    assert result.accuracy == 1.0 and result.n == len(items)
+    assert result.predictions == [it.label for it in items]
+    if task != "XNLI":  # two options: a model that learned only the wrong ones always picks them
+        wrong = [(it.contexts[1 - it.label], it.continuations[1 - it.label]) for it in items]
+        assert cl.score_multiple_choice(_MemorizingLM(tiny_tokenizer, wrong), tiny_tokenizer, items).accuracy == 0.0
+
+
+def test_evaluate_task_reports_percent_n_and_chance(tiny_random_llama: Any, tiny_tokenizer: Any) -> None:
+    items = cl.load_sample_items("XWinograd", "en", limit=6)
+    out = cl.evaluate_task(tiny_random_llama, tiny_tokenizer, "xwinograd", items)
+    assert out["task"] == "XWinograd" and out["lang"] == "en" and out["n"] == 6
+    assert out["chance"] == 50.0
+    assert out["accuracy"] == pytest.approx(100 * sum(p == it.label for p, it in zip(out["predictions"], items)) / 6, abs=0.01)
+    assert 0 <= out["acc_norm"] <= 100
+    with pytest.raises(ValueError, match="no items"):
+        cl.score_multiple_choice(tiny_random_llama, tiny_tokenizer, [])
+
+
+def test_items_follow_the_harness_prompts() -> None:
+    xnli = cl.xnli_item("The sun is up", "It is day", 0, "en")
+    assert xnli.contexts == ("", "", "")
+    assert xnli.continuations == ("The sun is up, right? Yes, It is day", "The sun is up, right? Also, It is day",
+                                  "The sun is up, right? No, It is day")
+    assert cl.xnli_item("A", "B", 2, "de").continuations[2] == "A, richtig? Nein, B"
+    assert cl.xnli_item("甲", "乙", 1, "zh").continuations[1] == "甲, 正确? 所以, 乙"
+    story = cl.xstorycloze_item(["One.", "Two.", "Three.", "Four."], ["Good end.", "Bad end."], 1, "en")
+    assert story.contexts == ("One. Two. Three. Four.",) * 2 and story.continuations == (" Good end.", " Bad end.")
+    wino = cl.xwinograd_item("The ball broke the window because _ was thin.", ["the ball", "the window"], 1, "en")
+    assert wino.contexts == ("The ball broke the window because the ball", "The ball broke the window because the window")
+    assert wino.continuations == (" was thin.", " was thin.")
+    with pytest.raises(CrossLingualDataError, match="exactly one '_'"):
+        cl.xwinograd_item("no blank here", ["a", "b"], 0, "en")
+    with pytest.raises(CrossLingualDataError, match="XNLI_WORDS"):
+        cl.xnli_item("A", "B", 0, "is")
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_readers_parse_the_public_formats(tmp_path: Path) -> None:
+    xnli = _write(tmp_path / "de.jsonl", json.dumps({"premise": "P", "hypothesis": "H", "label": 2}) + "\n\n"
+                  + json.dumps({"premise": "P2", "hypothesis": "H2", "label": "neutral"}) + "\n")
+    items = cl.read_xnli(xnli)
+    assert [it.label for it in items] == [2, 1] and items[0].lang == "de"
+    assert items[0].continuations[0] == "P, richtig? Ja, H"
+    tsv = _write(tmp_path / "xnli.test.tsv", "language\tgold_label\tsentence1\tsentence2\n"
+                 "en\tcontradiction\tA man sleeps.\tA man runs.\nru\tentailment\tА.\tБ.\nen\tentailment\tIt rains.\tIt is wet.\n")
+    en = cl.read_xnli(tsv, lang="en")
+    assert [it.label for it in en] == [2, 0] and en[1].continuations[0] == "It rains., right? Yes, It is wet."
+    story = {f"input_sentence_{i}": f"S{i}." for i in range(1, 5)} | {"sentence_quiz1": "E1.", "sentence_quiz2": "E2.", "answer_right_ending": 2}
+    items = cl.read_xstorycloze(_write(tmp_path / "ru.jsonl", json.dumps(story) + "\n"))
+    assert items[0].label == 1 and items[0].contexts[0] == "S1. S2. S3. S4." and items[0].lang == "ru"
+    original = _write(tmp_path / "zh.csv", "InputStoryid,InputSentence1,InputSentence2,InputSentence3,InputSentence4,"
+                      "RandomFifthSentenceQuiz1,RandomFifthSentenceQuiz2,AnswerRightEnding\n"
+                      'id1,"One, a.",Two.,Three.,Four.,Yes.,No.,1\n')
+    assert cl.read_xstorycloze(original)[0].contexts[0] == "One, a. Two. Three. Four."
+    wino = _write(tmp_path / "en.json", json.dumps([{"sentence": "A hit B because _ was hard.", "option1": "A", "option2": "B", "answer": "1"}]))
+    items = cl.read_xwinograd(wino)
+    assert items[0].label == 0 and items[0].contexts == ("A hit B because A", "A hit B because B")
+    assert cl.read_task("xwinograd", wino) == items
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "reader", "match"),
+    [
+        ("en.jsonl", '{"premise": "P", "hypothesis": "H", "label": 0}\n{"premise": "P"\n', cl.read_xnli, r"en\.jsonl:2: bad JSON line"),
+        ("en.jsonl", '{"premise": "P", "label": 0}\n', cl.read_xnli, r"en\.jsonl:1: missing field 'hypothesis'"),
+        ("en.jsonl", '{"premise": "P", "hypothesis": "H", "label": 5}\n', cl.read_xnli, r"en\.jsonl:1: field 'label' = 5"),
+        ("en.jsonl", '{"premise": " ", "hypothesis": "H", "label": 0}\n', cl.read_xnli, r"en\.jsonl:1: field 'premise'.*non-empty"),
+        ("en.jsonl", '{"sentence": "no blank", "option1": "a", "option2": "b", "answer": "1"}\n', cl.read_xwinograd, r"en\.jsonl:1: .*exactly one '_'"),
+        ("en.jsonl", '{"sentence": "x _ y", "option1": "a", "option2": "b", "answer": "3"}\n', cl.read_xwinograd, r"en\.jsonl:1: field 'answer' = '3'"),
+        ("en.jsonl", '{"sentence": "x _ y", "option1": "a", "option2": "b", "answer": "1"}\n[1, 2]\n', cl.read_xwinograd, r"en\.jsonl:2: expected a JSON object"),
+        ("en.tsv", "sentence\toption1\toption2\tanswer\nx _ y\ta\tb\n", cl.read_xwinograd, r"en\.tsv:2: 3 cells but the header has 4"),
+        ("en.jsonl", '{"input_sentence_1": "a"}\n', cl.read_xstorycloze, r"en\.jsonl:1: missing field 'input_sentence_2'"),
+        ("en.jsonl", "\n\n", cl.read_xstorycloze, r"en\.jsonl: no items"),
+        ("is.jsonl", '{"premise": "P", "hypothesis": "H", "label": 0}\n', cl.read_xnli, r"no XNLI prompt words for language 'is'"),
+    ],
+)
+def test_reader_errors_name_file_line_and_fix(tmp_path: Path, name: str, text: str, reader: Any, match: str) -> None:
+    with pytest.raises(CrossLingualDataError, match=match) as err:
+        reader(_write(tmp_path / name, text))
+    assert "Fix" in str(err.value) or "fix" in str(err.value) or "add" in str(err.value)
+
+
+def test_missing_file_and_unknown_task_are_user_errors(tmp_path: Path) -> None:
+    with pytest.raises(CrossLingualDataError, match=r"nope\.jsonl: file not found"):
+        cl.read_xnli(tmp_path / "nope.jsonl", lang="en")
+    with pytest.raises(CrossLingualDataError, match="unknown task 'copa'"):
+        cl.read_task("copa", tmp_path / "x.jsonl")
+
+
+@pytest.mark.parametrize(("task", "lang"), [(t, lang) for t, langs in cl.TABLE12_LANGUAGES.items() for lang in langs])
+def test_shipped_sample_items_cover_table12(task: str, lang: str) -> None:
+    items = cl.load_sample_items(task, lang)
+    assert len(items) >= 20
+    assert {it.lang for it in items} == {lang}
+    labels = {it.label for it in items}
+    assert labels == ({0, 1, 2} if task == "XNLI" else {0, 1})  # every answer position occurs
+    english = cl.load_sample_items(task, "en")
+    assert len(items) == len(english)  # the sample languages translate the English items one to one
