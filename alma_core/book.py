@@ -307,47 +307,58 @@ def train_config(params: Any, name: str) -> tuple[dict[str, Any], str, Path]:
     return values, key, out
 
 
-def _run_spec(params: Any, config_path: Path, module: str) -> Any:
-    """An alma_core.launch.RunSpec for one job of a notebook (launcher, nodes and GPUs from its params)."""
+def _run_spec(params: Any, config_path: Path, job_name: str, evaluation: bool = False) -> Any:
+    """The alma_core.launch.RunSpec of one job of a notebook (launcher, nodes, GPUs, SLURM from its params).
+
+    An evaluation job is one process on one GPU (no DeepSpeed): a SLURM script or a plain process.
+    """
     from alma_core import launch
 
-    lp = params.launch
-    fields = getattr(launch.RunSpec, "model_fields", None) or getattr(launch.RunSpec, "__dataclass_fields__", {})
-    values: dict[str, Any] = {"launcher": lp.launcher, "config_path": str(config_path), "nodes": lp.nodes,
-                              "gpus_per_node": lp.gpus_per_node}
-    optional = {"module": module, "deepspeed_config": lp.deepspeed_config, "slurm": dict(lp.slurm) or None,
-                "job_name": config_path.parent.name}
-    values.update({k: v for k, v in optional.items() if k in fields and v is not None})
-    return launch.RunSpec(**values)
+    values = params.launch.model_dump(exclude={"submit"})
+    if evaluation:
+        values.update(nodes=1, gpus_per_node=1, deepspeed_config=None,
+                      launcher="slurm" if values["launcher"] == "slurm" else "python")
+    return launch.RunSpec(config_path=str(config_path), slurm_job_name=job_name, **values)
 
 
-def _start(params: Any, config_path: Path, module: str, dry_run: bool = False) -> Any:
-    """Start (or with dry_run, render) one job through alma_core.launch; fails if the job fails."""
-    try:
-        from alma_core import launch
-    except ImportError:
-        launch = None
-    if launch is None:  # launch not installed yet: a plain process is all the tiny profile needs
-        cmd = [sys.executable, "-m", *module.split(), "--config", str(config_path)]
-        if dry_run or params.launch.launcher != "python":
-            if dry_run:
-                return " ".join(cmd)
-            raise BookError(f"launcher {params.launch.launcher!r} needs alma_core.launch, which is not importable")
-        log = config_path.parent / "job.log"
-        with open(log, "w", encoding="utf-8") as handle:
-            code = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, check=False).returncode
-        if code != 0:
-            tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
-            raise BookError(f"job {config_path.parent.name} ({module}) failed with exit {code}; log {log}:\n{tail}")
-        return code
-    spec = _run_spec(params, config_path, module)
+EVAL_MODULE = "alma_core.book eval-job"
+
+
+def _eval_text(text: str) -> str:
+    """A rendered training command/script turned into the evaluation job's (same launcher, other module)."""
+    return text.replace("alma_core.train", EVAL_MODULE)
+
+
+def _start(params: Any, config_path: Path, module: str, dry_run: bool = False) -> str:
+    """Start (or with dry_run, render) one job through alma_core.launch; returns the command/script text."""
+    from alma_core import launch
+
+    job = config_path.parent.name if config_path.stem in ("train_config", "eval_config") else config_path.stem
+    spec = _run_spec(params, config_path, f"alma-{job}"[:60], evaluation=module != "alma_core.train")
+    text = launch.render(spec)
+    if module != "alma_core.train":
+        text = _eval_text(text)
     if dry_run:
-        return launch.render(spec)
-    result = launch.launch(spec)
-    code = getattr(result, "returncode", result)
-    if isinstance(code, int) and code != 0:
-        raise BookError(f"job {config_path.parent.name} ({module}) failed with exit {code}; its log is in {config_path.parent}")
-    return result
+        return text
+    if spec.launcher == "slurm":
+        script = config_path.with_suffix(".sbatch")
+        atomic_write_text(script, text)
+        if not params.launch.submit:
+            raise BookError(f"wrote {script}; submit it with `sbatch {script}` (or set launch.submit: true), "
+                            "then rerun `make book PROFILE=paper` when the job has finished: the store picks it up")
+        done = subprocess.run(["sbatch", "--parsable", str(script)], capture_output=True, text=True, check=False)
+        raise BookError(f"submitted {script} ({done.stdout.strip() or done.stderr.strip()}); rerun `make book` when it has finished")
+    log = config_path.parent / "job.log"
+    if module == "alma_core.train":
+        launch.launch(spec, log_path=log, echo=lambda line: None)
+        return text
+    cmd = [*_eval_text(" ".join(launch.command(spec))).split()]
+    with open(log, "a", encoding="utf-8") as handle:
+        code = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, check=False, env={**os.environ, **spec.env}).returncode
+    if code != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+        raise BookError(f"job {config_path.parent.name} ({module}) failed with exit {code}; log {log}:\n{tail}")
+    return text
 
 
 def ensure_trained(params: Any) -> dict[str, Path]:
@@ -358,6 +369,9 @@ def ensure_trained(params: Any) -> dict[str, Path]:
     trained: dict[str, Path] = {}
     for name in params.train:
         values, key, out = train_config(params, name)
+        finished = (out / "run.json").is_file() and read_json(out / "run.json").get("status") == "done"
+        if finished and not is_done(out, key) and not params.force:  # a job submitted by hand (make paper-dry-run)
+            mark_done(out, key, {"run": name, "adopted": True})
         if params.force or not is_done(out, key):
             config_path = out / "train_config.yaml"
             atomic_write_text(config_path, yaml.safe_dump(values, sort_keys=True, allow_unicode=True))
@@ -438,11 +452,13 @@ def ensure_evaluated(params: Any, trained: dict[str, Path]) -> tuple[Any, dict[s
     frames, runs = [], {}
     for system in params.systems:
         job, key, out = eval_config(params, system, trained)
+        if (out / "scores.json").is_file() and not is_done(out, key) and not params.force:  # submitted by hand
+            mark_done(out, key, {"system": system.name, "adopted": True})
         if params.force or not is_done(out, key):
             job["comet_model"] = _comet_model(params)
             config_path = out / "eval_config.yaml"
             atomic_write_text(config_path, yaml.safe_dump(job, sort_keys=True, allow_unicode=True))
-            _start(params, config_path, "alma_core.book eval-job")
+            _start(params, config_path, EVAL_MODULE)
             if not (out / "scores.json").is_file():
                 raise BookError(f"evaluation of {system.name!r} wrote no scores.json; see {out}")
             mark_done(out, key, {"system": system.name})
@@ -527,24 +543,26 @@ def evaluate_job(config_path: str | Path) -> Path:
 
 
 def render_jobs(name: str, params: Any, out: Path) -> list[Path]:
-    """Write every job of one notebook's params (configs + rendered launch command/script) without running it."""
+    """Write every job of one notebook's params (configs + launch command/script) exactly as the notebook would run it."""
+    if not hasattr(params, "launch"):
+        return []
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
+    suffix = "sbatch" if params.launch.launcher == "slurm" else "sh"
+    trained: dict[str, Path] = {}
     for run in getattr(params, "train", {}) or {}:
-        values = dict(params.train[run])
-        values.setdefault("output_dir", f"{params.store_dir}/train/{_system_slug(run)}")
+        values, _key, trained[run] = train_config(params, run)
         config_path = out / f"{_system_slug(run)}.train.yaml"
         atomic_write_text(config_path, yaml.safe_dump(values, sort_keys=True, allow_unicode=True))
-        script = out / f"{_system_slug(run)}.{'sbatch' if params.launch.launcher == 'slurm' else 'sh'}"
-        atomic_write_text(script, str(_start(params, config_path, "alma_core.train", dry_run=True)))
+        script = out / f"{_system_slug(run)}.{suffix}"
+        atomic_write_text(script, _start(params, config_path, "alma_core.train", dry_run=True))
         written += [config_path, script]
     for system in getattr(params, "systems", []) or []:
-        job = {"system": system.name, "model": system.model, "adapter": system.adapter, "train": system.train,
-               **params.evaluation.model_dump(), "output_dir": f"{params.store_dir}/eval/{_system_slug(system.name)}"}
+        job, _key, _ = eval_config(params, system, trained)
         config_path = out / f"{_system_slug(system.name)}.eval.yaml"
         atomic_write_text(config_path, yaml.safe_dump(job, sort_keys=True, allow_unicode=True))
-        script = out / f"{_system_slug(system.name)}.eval.{'sbatch' if params.launch.launcher == 'slurm' else 'sh'}"
-        atomic_write_text(script, str(_start(params, config_path, "alma_core.book eval-job", dry_run=True)))
+        script = out / f"{_system_slug(system.name)}.eval.{suffix}"
+        atomic_write_text(script, _start(params, config_path, EVAL_MODULE, dry_run=True))
         written += [config_path, script]
     return written
 
@@ -566,7 +584,7 @@ def training_details(params: Any) -> Any:
         src_params = load_notebook_params(source, params.profile)
         for run, values in getattr(src_params, "train", {}).items():
             cfg = make_config({**values, "output_dir": "-"}, source=f"params/{params.profile}/{source}.yaml")
-            world = src_params.launch.nodes * max(src_params.launch.gpus_per_node, 1)
+            world = src_params.launch.nodes * src_params.launch.gpus_per_node
             plan = batch_plan(cfg, world)
             columns[f"{source}: {run}"] = {
                 "backbone": values.get("base_model", "tiny") + (" (tiny stand-in)" if values.get("base_model", "tiny") == "tiny" else ""),
@@ -579,7 +597,7 @@ def training_details(params: Any) -> Any:
                 "validation every": f"{cfg.eval_every:.0%} of training",
                 "best checkpoint by": "lowest validation loss" if cfg.load_best_model_at_end else "last step",
                 "LoRA": f"r {cfg.lora_r}, alpha {cfg.lora_alpha}, dropout {cfg.lora_dropout}, {', '.join(cfg.lora_target_modules)}" if cfg.lora else "-",
-                "GPUs": f"{world} ({src_params.launch.launcher})" if src_params.launch.gpus_per_node else f"CPU ({src_params.launch.launcher})",
+                "GPUs": f"{world} ({src_params.launch.launcher})" if src_params.profile != "tiny" else f"CPU, {world} process ({src_params.launch.launcher})",
             }
     table = pd.DataFrame(columns).astype(str)
     table.index.name = "setting"

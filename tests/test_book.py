@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from alma_core import book
+from alma_core.params import load_params
 from alma_core.params import SCHEMAS, NotebookParams, register_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,3 +121,68 @@ def test_run_executes_then_skips_unchanged(tmp_path: Path) -> None:
         assert book.run("paper", root=tmp_path)["smoke_nb"].startswith("no params")
     finally:
         SCHEMAS.pop("smoke_nb", None)
+
+
+def test_paper_dry_run_renders_deepspeed_slurm_jobs(tmp_path: Path) -> None:
+    written = book.dry_run("paper", ROOT, out=tmp_path)
+    scripts = {p.name: p.read_text(encoding="utf-8") for p in written if p.suffix == ".sbatch"}
+    train = scripts["alma_7b_lora.sbatch"]
+    assert "#SBATCH --gpus-per-node=8" in train and "--nproc_per_node 8" in train
+    assert "-m alma_core.train" in train and "deepspeed=params/launch/ds_zero2.json" in train
+    config = yaml.safe_load((tmp_path / "sec5_main_results" / "alma_7b_lora.train.yaml").read_text(encoding="utf-8"))
+    assert config["lora"] is True and config["base_model"] == "haoranxu/ALMA-7B-Pretrain" and config["epochs"] == 1
+    assert config["output_dir"].endswith(book.train_config(load_params(ROOT / "params/paper/sec5_main_results.yaml"), "alma_7b_lora")[2].name)
+    evals = [name for name in scripts if name.endswith(".eval.sbatch")]
+    assert evals and all("alma_core.book eval-job" in scripts[name] and "--nproc_per_node 1" in scripts[name] for name in evals)
+
+
+def test_released_dry_run_evaluates_the_public_checkpoints(tmp_path: Path) -> None:
+    written = book.dry_run("released", ROOT, out=tmp_path)
+    configs = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in written if p.name.endswith(".eval.yaml")]
+    models = {(c["model"], c["adapter"]) for c in configs}
+    assert ("haoranxu/ALMA-7B", None) in models and ("haoranxu/ALMA-13B", None) in models
+    assert ("haoranxu/ALMA-7B-Pretrain", "haoranxu/ALMA-7B-Pretrain-LoRA") in models
+    assert ("haoranxu/ALMA-13B-Pretrain", "haoranxu/ALMA-13B-Pretrain-LoRA") in models
+    assert ("meta-llama/Llama-2-7b-hf", None) in models and ("meta-llama/Llama-2-13b-hf", None) in models
+    assert all(c["num_beams"] == 5 and c["comet_model"] == "Unbabel/wmt22-comet-da" for c in configs)
+    assert not [p for p in written if "train" in p.name]
+
+
+def _eval_job(tmp_path: Path, model: Path, adapter: Path | None, comet_model: str) -> dict:
+    from alma_core.data import sample_data_dir
+
+    job = {"system": "fixture", "model": str(model), "adapter": str(adapter) if adapter else None, "local_files_only": True,
+           "directions": ["de-en", "en-de"], "test_root": str(sample_data_dir()), "test_format": "json", "max_sentences": 2,
+           "num_beams": 2, "batch_size": 2, "max_new_tokens": 6, "max_prompt_tokens": 128, "comet_model": comet_model,
+           "comet_batch_size": 4, "output_dir": str(tmp_path / "out")}
+    path = tmp_path / "eval_config.yaml"
+    path.write_text(yaml.safe_dump(job), encoding="utf-8")
+    return job | {"config": path}
+
+
+def test_eval_job_on_fixtures_released_style(tmp_path: Path, tiny_backbone_dir: Path, tiny_comet_hub: Path) -> None:
+    """A released-profile job (base + LoRA adapter, COMET by hub name) on fixtures: tidy scores + provenance."""
+    from alma_core.io import read_json
+    from alma_core.modeling import apply_lora, load_backbone
+
+    model, _ = load_backbone(tiny_backbone_dir)
+    apply_lora(model).save_pretrained(tmp_path / "adapter")
+    job = _eval_job(tmp_path, tiny_backbone_dir, tmp_path / "adapter", "Unbabel/wmt22-comet-da")
+    out = book.evaluate_job(job["config"])
+    rows = read_json(out / "scores.json")
+    assert {(r["direction"], r["lang"]) for r in rows} == {("xx-en", "de"), ("en-xx", "de")}
+    comet = [r for r in rows if r["metric"] == "comet"]
+    assert len(comet) == 2 and all(isinstance(r["value"], float) for r in comet)
+    run = read_json(out / "run.json")
+    assert "nrefs:1" in run["signature"] and run["comet_model"] == "Unbabel/wmt22-comet-da"
+    assert (out / "hyp.de-en.jsonl").is_file()
+
+
+def test_eval_job_without_comet_says_not_computed(tmp_path: Path, tiny_backbone_dir: Path) -> None:
+    from alma_core.io import read_json
+
+    job = _eval_job(tmp_path, tiny_backbone_dir, None, str(tmp_path / "no-such-comet"))
+    rows = read_json(book.evaluate_job(job["config"]) / "scores.json")
+    comet = [r for r in rows if r["metric"] == "comet"]
+    assert all(r["value"] is None and r["note"].startswith("not computed") for r in comet)
+    assert all(isinstance(r["value"], float) for r in rows if r["metric"] == "bleu")
