@@ -1,0 +1,285 @@
+"""Scoring translations per direction and laying results out like Tables 1-2 (Section 5.1; Appendix E off-target).
+
+CLI: score existing hypothesis files against the test sets::
+
+    python -m alma_core.evaluate --hyps DIR --testsets DIR --directions de-en,en-de --system NAME --out results.json
+
+Hypothesis files in DIR, first match wins: `{src}-{tgt}.jsonl` (written by `alma_core.generate.translate`),
+`test-{src}-{tgt}` (the official script's plain-text name) or `{src}-{tgt}.txt` (one line per segment).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from alma_core import metrics
+from alma_core.io import atomic_write_json, atomic_write_text
+from alma_core.languages import PAPER_LANGUAGES, get_language, paper_directions, wmt_test_set
+
+__all__ = [
+    "EvaluationError",
+    "METRICS",
+    "direction_kind",
+    "score_direction",
+    "results_frame",
+    "paper_layout",
+    "find_hypotheses",
+    "read_hypotheses",
+    "evaluate_system",
+    "main",
+]
+
+METRICS = ("bleu", "comet", "chrf", "off_target")
+AVERAGE = "Avg."
+
+
+class EvaluationError(ValueError):
+    """Inputs to an evaluation that do not fit together (missing files, misaligned lines, bad arguments)."""
+
+
+def direction_kind(src: str, tgt: str) -> tuple[str, str]:
+    """('xx-en', src) for into-English, ('en-xx', tgt) for from-English, else ('{src}-{tgt}', '{src}-{tgt}')."""
+    if tgt == "en" and src != "en":
+        return "xx-en", src
+    if src == "en" and tgt != "en":
+        return "en-xx", tgt
+    return f"{src}-{tgt}", f"{src}-{tgt}"
+
+
+def score_direction(
+    sources: Sequence[str],
+    hypotheses: Sequence[str],
+    references: Sequence[str],
+    src: str,
+    tgt: str,
+    *,
+    comet_model: str | os.PathLike | None = metrics.DEFAULT_COMET_MODEL,
+    comet_batch_size: int = 8,
+    gpus: int = 0,
+    off_target_candidates: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """BLEU, chrF, COMET and off-target rate of one direction (Section 5.1, App. E); COMET may be None + reason."""
+    get_language(src)
+    get_language(tgt)
+    direction, lang = direction_kind(src, tgt)
+    bleu = metrics.bleu(hypotheses, references, tgt)
+    chrf = metrics.chrf(hypotheses, references, tgt)
+    record: dict[str, Any] = {
+        "src": src,
+        "tgt": tgt,
+        "pair": f"{src}-{tgt}",
+        "direction": direction,
+        "lang": lang,
+        "test_set": wmt_test_set(src, tgt),
+        "n": len(hypotheses),
+        "bleu": bleu.score,
+        "bleu_signature": bleu.signature,
+        "chrf": chrf.score,
+        "chrf_signature": chrf.signature,
+        "comet": None,
+        "comet_model": None if comet_model is None else str(comet_model),
+        "comet_version": None,
+        "comet_error": None,
+    }
+    if comet_model is None:
+        record["comet_error"] = "skipped: comet_model=None"
+    else:
+        try:
+            result = metrics.comet(
+                sources, hypotheses, references, model=comet_model, batch_size=comet_batch_size, gpus=gpus
+            )
+            record.update(comet=result.score, comet_version=result.extra["comet_version"], comet_signature=result.signature)
+        except metrics.CometUnavailableError as err:
+            record["comet_error"] = str(err)
+    off = metrics.off_target_rate(hypotheses, tgt, off_target_candidates)
+    record.update(off_target=off.score, off_target_signature=off.signature)
+    return record
+
+
+def results_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Tidy results: one row per system x direction x language x metric (columns system, direction, lang, metric, value)."""
+    rows = []
+    for record in records:
+        system = record.get("system")
+        if system is None:
+            raise EvaluationError(f"record for {record.get('pair', '?')} has no 'system' key; add one (e.g. the model name)")
+        direction, lang = record.get("direction"), record.get("lang")
+        if direction is None or lang is None:
+            direction, lang = direction_kind(record["src"], record["tgt"])
+        for metric in METRICS:
+            value = record.get(metric)
+            if value is not None:
+                rows.append({"system": system, "direction": direction, "lang": lang, "metric": metric, "value": float(value)})
+    return pd.DataFrame(rows, columns=["system", "direction", "lang", "metric", "value"])
+
+
+def _lang_order(langs: Iterable[str]) -> list[str]:
+    """The paper's column order (de, cs, is, zh, ru) first, then any other languages alphabetically."""
+    langs = set(langs)
+    return [c for c in PAPER_LANGUAGES if c in langs] + sorted(langs - set(PAPER_LANGUAGES))
+
+
+def paper_layout(frame: pd.DataFrame, metric: str | Sequence[str] = "bleu") -> pd.DataFrame:
+    """Tables 1-2 layout: a row per system, columns (direction, lang[, metric]) with an Avg. per direction.
+
+    An average is left empty (NaN) when the system lacks a language of that direction, as in the paper.
+    """
+    names = [metric] if isinstance(metric, str) else list(metric)
+    unknown = sorted(set(names) - set(frame["metric"])) if len(frame) else names
+    if unknown:
+        raise EvaluationError(f"no {unknown} values in the results; available: {sorted(set(frame['metric']))}")
+    sub = frame[frame["metric"].isin(names)]
+    systems = list(dict.fromkeys(sub["system"]))
+    blocks = []
+    for direction in [d for d in ("en-xx", "xx-en") if d in set(sub["direction"])] + sorted(
+        set(sub["direction"]) - {"en-xx", "xx-en"}
+    ):
+        part = sub[sub["direction"] == direction]
+        table = part.pivot_table(index="system", columns=["lang", "metric"], values="value", aggfunc="first")
+        langs = _lang_order(part["lang"])
+        table = table.reindex(columns=pd.MultiIndex.from_product([langs, names], names=["lang", "metric"]))
+        for name in names:
+            table[(AVERAGE, name)] = table.xs(name, axis=1, level="metric").mean(axis=1, skipna=False)
+        table = table.reindex(columns=pd.MultiIndex.from_product([langs + [AVERAGE], names], names=["lang", "metric"]))
+        table.columns = pd.MultiIndex.from_tuples([(direction, *c) for c in table.columns], names=["direction", "lang", "metric"])
+        blocks.append(table)
+    out = pd.concat(blocks, axis=1).reindex(systems)
+    if isinstance(metric, str):
+        out.columns = out.columns.droplevel("metric")
+    return out
+
+
+def find_hypotheses(hyps_dir: str | os.PathLike, src: str, tgt: str) -> Path:
+    """The hypothesis file of a direction in `hyps_dir` (see module docstring for accepted names)."""
+    root = Path(hyps_dir)
+    candidates = [root / f"{src}-{tgt}.jsonl", root / f"test-{src}-{tgt}", root / f"{src}-{tgt}.txt"]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise EvaluationError(
+        f"no hypotheses for {src}-{tgt} in {root}: expected one of {[p.name for p in candidates]}; "
+        "generate them with alma_core.generate.translate(..., output_path=DIR/'{src}-{tgt}.jsonl')"
+    )
+
+
+def read_hypotheses(path: str | os.PathLike, sources: Sequence[str]) -> list[str]:
+    """Hypotheses aligned with `sources` from a translate() JSONL file or a plain one-per-line file."""
+    from alma_core.generate import read_translations
+    from alma_core.testsets import read_lines
+
+    path = Path(path)
+    if path.suffix == ".jsonl":
+        done = read_translations(path, sources)
+        missing = [i for i in range(len(sources)) if i not in done]
+        if missing:
+            raise EvaluationError(
+                f"{path}: {len(missing)} of {len(sources)} sentences untranslated (first: {missing[0]}); "
+                "rerun translate() with the same output_path to finish it"
+            )
+        return [done[i] for i in range(len(sources))]
+    lines = read_lines(path)
+    if len(lines) != len(sources):
+        raise EvaluationError(f"{path} has {len(lines)} lines but the test set has {len(sources)} segments")
+    return lines
+
+
+def evaluate_system(
+    system: str,
+    hyps_dir: str | os.PathLike,
+    testsets_root: str | os.PathLike,
+    directions: Sequence[tuple[str, str]],
+    *,
+    fmt: str = "sacrebleu-echo",
+    comet_model: str | os.PathLike | None = metrics.DEFAULT_COMET_MODEL,
+    comet_batch_size: int = 8,
+    gpus: int = 0,
+) -> list[dict[str, Any]]:
+    """Score one system's hypothesis files for several directions; a record per direction."""
+    from alma_core.testsets import read_test_set
+
+    records = []
+    comet_failed: str | None = None
+    for src, tgt in directions:
+        sources, references = read_test_set(testsets_root, src, tgt, fmt=fmt)  # type: ignore[arg-type]
+        hypotheses = read_hypotheses(find_hypotheses(hyps_dir, src, tgt), sources)
+        record = score_direction(
+            sources, hypotheses, references, src, tgt,
+            comet_model=None if comet_failed else comet_model, comet_batch_size=comet_batch_size, gpus=gpus,
+        )
+        if comet_failed:
+            record.update(comet_model=str(comet_model), comet_error=comet_failed)
+        elif record["comet_error"] and comet_model is not None:
+            comet_failed = record["comet_error"]  # do not retry a model that is not there for every direction
+        records.append({"system": system, **record})
+    return records
+
+
+def _parse_directions(text: str | None) -> list[tuple[str, str]]:
+    """'de-en,en-de' -> [('de','en'),('en','de')]; None -> the paper's ten directions."""
+    if not text:
+        return paper_directions()
+    pairs = []
+    for item in text.split(","):
+        parts = item.strip().split("-")
+        if len(parts) != 2 or not all(parts):
+            raise EvaluationError(f"--directions item {item!r} is not 'src-tgt' (e.g. de-en)")
+        get_language(parts[0])
+        get_language(parts[1])
+        pairs.append((parts[0], parts[1]))
+    return pairs
+
+
+def _format_table(frame: pd.DataFrame, metric: str) -> str:
+    """A printable paper-layout table for one metric."""
+    table = paper_layout(frame, metric)
+    digits = 4 if metric == "off_target" else 2
+    return f"{metric}:\n" + table.round(digits).to_string(na_rep="-")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m alma_core.evaluate`."""
+    parser = argparse.ArgumentParser(prog="python -m alma_core.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hyps", required=True, help="folder with {src}-{tgt}.jsonl / test-{src}-{tgt} files")
+    parser.add_argument("--testsets", required=True, help="test-set root (see alma_core.testsets)")
+    parser.add_argument("--format", default="sacrebleu-echo", choices=["sacrebleu-echo", "json"])
+    parser.add_argument("--directions", default=None, help="comma-separated, e.g. de-en,en-de (default: the paper's ten)")
+    parser.add_argument("--system", required=True, help="name of the system in the tables")
+    parser.add_argument("--out", required=True, help="results JSON path; a CSV of the tidy frame is written beside it")
+    parser.add_argument("--comet-model", default=metrics.DEFAULT_COMET_MODEL, help="hub id, checkpoint path, or 'none'")
+    parser.add_argument("--comet-batch-size", type=int, default=8)
+    parser.add_argument("--gpus", type=int, default=0)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    comet_model = None if str(args.comet_model).lower() == "none" else args.comet_model
+    try:
+        records = evaluate_system(
+            args.system, args.hyps, args.testsets, _parse_directions(args.directions), fmt=args.format,
+            comet_model=comet_model, comet_batch_size=args.comet_batch_size, gpus=args.gpus,
+        )
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    frame = results_frame(records)
+    out = Path(args.out)
+    atomic_write_json(out, {"system": args.system, "records": records, "results": frame.to_dict(orient="records")})
+    atomic_write_text(out.with_suffix(".csv"), frame.to_csv(index=False))
+    for metric in METRICS:
+        if metric in set(frame["metric"]):
+            print(_format_table(frame, metric), end="\n\n")
+    errors = {r["comet_error"] for r in records if r.get("comet_error")}
+    for error in errors:
+        print(f"COMET not computed: {error}", file=sys.stderr)
+    print(f"wrote {out} and {out.with_suffix('.csv')} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
