@@ -415,6 +415,52 @@ class Sec61MonolingualTokensParams(_DerivedRuns):
         return step * int(self.stage1.get("global_batch_size", 256)) * int(self.stage1.get("max_length", 512))
 
 
+class CrossLingualEvalParams(_Strict):
+    """Appendix J's benchmarks: tasks and languages, where the items come from, and the scoring batch."""
+
+    tasks: dict[Literal["XNLI", "XStoryCloze", "XWinograd"], list[str]] = Field(min_length=1)
+    source: Literal["sample", "files", "hub"] = Field("sample", description="shipped sample items, a local root, or the hub datasets")
+    data_root: str | None = Field(None, description="files: root of {xnli,xstorycloze,xwinograd}/{lang}.jsonl")
+    splits: dict[str, str] = Field(default_factory=dict, description="hub: split per task (default test/eval/test)")
+    max_items: int | None = Field(None, ge=1)
+    batch_size: int = Field(16, ge=1)
+    dtype: Literal["fp32", "bf16", "fp16"] | None = None
+
+
+class AppJCrossLingualParams(NotebookParams):
+    """Appendix J: zero-shot XNLI, XStoryCloze and XWinograd of the backbone before and after stage 1 (Table 12)."""
+
+    tiny_backbone: dict[str, Any] = Field(default_factory=dict)
+    train: dict[str, dict[str, Any]] = Field(default_factory=dict, description="stage-1 runs (tiny profile)")
+    systems: list[SystemSpec] = Field(min_length=1)
+    before_after: list[tuple[str, str]] = Field(default_factory=list, description="(system before stage 1, system after)")
+    reported_systems: list[str] = Field(default_factory=list, description="Table 12 rows to show; [] = all")
+    evaluation: CrossLingualEvalParams
+    launch: LaunchParams = LaunchParams()
+
+    @field_validator("train")
+    @classmethod
+    def _train_configs(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return _check_runs(value)
+
+
+class AddLanguagePairParams(NotebookParams):
+    """Worked example "Adding a language pair": a registered language (uk) trained and evaluated like Section 5."""
+
+    language: str = Field("uk", description="the new language's registry code; its pair is language<->en")
+    tiny_backbone: dict[str, Any] = Field(default_factory=dict)
+    train: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    systems: list[SystemSpec] = Field(min_length=1)
+    evaluation: EvalParams
+    off_target_candidates: list[str] | None = None
+    launch: LaunchParams = LaunchParams()
+
+    @field_validator("train")
+    @classmethod
+    def _train_configs(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return _check_runs(value)
+
+
 SCHEMAS: dict[str, type[NotebookParams]] = {
     "sec2_zero_shot": Sec2ZeroShotParams,
     "sec4_recipe": Sec4RecipeParams,
@@ -428,6 +474,8 @@ SCHEMAS: dict[str, type[NotebookParams]] = {
     "sec3_parallel_data": Sec3ParallelDataParams,
     "appA_objectives": AppAObjectivesParams,
     "sec6_1_monolingual_tokens": Sec61MonolingualTokensParams,
+    "appJ_crosslingual": AppJCrossLingualParams,
+    "add_language_pair": AddLanguagePairParams,
 }
 
 
