@@ -54,6 +54,7 @@ OFFLINE_ENV = {
     "TOKENIZERS_PARALLELISM": "false",
     "WANDB_DISABLED": "true",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    "DS_ACCELERATOR": "cpu",
 }
 
 
@@ -466,6 +467,7 @@ def ensure_evaluated(params: Any, trained: dict[str, Path]) -> tuple[Any, dict[s
         runs[system.name] = out / "run.json"
     scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["system", "direction", "lang", "metric", "value", "note"])
+    scores["value"] = pd.to_numeric(scores["value"], errors="coerce")
     return scores, runs
 
 
@@ -650,7 +652,7 @@ class _PageParser(html.parser.HTMLParser):
             self.tables += 1
         elif tag == "img" and attr.get("src"):
             self.images.append(attr["src"] or "")
-        elif tag == "title":
+        elif tag == "title" and not self.title:
             self._in_title = True
         classes = (attr.get("class") or "").split()
         if "output" in classes and "traceback" in classes:

@@ -75,7 +75,7 @@ def wide_table(frame: pd.DataFrame, metric: str, *, direction: str | None = None
     if direction is not None:
         rows = rows[rows["direction"] == direction]
     rows = rows[rows["lang"].astype(str) != "avg"]
-    table = rows.pivot_table(index="system", columns="lang", values="value", aggfunc="first", sort=False)
+    table = rows.pivot_table(index="system", columns="lang", values="value", aggfunc="first", sort=False, dropna=False)
     if langs is not None:
         table = table.reindex(columns=[lang for lang in langs])
     if average and len(table.columns):
@@ -223,6 +223,6 @@ def direction_averages(*frames: pd.DataFrame, metric: str, systems: Sequence[str
     table = rows.pivot_table(index="system", columns="direction", values="value", aggfunc="mean", sort=False)
     if systems is not None:
         table = table.reindex([s for s in systems if s in table.index])
-    table = table.rename(columns=DIRECTION_LABELS)
+    table = table.reindex(columns=[d for d in DIRECTION_LABELS if d in table.columns]).rename(columns=DIRECTION_LABELS)
     table.columns.name = None
     return table

@@ -186,3 +186,39 @@ def test_eval_job_without_comet_says_not_computed(tmp_path: Path, tiny_backbone_
     comet = [r for r in rows if r["metric"] == "comet"]
     assert all(r["value"] is None and r["note"].startswith("not computed") for r in comet)
     assert all(isinstance(r["value"], float) for r in rows if r["metric"] == "bleu")
+
+
+def _tidy(system: str, values: dict[tuple[str, str], float | None], metric: str = "bleu") -> "pd.DataFrame":
+    import pandas as pd
+
+    return pd.DataFrame([{"system": system, "direction": d, "lang": l, "metric": metric, "value": v, "note": ""}
+                         for (d, l), v in values.items()])
+
+
+def test_reported_vs_build_table_and_not_computed() -> None:
+    from alma_core.report import NOT_COMPUTED, direction_averages, reported_vs_build
+    from alma_core.results import reported
+
+    build = _tidy("tiny", {("en-xx", "de"): 1.0, ("en-xx", "cs"): 3.0, ("xx-en", "de"): 5.0})
+    table = reported_vs_build(reported(1), build, "bleu", "en-xx", ["de", "cs"], reported_systems=["ALMA-7B"])
+    assert list(table["source"]) == ["paper", "this build"]
+    assert table.loc["ALMA-7B", "de"] == pytest.approx(30.31) and table.loc["tiny", "Avg."] == pytest.approx(2.0)
+    missing = _tidy("tiny", {("en-xx", "de"): None}, metric="comet")
+    table = reported_vs_build(reported(1), missing, "comet", "en-xx", ["de"], reported_systems=["ALMA-7B"], missing_reason="offline")
+    assert table.loc["tiny", "de"] == f"{NOT_COMPUTED}: offline"
+    averages = direction_averages(build, metric="bleu")
+    assert list(averages.columns) == ["en→xx", "xx→en"] and averages.loc["tiny", "en→xx"] == pytest.approx(2.0)
+
+
+def test_figure_has_both_panels_and_the_banner() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from alma_core import plots
+    from alma_core.report import direction_averages
+    from alma_core.results import reported
+
+    fig = plots.bars_reported_vs_build(direction_averages(reported(4), metric="bleu"), None, profile="tiny")
+    texts = [t.get_text() for t in fig.texts] + [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("not comparable" in t for t in texts) and any("not computed" in t for t in texts)
+    plots.close(fig)
