@@ -87,7 +87,7 @@ def test_unknown_notebook_and_bad_yaml(tmp_path: Path) -> None:
 
 def test_eval_directions_are_checked(tmp_path: Path) -> None:
     data = yaml.safe_load((ROOT / "params" / "tiny" / "sec2_zero_shot.yaml").read_text(encoding="utf-8"))
-    data["eval"]["directions"] = ["de-fr"]
+    data["evaluation"]["directions"] = ["de-fr"]
     with pytest.raises(ParamsError, match="one side English"):
         load_params(_write(tmp_path, "tiny", "sec2_zero_shot", data))
 
