@@ -191,11 +191,20 @@ class _TwoStageParams(NotebookParams):
     evaluation: EvalParams
     launch: LaunchParams = LaunchParams()
 
+    @field_validator("stage1", "stage2")
+    @classmethod
+    def _train_config(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Each must be a valid alma_core.train.TrainConfig (base_model `tiny` = the tiny stand-in)."""
+        return _check_runs({"stage": value})["stage"]
+
 
 class Sec62DataQualityParams(_TwoStageParams):
     """Section 6.2 / Appendix G: with/without stage 1 x parallel data of three qualities (Tables 3 and 9)."""
 
     qualities: list[Literal["Random", "Filtered", "HW"]] = Field(min_length=1)
+    quality_data: dict[Literal["Random", "Filtered"], str] = Field(
+        default_factory=dict, description="data roots (official layout) of the real Random/Filtered sets; "
+        "a quality not listed is made from the human-written data by alma_core.sampling.degrade_pairs")
 
 
 class AppEOffTargetParams(_TwoStageParams):
