@@ -44,6 +44,17 @@ __all__ = [
     "load_sample_items",
     "load_hub_items",
     "evaluate_task",
+    "JOB_MODULE",
+    "run_job",
+    "job_config",
+    "render_job",
+    "start_job",
+    "ensure_evaluated",
+    "render_jobs",
+    "table12",
+    "deltas",
+    "scored_examples",
+    "main",
 ]
 
 TASKS: tuple[str, ...] = ("XNLI", "XStoryCloze", "XWinograd")
@@ -490,5 +501,259 @@ def evaluate_task(model: Any, tokenizer: Any, task: str, items: Iterable[Multipl
         "acc_norm": round(100 * result.acc_norm, 2),
         "n": result.n,
         "chance": round(100 * sum(1 / len(item.contexts) for item in items) / len(items), 2),
+        "right_loglik_per_char": sum(s[item.label] / max(len(item.continuations[item.label]), 1)
+                                     for s, item in zip(result.scores, items)) / len(items),
         "predictions": result.predictions,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# the evaluation job (started by the Appendix J notebook through alma_core.launch)
+
+JOB_MODULE = "alma_core.crosslingual"
+METRICS: tuple[str, ...] = ("accuracy", "acc_norm", "right_loglik_per_char")
+
+
+def _job_items(job: Mapping[str, Any], task: str, lang: str) -> list[MultipleChoiceItem]:
+    """A job's items: the shipped sample / a local root in the public formats, or the real dataset from the hub."""
+    if job.get("source", "sample") == "hub":
+        return load_hub_items(task, lang, split=(job.get("splits") or {}).get(task), limit=job.get("max_items"))
+    return load_sample_items(task, lang, job.get("data_root"), limit=job.get("max_items"))
+
+
+def _job_model(job: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The job's model: a finished training run, or a backbone (hub id/path, optional LoRA adapter); on the GPU if any."""
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else None
+    if job.get("trained"):
+        from alma_core.train import load_trained
+
+        model, tokenizer = load_trained(job["trained"], dtype=job.get("dtype"), merge=True)
+        return (model.to(device) if device else model).eval(), tokenizer
+    from alma_core.generate import load_translator
+
+    model, tokenizer = load_translator(job["model"], adapter=job.get("adapter"), local_files_only=job.get("local_files_only", False),
+                                       dtype=job.get("dtype"), device=device)
+    return model.eval(), tokenizer
+
+
+def _single_thread_if_tiny(model: Any, limit: int = 20_000_000) -> None:
+    """A tiny model on a CPU scores fastest on one thread (more threads only contend on a shared machine)."""
+    import torch
+
+    if next(model.parameters()).device.type == "cpu" and sum(p.numel() for p in model.parameters()) < limit:
+        torch.set_num_threads(1)
+
+
+def run_job(config_path: str | os.PathLike) -> Path:
+    """One system's Appendix J job: every (task, language) scored; writes scores.json, predictions and run.json."""
+    import time
+
+    import yaml
+
+    from alma_core.io import atomic_write_json
+    from alma_core.report import package_versions
+
+    job = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
+    out = Path(job["output_dir"])
+    started = time.time()
+    model, tokenizer = _job_model(job)
+    _single_thread_if_tiny(model)
+    rows, counts = [], {}
+    for task, langs in job["tasks"].items():
+        for lang in langs:
+            items = _job_items(job, task, lang)
+            result = evaluate_task(model, tokenizer, task, items, batch_size=int(job.get("batch_size", 16)))
+            atomic_write_json(out / f"predictions.{task}.{lang}.json",
+                              [{"id": it.id, "label": it.label, "prediction": p} for it, p in zip(items, result["predictions"])])
+            counts[f"{task} {lang}"] = result["n"]
+            rows += [{"system": job["system"], "task": task, "lang": lang, "metric": metric, "value": result[metric],
+                      "n": result["n"], "chance": result["chance"]} for metric in METRICS]
+    atomic_write_json(out / "scores.json", rows)
+    atomic_write_json(out / "run.json", {
+        "system": job["system"], "job": job, "items": counts, "seconds": round(time.time() - started, 2),
+        "model": job.get("trained") or job.get("model"), "scoring": "lm-eval-harness-style option log-likelihood (acc, acc_norm)",
+        "device": str(next(model.parameters()).device), "versions": package_versions()})
+    return out
+
+
+def _slug(name: str) -> str:
+    """A folder-safe name for a system."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name).strip("-").lower() or "system"
+
+
+def job_config(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[dict[str, Any], str, Path]:
+    """The Appendix J job of one system of a notebook's params: resolved model and data; its store key and folder."""
+    from alma_core.store import backbone_path, resolve, run_key
+
+    ev = params.evaluation
+    if system.train is not None:
+        if system.train not in trained:
+            raise ValueError(f"system {system.name!r} names train run {system.train!r}, which is not in `train`; add it")
+        model: dict[str, Any] = {"trained": str(trained[system.train])}
+        identity: Any = {"trained": Path(trained[system.train]).name}
+    else:
+        path = backbone_path(system.model, getattr(params, "tiny_backbone", {}), params.store_dir)
+        model = {"model": path, "adapter": system.adapter, "local_files_only": system.local_files_only}
+        identity = {"model": Path(path).name if system.model == "tiny" else path, "adapter": system.adapter}
+    data_root = str(resolve(ev.data_root)) if ev.data_root else None
+    job = {"system": system.name, **model, "tasks": {t: list(langs) for t, langs in ev.tasks.items()}, "source": ev.source,
+           "data_root": data_root, "splits": dict(ev.splits), "max_items": ev.max_items, "batch_size": ev.batch_size,
+           "dtype": ev.dtype}
+    key = run_key({"crosslingual": {k: v for k, v in job.items() if k not in ("trained", "model")}, "identity": identity})
+    out = resolve(params.store_dir) / "crosslingual" / f"{_slug(system.name)}-{key}"
+    return {**job, "output_dir": str(out)}, key, out
+
+
+def _run_spec(params: Any, config_path: Path) -> Any:
+    """The launch spec of an evaluation job: one process (one GPU at paper scale), or a SLURM script."""
+    from alma_core import launch
+
+    values = params.launch.model_dump(exclude={"submit"})
+    values.update(nodes=1, gpus_per_node=1, deepspeed_config=None, launcher="slurm" if values["launcher"] == "slurm" else "python")
+    return launch.RunSpec(config_path=str(config_path), slurm_job_name=f"alma-{config_path.parent.name}"[:60], **values)
+
+
+def render_job(params: Any, config_path: Path) -> str:
+    """The command (or sbatch script) that runs one Appendix J job, as alma_core.launch renders it."""
+    from alma_core import launch
+
+    return launch.render(_run_spec(params, config_path)).replace("alma_core.train", JOB_MODULE)
+
+
+def start_job(params: Any, config_path: Path) -> str:
+    """Run one job as alma_core.launch renders it (one local process; at paper scale an sbatch script, submitted if asked)."""
+    import subprocess
+
+    from alma_core import launch
+    from alma_core.book import BookError
+    from alma_core.io import atomic_write_text
+
+    spec = _run_spec(params, config_path)
+    text = render_job(params, config_path)
+    if spec.launcher == "slurm":
+        script = config_path.with_suffix(".sbatch")
+        atomic_write_text(script, text)
+        if not params.launch.submit:
+            raise BookError(f"wrote {script}; submit it with `sbatch {script}` (or set launch.submit: true), then rerun the notebook")
+        done = subprocess.run(["sbatch", "--parsable", str(script)], capture_output=True, text=True, check=False)
+        raise BookError(f"submitted {script} ({done.stdout.strip() or done.stderr.strip()}); rerun the notebook when it has finished")
+    cmd = [part.replace("alma_core.train", JOB_MODULE) for part in launch.command(spec)]
+    log = config_path.parent / "job.log"
+    with open(log, "a", encoding="utf-8") as handle:
+        code = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, check=False, env={**os.environ, **spec.env}).returncode
+    if code != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+        raise BookError(f"cross-lingual job {config_path.parent.name} failed with exit {code}; log {log}:\n{tail}")
+    return text
+
+
+def ensure_evaluated(params: Any, trained: Mapping[str, Path]) -> tuple[Any, dict[str, Path]]:
+    """Score every system unless done for the same inputs (store key); (tidy frame, {system: run.json})."""
+    import pandas as pd
+    import yaml
+
+    from alma_core.io import atomic_write_text, read_json
+    from alma_core.store import is_done, mark_done
+
+    frames, runs = [], {}
+    for system in params.systems:
+        job, key, out = job_config(params, system, trained)
+        if (out / "scores.json").is_file() and not is_done(out, key) and not params.force:  # a job run by hand
+            mark_done(out, key, {"system": system.name, "adopted": True})
+        if params.force or not is_done(out, key):
+            config_path = out / "crosslingual_config.yaml"
+            atomic_write_text(config_path, yaml.safe_dump(job, sort_keys=True, allow_unicode=True))
+            start_job(params, config_path)
+            mark_done(out, key, {"system": system.name})
+        frames.append(pd.DataFrame(read_json(out / "scores.json")))
+        runs[system.name] = out / "run.json"
+    return pd.concat(frames, ignore_index=True), runs
+
+
+def render_jobs(params: Any, out: Path) -> list[Path]:
+    """Every Appendix J evaluation job of `params` written as config + command/script, without running it (dry run)."""
+    import yaml
+
+    from alma_core.io import atomic_write_text
+
+    trained = {name: Path(params.store_dir) / "train" / _slug(name) for name in getattr(params, "train", {})}
+    written = []
+    for system in params.systems:
+        job, _key, _dir = job_config(params, system, trained)
+        config_path = out / f"{_slug(system.name)}.crosslingual.yaml"
+        atomic_write_text(config_path, yaml.safe_dump(job, sort_keys=True, allow_unicode=True))
+        script = config_path.with_suffix(".sbatch" if params.launch.launcher == "slurm" else ".sh")
+        atomic_write_text(script, render_job(params, config_path))
+        written += [config_path, script]
+    return written
+
+
+# ---------------------------------------------------------------------------------------------
+# Table 12 layout
+
+
+def table12(frame: Any, metric: str = "accuracy", *, source: str | None = None) -> Any:
+    """Tidy (system, task, lang, metric, value) rows -> Table 12's layout: one row per system, (task, lang) columns + Avg."""
+    import pandas as pd
+
+    rows = frame[(frame["metric"] == metric) & (frame["lang"].astype(str) != "avg")].copy()
+    if "setting" in rows.columns:  # the reported table names "LLaMA-2-7B" + "1B mono." as one row
+        rows["system"] = [f"{s}, {st}" if isinstance(st, str) and st else s for s, st in zip(rows["system"], rows["setting"])]
+    columns = []
+    for task in TASKS:
+        langs = [lang for lang in TABLE12_LANGUAGES[task] if ((rows["task"] == task) & (rows["lang"] == lang)).any()]
+        columns += [(task, lang) for lang in langs] + ([(task, "Avg.")] if langs else [])
+    wide = rows.pivot_table(index="system", columns=["task", "lang"], values="value", aggfunc="first", sort=False)
+    for task in TASKS:
+        present = [c for c in wide.columns if c[0] == task]
+        if present:
+            wide[(task, "Avg.")] = wide[present].mean(axis=1, skipna=False)
+    wide = wide.reindex(columns=pd.MultiIndex.from_tuples(columns)) if columns else wide
+    if source is not None:
+        wide.insert(0, ("", "source"), source)
+    wide.index.name = None
+    return wide
+
+
+def deltas(wide: Any, pairs: Sequence[tuple[str, str]]) -> Any:
+    """One row per (before, after) pair: after minus before in every Table 12 column (the effect of stage 1)."""
+    import pandas as pd
+
+    numeric = wide.drop(columns=[c for c in wide.columns if c[0] == ""], errors="ignore")
+    rows = {f"{after}  minus  {before}": numeric.loc[after] - numeric.loc[before]
+            for before, after in pairs if before in numeric.index and after in numeric.index}
+    return pd.DataFrame(rows).T
+
+
+def scored_examples(items_by_task: Mapping[str, MultipleChoiceItem]) -> Any:
+    """What the model scores for one item of each task: the context, each option's continuation, and the right one."""
+    import pandas as pd
+
+    rows = []
+    for task, item in items_by_task.items():
+        for k, (context, continuation) in enumerate(zip(item.contexts, item.continuations)):
+            rows.append({"task": f"{task} ({item.lang})", "option": k, "context (not scored)": context or "(BOS only)",
+                         "continuation (scored)": continuation, "right": "yes" if k == item.label else ""})
+    return pd.DataFrame(rows).set_index(["task", "option"])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: `python -m alma_core.crosslingual --config JOB.yaml` (the job the Appendix J notebook launches)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m alma_core.crosslingual", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="job YAML written by alma_core.crosslingual.ensure_evaluated")
+    args = parser.parse_args(argv)
+    try:
+        print(f"[crosslingual] wrote {run_job(args.config)}", flush=True)
+    except (CrossLingualDataError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
