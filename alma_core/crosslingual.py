@@ -717,14 +717,17 @@ def table12(frame: Any, metric: str = "accuracy", *, source: str | None = None) 
     return wide
 
 
-def deltas(wide: Any, pairs: Sequence[tuple[str, str]]) -> Any:
+def deltas(wide: Any, pairs: Sequence[tuple[str, str]], *, source: str | None = None) -> Any:
     """One row per (before, after) pair: after minus before in every Table 12 column (the effect of stage 1)."""
     import pandas as pd
 
     numeric = wide.drop(columns=[c for c in wide.columns if c[0] == ""], errors="ignore")
-    rows = {f"{after}  minus  {before}": numeric.loc[after] - numeric.loc[before]
+    rows = {f"{after} minus {before}": numeric.loc[after] - numeric.loc[before]
             for before, after in pairs if before in numeric.index and after in numeric.index}
-    return pd.DataFrame(rows).T
+    table = pd.DataFrame(rows).T.reindex(columns=numeric.columns)
+    if source is not None:
+        table.insert(0, ("", "source"), source)
+    return table
 
 
 def scored_examples(items_by_task: Mapping[str, MultipleChoiceItem]) -> Any:

@@ -201,3 +201,140 @@ def test_shipped_sample_items_cover_table12(task: str, lang: str) -> None:
     assert labels == ({0, 1, 2} if task == "XNLI" else {0, 1})  # every answer position occurs
     english = cl.load_sample_items(task, "en")
     assert len(items) == len(english)  # the sample languages translate the English items one to one
+
+
+# ---------------------------------------------------------------------------------------------
+# the evaluation job, the store keys, Table 12 layout and the notebooks' params
+
+
+@pytest.fixture()
+def saved_tiny_model(tmp_path: Path, tiny_random_llama: Any, tiny_tokenizer: Any) -> Path:
+    """The random tiny Llama and its tokenizer saved as a local model folder."""
+    folder = tmp_path / "model"
+    tiny_random_llama.save_pretrained(folder)
+    tiny_tokenizer.save_pretrained(folder)
+    return folder
+
+
+def _params(tmp_path: Path, **evaluation: Any) -> Any:
+    from alma_core.params import validate_params
+
+    return validate_params("appJ_crosslingual", {
+        "profile": "tiny", "store_dir": str(tmp_path / "store"),
+        "systems": [{"name": "random tiny", "model": str(tmp_path / "model")}],
+        "evaluation": {"tasks": {"XWinograd": ["en"], "XNLI": ["de"]}, "max_items": 3, **evaluation},
+    })
+
+
+def test_run_job_scores_every_task_and_writes_predictions(tmp_path: Path, saved_tiny_model: Path, tiny_random_llama: Any,
+                                                          tiny_tokenizer: Any) -> None:
+    import yaml
+
+    params = _params(tmp_path)
+    job, _key, out = cl.job_config(params, params.systems[0], {})
+    assert job["model"] == str(saved_tiny_model) and job["max_items"] == 3
+    config = tmp_path / "job.yaml"
+    config.write_text(yaml.safe_dump(job), encoding="utf-8")
+    assert cl.run_job(config) == out
+    rows = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    assert {(r["task"], r["lang"], r["metric"]) for r in rows} == {
+        (t, lang, m) for t, lang in (("XWinograd", "en"), ("XNLI", "de")) for m in cl.METRICS}
+    accuracy = {r["task"]: r["value"] for r in rows if r["metric"] == "accuracy"}
+    direct = cl.evaluate_task(tiny_random_llama, tiny_tokenizer, "XNLI", cl.load_sample_items("XNLI", "de", limit=3))
+    assert accuracy["XNLI"] == direct["accuracy"]
+    predictions = json.loads((out / "predictions.XWinograd.en.json").read_text(encoding="utf-8"))
+    assert len(predictions) == 3 and all(p["prediction"] in (0, 1) for p in predictions)
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["items"] == {"XWinograd en": 3, "XNLI de": 3} and "torch" in run["versions"]
+
+
+def test_ensure_evaluated_skips_finished_jobs_and_keys_follow_inputs(tmp_path: Path, saved_tiny_model: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[Path] = []
+    monkeypatch.setattr(cl, "start_job", lambda params, config: started.append(config) or cl.run_job(config))
+    params = _params(tmp_path)
+    first, _ = cl.ensure_evaluated(params, {})
+    again, runs = cl.ensure_evaluated(params, {})
+    assert len(started) == 1  # the second call found the result in the store
+    assert first.equals(again) and runs["random tiny"].is_file()
+    cl.ensure_evaluated(params.model_copy(update={"force": True}), {})
+    assert len(started) == 2
+    key = cl.job_config(params, params.systems[0], {})[1]
+    assert cl.job_config(_params(tmp_path, max_items=2), params.systems[0], {})[1] != key
+    assert cl.job_config(_params(tmp_path), params.systems[0], {})[1] == key
+
+
+def test_cli_runs_a_job_and_reports_bad_data(tmp_path: Path, saved_tiny_model: Path) -> None:
+    import yaml
+
+    params = _params(tmp_path)
+    job = cl.job_config(params, params.systems[0], {})[0]
+    bad_root = tmp_path / "data"
+    (bad_root / "xwinograd").mkdir(parents=True)
+    (bad_root / "xwinograd" / "en.jsonl").write_text('{"sentence": "no blank", "option1": "a", "option2": "b", "answer": "1"}\n')
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump({**job, "data_root": str(bad_root), "source": "files"}), encoding="utf-8")
+    assert cl.main(["--config", str(config)]) == 1
+
+
+def test_paper_jobs_render_as_one_gpu_sbatch_scripts_of_the_crosslingual_module(tmp_path: Path) -> None:
+    from alma_core.params import load_params
+    from alma_core.store import repo_root
+
+    params = load_params(repo_root() / "params" / "paper" / "appJ_crosslingual.yaml")
+    written = cl.render_jobs(params, tmp_path)
+    scripts = [p for p in written if p.suffix == ".sbatch"]
+    assert len(scripts) == len(params.systems) == 4
+    text = scripts[0].read_text(encoding="utf-8")
+    assert "-m alma_core.crosslingual --config" in text and "alma_core.train" not in text
+    assert "#SBATCH --gpus-per-node=1" in text and "#SBATCH --nodes=1" in text
+    configs = [p for p in written if p.suffix == ".yaml"]
+    import yaml
+
+    job = yaml.safe_load(configs[1].read_text(encoding="utf-8"))
+    assert job["model"] == "haoranxu/ALMA-7B-Pretrain" and job["source"] == "hub" and job["dtype"] == "bf16"
+
+
+def test_table12_layout_and_stage1_deltas_on_the_reported_numbers() -> None:
+    from alma_core.results import reported
+
+    wide = cl.table12(reported(12))
+    assert list(wide.columns[:5]) == [("XNLI", "de"), ("XNLI", "en"), ("XNLI", "ru"), ("XNLI", "zh"), ("XNLI", "Avg.")]
+    assert wide.loc["LLaMA-2-7B, 20B mono.", ("XStoryCloze", "ru")] == pytest.approx(67.57)
+    assert wide.loc["LLaMA-2-7B", ("XNLI", "Avg.")] == pytest.approx(44.64, abs=0.01)  # recomputed = printed Avg.
+    delta = cl.deltas(wide, [("LLaMA-2-7B", "LLaMA-2-7B, 20B mono."), ("missing", "LLaMA-2-7B")], source="paper")
+    assert len(delta) == 1 and delta.iloc[0][("XNLI", "de")] == pytest.approx(50.48 - 45.90)
+    assert delta.iloc[0][("", "source")] == "paper"
+
+
+@pytest.mark.parametrize("notebook", ["appJ_crosslingual", "add_language_pair"])
+@pytest.mark.parametrize("profile", ["tiny", "paper"])
+def test_params_files_validate_and_the_schema_rejects_mistakes(notebook: str, profile: str, tmp_path: Path) -> None:
+    import yaml
+
+    from alma_core.params import ParamsError, load_params
+    from alma_core.store import repo_root
+
+    path = repo_root() / "params" / profile / f"{notebook}.yaml"
+    assert load_params(path).profile == profile
+    values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    (tmp_path / profile).mkdir()
+    bad = tmp_path / profile / f"{notebook}.yaml"
+    bad.write_text(yaml.safe_dump({**values, "evalution": {}}), encoding="utf-8")
+    with pytest.raises(ParamsError, match="unknown key 'evalution'"):
+        load_params(bad)
+    bad.write_text(yaml.safe_dump({**values, "systems": "tiny"}), encoding="utf-8")
+    with pytest.raises(ParamsError, match="systems"):
+        load_params(bad)
+
+
+def test_crosslingual_schema_checks_tasks_and_train_runs(tmp_path: Path) -> None:
+    from alma_core.params import ParamsError
+
+    with pytest.raises(ParamsError, match="evaluation.tasks"):
+        _params(tmp_path, tasks={"COPA": ["en"]})
+    from alma_core.params import validate_params
+
+    with pytest.raises(ParamsError, match="train"):
+        validate_params("appJ_crosslingual", {"profile": "tiny", "store_dir": "s", "systems": [{"name": "a"}],
+                                              "evaluation": {"tasks": {"XNLI": ["en"]}}, "train": {"s1": {"stage": 7}}})
