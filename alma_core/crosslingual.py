@@ -583,6 +583,20 @@ def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name).strip("-").lower() or "system"
 
 
+def _items_digest(job: Mapping[str, Any]) -> str | None:
+    """Hash of the local item files a job reads (an edited item invalidates the stored result); None for the hub."""
+    import hashlib
+
+    if job.get("source", "sample") == "hub":
+        return None
+    digest = hashlib.sha256()
+    for task, langs in sorted(job["tasks"].items()):
+        for lang in langs:
+            path = sample_path(task, lang, job.get("data_root"))
+            digest.update(path.read_bytes() if path.is_file() else b"missing:" + str(path).encode())
+    return digest.hexdigest()[:16]
+
+
 def job_config(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[dict[str, Any], str, Path]:
     """The Appendix J job of one system of a notebook's params: resolved model and data; its store key and folder."""
     from alma_core.store import backbone_path, resolve, run_key
@@ -601,7 +615,8 @@ def job_config(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[d
     job = {"system": system.name, **model, "tasks": {t: list(langs) for t, langs in ev.tasks.items()}, "source": ev.source,
            "data_root": data_root, "splits": dict(ev.splits), "max_items": ev.max_items, "batch_size": ev.batch_size,
            "dtype": ev.dtype}
-    key = run_key({"crosslingual": {k: v for k, v in job.items() if k not in ("trained", "model")}, "identity": identity})
+    key = run_key({"crosslingual": {k: v for k, v in job.items() if k not in ("trained", "model")}, "identity": identity,
+                   "items": _items_digest(job)})
     out = resolve(params.store_dir) / "crosslingual" / f"{_slug(system.name)}-{key}"
     return {**job, "output_dir": str(out)}, key, out
 
@@ -672,13 +687,18 @@ def ensure_evaluated(params: Any, trained: Mapping[str, Path]) -> tuple[Any, dic
     return pd.concat(frames, ignore_index=True), runs
 
 
-def render_jobs(params: Any, out: Path) -> list[Path]:
-    """Every Appendix J evaluation job of `params` written as config + command/script, without running it (dry run)."""
+def render_jobs(params: Any, out: Path, trained: Mapping[str, Path] | None = None) -> list[Path]:
+    """Every Appendix J evaluation job of `params` written as config + command/script, without running it (dry run).
+
+    `trained` maps the notebook's train runs to their output folders (alma_core.book.train_config); by default
+    `<store_dir>/train/<run>`.
+    """
     import yaml
 
     from alma_core.io import atomic_write_text
 
-    trained = {name: Path(params.store_dir) / "train" / _slug(name) for name in getattr(params, "train", {})}
+    if trained is None:
+        trained = {name: Path(params.store_dir) / "train" / _slug(name) for name in getattr(params, "train", {})}
     written = []
     for system in params.systems:
         job, _key, _dir = job_config(params, system, trained)

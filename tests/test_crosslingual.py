@@ -338,3 +338,14 @@ def test_crosslingual_schema_checks_tasks_and_train_runs(tmp_path: Path) -> None
     with pytest.raises(ParamsError, match="train"):
         validate_params("appJ_crosslingual", {"profile": "tiny", "store_dir": "s", "systems": [{"name": "a"}],
                                               "evaluation": {"tasks": {"XNLI": ["en"]}}, "train": {"s1": {"stage": 7}}})
+
+
+def test_an_edited_item_file_changes_the_job_key(tmp_path: Path) -> None:
+    root = tmp_path / "items"
+    (root / "xwinograd").mkdir(parents=True)
+    item = root / "xwinograd" / "en.jsonl"
+    item.write_text('{"sentence": "A hit B because _ was hard.", "option1": "A", "option2": "B", "answer": "1"}\n')
+    params = _params(tmp_path, tasks={"XWinograd": ["en"]}, source="files", data_root=str(root))
+    before = cl.job_config(params, params.systems[0], {})[1]
+    item.write_text('{"sentence": "A hit B because _ was soft.", "option1": "A", "option2": "B", "answer": "2"}\n')
+    assert cl.job_config(params, params.systems[0], {})[1] != before
