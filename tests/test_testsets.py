@@ -70,3 +70,13 @@ def test_read_lines_rejects_non_utf8(tmp_path):
     path.write_bytes(b"ok\n\xff\xfe bad\n")
     with pytest.raises(TestSetError, match="not UTF-8"):
         read_lines(path)
+
+
+def test_shipped_sample_reads_in_the_json_layout_for_all_ten_directions():
+    from alma_core.data import sample_data_dir
+    from alma_core.languages import paper_directions
+
+    for src, tgt in paper_directions():
+        sources, references = read_test_set(sample_data_dir(), src, tgt, fmt="json")
+        assert len(sources) == len(references) > 0
+        assert all(s.strip() for s in sources) and all(r.strip() for r in references)
