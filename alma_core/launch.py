@@ -6,6 +6,8 @@ laptop CPU. `render` shows the exact command (or sbatch script); `launch` runs i
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import shlex
 import subprocess
@@ -35,7 +37,9 @@ class RunSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     launcher: Launcher = "python"
-    config_path: str = Field(description="training YAML for `python -m alma_core.train --config`")
+    config_path: str = Field(description="job YAML, passed as `--config` to the module")
+    module: str = Field("alma_core.train", description="module (and subcommand) run with -m, e.g. 'alma_core.book eval-job'")
+    in_process: bool = Field(True, description="launcher python: call the module's main() in this process (no start-up cost)")
     nodes: int = Field(1, ge=1)
     gpus_per_node: int = Field(1, ge=1)
     deepspeed_config: str | None = Field(None, description="DeepSpeed JSON; passed to the run as --set deepspeed=...")
@@ -86,7 +90,7 @@ def _torchrun(spec: RunSpec, *, nnodes: str, endpoint: str | None, rdzv_id: str 
         cmd += ["--rdzv_id", rdzv_id or "alma", "--rdzv_backend", "c10d", "--rdzv_endpoint", endpoint]
     else:
         cmd += ["--master_port", str(spec.master_port)]
-    return cmd + ["-m", "alma_core.train", *_train_args(spec)]
+    return cmd + ["-m", *spec.module.split(), *_train_args(spec)]
 
 
 def command(spec: RunSpec) -> list[str]:
@@ -97,18 +101,18 @@ def command(spec: RunSpec) -> list[str]:
                 f"launcher python runs one process, but nodes x gpus_per_node = {spec.world_size}. "
                 "Fix: use torchrun, deepspeed, accelerate or slurm"
             )
-        return [spec.python, "-m", "alma_core.train", *_train_args(spec)]
+        return [spec.python, "-m", *spec.module.split(), *_train_args(spec)]
     if spec.launcher == "torchrun":
         if spec.nodes > 1:
             raise LaunchError("torchrun on several nodes needs a rendezvous host. Fix: use launcher slurm")
         return _torchrun(spec, nnodes="1", endpoint=None, rdzv_id=None)
     if spec.launcher == "deepspeed":
         return ["deepspeed", "--num_nodes", str(spec.nodes), "--num_gpus", str(spec.gpus_per_node),
-                "--master_port", str(spec.master_port), "--module", "alma_core.train", *_train_args(spec)]
+                "--master_port", str(spec.master_port), "--module", *spec.module.split(), *_train_args(spec)]
     if spec.launcher == "accelerate":
         return ["accelerate", "launch", "--config_file", spec.accelerate_config, "--num_machines", str(spec.nodes),
                 "--num_processes", str(spec.world_size), "--main_process_port", str(spec.master_port),
-                "-m", "alma_core.train", *_train_args(spec)]
+                "-m", *spec.module.split(), *_train_args(spec)]
     raise LaunchError(f"launcher {spec.launcher!r} has no single command; render() gives its sbatch script")
 
 
@@ -173,6 +177,61 @@ def launch(
     if dry_run:
         echo(text)
         return LaunchResult(text, None)
+    if spec.launcher == "python" and spec.in_process:
+        code = _run_in_process(spec, log, echo)
+    else:
+        code = _run_subprocess(spec, log, echo)
+    if check and code != 0:
+        raise LaunchError(f"{text!r} exited with {code}" + (f"; see {log}" if log else ""))
+    return LaunchResult(text, code, log)
+
+
+class _Tee:
+    """A text stream that echoes each line and appends it to a log file."""
+
+    def __init__(self, echo: Callable[[str], Any], handle: Any) -> None:
+        self.echo, self.handle, self.buffer = echo, handle, ""
+
+    def write(self, text: str) -> int:
+        self.buffer += text
+        while "\n" in self.buffer:
+            line, self.buffer = self.buffer.split("\n", 1)
+            self.echo(line)
+            if self.handle:
+                self.handle.write(line + "\n")
+                self.handle.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing to do: lines are written as they complete."""
+
+
+def _run_in_process(spec: RunSpec, log: Path | None, echo: Callable[[str], Any]) -> int:
+    """Single-rank launcher `python`: call `module.main(argv)` here, saving a process start (imports) per job."""
+    name, *subcommand = spec.module.split()
+    main = importlib.import_module(name).main
+    saved = {key: os.environ.get(key) for key in spec.env}
+    os.environ.update(spec.env)
+    if log:
+        log.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(log, "a", encoding="utf-8") if log else contextlib.nullcontext() as handle:
+            tee = _Tee(echo, handle)
+            with contextlib.redirect_stdout(tee), contextlib.redirect_stderr(tee):  # type: ignore[type-var]
+                code = main([*subcommand, *_train_args(spec)])
+                if tee.buffer:
+                    tee.write("\n")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return int(code or 0)
+
+
+def _run_subprocess(spec: RunSpec, log: Path | None, echo: Callable[[str], Any]) -> int:
+    """Run the command as a child process, streaming its output lines to `echo` and the log file."""
     env = {**os.environ, **spec.env, "PYTHONUNBUFFERED": "1"}
     handle = None
     if log:
@@ -187,10 +246,7 @@ def launch(
             if handle:
                 handle.write(line)
                 handle.flush()
-        code = proc.wait()
+        return proc.wait()
     finally:
         if handle:
             handle.close()
-    if check and code != 0:
-        raise LaunchError(f"{text!r} exited with {code}" + (f"; see {log}" if log else ""))
-    return LaunchResult(text, code, log)

@@ -67,6 +67,14 @@ def test_real_python_launch_streams_log(tiny_backbone_dir, tmp_path):
     assert any(line.startswith("[train] done") for line in lines)
     assert "[train] step 1/1" in (tmp_path / "train.log").read_text()
     assert read_json(out / "run.json")["status"] == "done"
-    bad = RunSpec(launcher="python", config_path=str(tmp_path / "nope.yaml"), python=sys.executable)
-    with pytest.raises(LaunchError, match="exited with 2"):
-        launch(bad, echo=lines.append)
+    for in_process in (True, False):  # in this process (the default) and as a child process
+        bad = RunSpec(launcher="python", config_path=str(tmp_path / "nope.yaml"), python=sys.executable,
+                      in_process=in_process)
+        with pytest.raises(LaunchError, match="exited with 2"):
+            launch(bad, echo=lines.append)
+        assert any("nope.yaml" in line for line in lines)
+
+
+def test_module_selects_the_job():
+    spec = RunSpec(launcher="torchrun", config_path="e.yaml", module="alma_core.book eval-job", gpus_per_node=2)
+    assert render(spec).endswith("-m alma_core.book eval-job --config e.yaml")
