@@ -109,10 +109,10 @@ def _save_checkpoint(model_dir: Path, pretrained_model: str) -> Path:
             layer="mix",
             pool="avg",
             dropout=0.0,
-            final_activation=None,
+            final_activation="sigmoid",  # bounded like a real score: 0-100 after x100
             local_files_only=True,
         )
-        # A larger scale on the estimator output spreads the untrained scores so tests can tell systems apart.
+        # A larger scale on the estimator weights spreads the untrained scores so tests can tell systems apart.
         with torch.no_grad():
             for param in model.estimator.parameters():
                 param.mul_(4.0)
