@@ -538,12 +538,39 @@ def _job_model(job: Mapping[str, Any]) -> tuple[Any, Any]:
     return model.eval(), tokenizer
 
 
-def _single_thread_if_tiny(model: Any, limit: int = 20_000_000) -> None:
-    """A tiny model on a CPU scores fastest on one thread (more threads only contend on a shared machine)."""
+def _single_thread_if_tiny(model: Any, limit: int = 20_000_000) -> int:
+    """A tiny model on a CPU scores fastest on one thread (more threads only contend on a shared machine); returns the old count."""
     import torch
 
+    threads = torch.get_num_threads()
     if next(model.parameters()).device.type == "cpu" and sum(p.numel() for p in model.parameters()) < limit:
         torch.set_num_threads(1)
+    return threads
+
+
+def _restore_threads(threads: int) -> None:
+    """Give back the thread count (the job may run in the notebook's own process)."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _score_job(job: Mapping[str, Any], model: Any, tokenizer: Any, out: Path) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Every (task, language) of a job: tidy score rows, predictions files, and item counts."""
+    from alma_core.io import atomic_write_json
+
+    rows: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    for task, langs in job["tasks"].items():
+        for lang in langs:
+            items = _job_items(job, task, lang)
+            result = evaluate_task(model, tokenizer, task, items, batch_size=int(job.get("batch_size", 16)))
+            atomic_write_json(out / f"predictions.{task}.{lang}.json",
+                              [{"id": it.id, "label": it.label, "prediction": p} for it, p in zip(items, result["predictions"])])
+            counts[f"{task} {lang}"] = result["n"]
+            rows += [{"system": job["system"], "task": task, "lang": lang, "metric": metric, "value": result[metric],
+                      "n": result["n"], "chance": result["chance"]} for metric in METRICS]
+    return rows, counts
 
 
 def run_job(config_path: str | os.PathLike) -> Path:
@@ -559,17 +586,11 @@ def run_job(config_path: str | os.PathLike) -> Path:
     out = Path(job["output_dir"])
     started = time.time()
     model, tokenizer = _job_model(job)
-    _single_thread_if_tiny(model)
-    rows, counts = [], {}
-    for task, langs in job["tasks"].items():
-        for lang in langs:
-            items = _job_items(job, task, lang)
-            result = evaluate_task(model, tokenizer, task, items, batch_size=int(job.get("batch_size", 16)))
-            atomic_write_json(out / f"predictions.{task}.{lang}.json",
-                              [{"id": it.id, "label": it.label, "prediction": p} for it, p in zip(items, result["predictions"])])
-            counts[f"{task} {lang}"] = result["n"]
-            rows += [{"system": job["system"], "task": task, "lang": lang, "metric": metric, "value": result[metric],
-                      "n": result["n"], "chance": result["chance"]} for metric in METRICS]
+    threads = _single_thread_if_tiny(model)
+    try:
+        rows, counts = _score_job(job, model, tokenizer, out)
+    finally:
+        _restore_threads(threads)
     atomic_write_json(out / "scores.json", rows)
     atomic_write_json(out / "run.json", {
         "system": job["system"], "job": job, "items": counts, "seconds": round(time.time() - started, 2),
@@ -627,41 +648,32 @@ def _run_spec(params: Any, config_path: Path) -> Any:
 
     values = params.launch.model_dump(exclude={"submit"})
     values.update(nodes=1, gpus_per_node=1, deepspeed_config=None, launcher="slurm" if values["launcher"] == "slurm" else "python")
-    return launch.RunSpec(config_path=str(config_path), slurm_job_name=f"alma-{config_path.parent.name}"[:60], **values)
+    return launch.RunSpec(config_path=str(config_path), module=JOB_MODULE, slurm_job_name=f"alma-{config_path.parent.name}"[:60], **values)
 
 
 def render_job(params: Any, config_path: Path) -> str:
     """The command (or sbatch script) that runs one Appendix J job, as alma_core.launch renders it."""
     from alma_core import launch
 
-    return launch.render(_run_spec(params, config_path)).replace("alma_core.train", JOB_MODULE)
+    return launch.render(_run_spec(params, config_path))
 
 
 def start_job(params: Any, config_path: Path) -> str:
-    """Run one job as alma_core.launch renders it (one local process; at paper scale an sbatch script, submitted if asked)."""
-    import subprocess
-
+    """Run one job through alma_core.launch (in-process/one local process; at paper scale an sbatch script, submitted if asked)."""
     from alma_core import launch
     from alma_core.book import BookError
-    from alma_core.io import atomic_write_text
 
     spec = _run_spec(params, config_path)
-    text = render_job(params, config_path)
-    if spec.launcher == "slurm":
-        script = config_path.with_suffix(".sbatch")
-        atomic_write_text(script, text)
-        if not params.launch.submit:
-            raise BookError(f"wrote {script}; submit it with `sbatch {script}` (or set launch.submit: true), then rerun the notebook")
-        done = subprocess.run(["sbatch", "--parsable", str(script)], capture_output=True, text=True, check=False)
-        raise BookError(f"submitted {script} ({done.stdout.strip() or done.stderr.strip()}); rerun the notebook when it has finished")
-    cmd = [part.replace("alma_core.train", JOB_MODULE) for part in launch.command(spec)]
     log = config_path.parent / "job.log"
-    with open(log, "a", encoding="utf-8") as handle:
-        code = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, check=False, env={**os.environ, **spec.env}).returncode
-    if code != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
-        raise BookError(f"cross-lingual job {config_path.parent.name} failed with exit {code}; log {log}:\n{tail}")
-    return text
+    result = launch.launch(spec, log_path=log, submit=bool(getattr(params.launch, "submit", False)), echo=lambda line: None, check=False)
+    if spec.launcher == "slurm":
+        what = f"submitted {result.script_path} as job {result.job_id}" if result.job_id else \
+            f"wrote {result.script_path}; submit it with `sbatch {result.script_path}` (or set launch.submit: true)"
+        raise BookError(f"{what}, then rerun the notebook when it has finished: the store picks the result up")
+    if result.returncode != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.is_file() else ""
+        raise BookError(f"cross-lingual job {config_path.parent.name} failed with exit {result.returncode}; log {log}:\n{tail}")
+    return result.command
 
 
 def ensure_evaluated(params: Any, trained: Mapping[str, Path]) -> tuple[Any, dict[str, Path]]:

@@ -250,12 +250,14 @@ def test_run_job_scores_every_task_and_writes_predictions(tmp_path: Path, saved_
 
 def test_ensure_evaluated_skips_finished_jobs_and_keys_follow_inputs(tmp_path: Path, saved_tiny_model: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    started: list[Path] = []
-    monkeypatch.setattr(cl, "start_job", lambda params, config: started.append(config) or cl.run_job(config))
+    started: list[str] = []
+    real_run_job = cl.run_job
+    monkeypatch.setattr(cl, "run_job", lambda config: started.append(str(config)) or real_run_job(config))
     params = _params(tmp_path)
     first, _ = cl.ensure_evaluated(params, {})
     again, runs = cl.ensure_evaluated(params, {})
-    assert len(started) == 1  # the second call found the result in the store
+    assert len(started) == 1  # the job ran through alma_core.launch (in-process); the second call found it in the store
+    assert started[0].endswith("crosslingual_config.yaml")
     assert first.equals(again) and runs["random tiny"].is_file()
     cl.ensure_evaluated(params.model_copy(update={"force": True}), {})
     assert len(started) == 2
