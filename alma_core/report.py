@@ -54,18 +54,16 @@ def banner(profile: str, note: str = "") -> str:
     return f"> {text}" + (f"\n>\n> {note}" if note else "")
 
 
-def show_markdown(text: str) -> Any:
-    """Display markdown in a notebook (returns the display object outside IPython)."""
+def show_markdown(text: str) -> None:
+    """Display markdown in a notebook."""
     from IPython.display import Markdown, display
 
-    obj = Markdown(text)
-    display(obj)
-    return obj
+    display(Markdown(text))
 
 
-def show_banner(profile: str, note: str = "") -> Any:
+def show_banner(profile: str, note: str = "") -> None:
     """Display the profile banner at the top of a chapter."""
-    return show_markdown(banner(profile, note))
+    show_markdown(banner(profile, note))
 
 
 def wide_table(frame: pd.DataFrame, metric: str, *, direction: str | None = None, langs: Sequence[str] | None = None,
@@ -107,23 +105,30 @@ def style_table(table: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
     def fmt(value: Any) -> str:
         if isinstance(value, str):
             return value
+        if isinstance(value, (bool, dict, list, tuple)):
+            return str(value)
         if value is None or pd.isna(value):
             return "–"
-        return f"{value:.{digits}f}"
+        if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) >= 1000):
+            return f"{int(value):,}"
+        if isinstance(value, float) and value != 0 and abs(value) < 0.01:
+            return f"{value:.2g}"
+        try:
+            return f"{value:.{digits}f}"
+        except (TypeError, ValueError):
+            return str(value)
 
-    styler = table.style.format(fmt)
+    styler = table.style.format(fmt).set_table_styles([{"selector": "td, th", "props": "padding: 2px 10px;"}])
     if caption:
         styler = styler.set_caption(caption)
     return styler
 
 
-def show_table(table: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
+def show_table(table: pd.DataFrame, caption: str = "", digits: int = 2) -> None:
     """Display a styled table in a notebook (the book renders it as HTML)."""
     from IPython.display import display
 
-    styler = style_table(table, caption, digits)
-    display(styler)
-    return styler
+    display(style_table(table, caption, digits))
 
 
 def package_versions(packages: Iterable[str] = PACKAGES) -> dict[str, str]:
@@ -137,39 +142,44 @@ def package_versions(packages: Iterable[str] = PACKAGES) -> dict[str, str]:
     return versions
 
 
-def _flatten_run(run: Mapping[str, Any]) -> dict[str, Any]:
-    """The provenance fields of one run.json (whatever subset it has)."""
-    keys = ("bleu_signature", "sacrebleu_signature", "signature", "comet_model", "comet_version", "git_revision",
-            "git", "seed", "hardware", "device", "model", "checkpoint")
-    flat = {k: run[k] for k in keys if k in run and not isinstance(run[k], (dict, list))}
-    for nested in ("metrics", "provenance", "environment"):
-        if isinstance(run.get(nested), Mapping):
-            flat.update({k: v for k, v in _flatten_run(run[nested]).items() if k not in flat})
-    if isinstance(run.get("versions"), Mapping):
-        flat.update({f"version {k}": v for k, v in run["versions"].items()})
-    return flat
+def _compact_versions(versions: Mapping[str, Any]) -> str:
+    """`torch 2.13.0, transformers 4.57.6, ...` in one cell."""
+    return ", ".join(f"{k} {v}" for k, v in versions.items() if v)
+
+
+def _run_row(run: Mapping[str, Any], kernel: Mapping[str, str]) -> dict[str, Any]:
+    """The provenance cells of one run.json: BLEU signature, COMET model, seed, revision, differing versions."""
+    signatures = run.get("signatures") or {}
+    bleu = run.get("signature") or run.get("bleu_signature") or next((v for k, v in signatures.items() if k.startswith("bleu")), "")
+    config = run.get("config") or {}
+    versions = {k: v for k, v in (run.get("versions") or {}).items() if kernel.get(k) != v}
+    return {"sacreBLEU signature": bleu, "COMET": signatures.get("comet") or run.get("comet_model", ""),
+            "seed": run.get("seed", config.get("seed", "")), "git": (run.get("git_revision") or "")[:10],
+            "versions (where not the kernel's)": _compact_versions(versions) or "same"}
 
 
 def provenance(runs: Mapping[str, Mapping[str, Any] | str | Path] | None = None,
                extra: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """A table of what produced the numbers: package versions, and per run its sacreBLEU signature, COMET model, seed."""
+    """What produced the numbers: the kernel's package versions, and per run its sacreBLEU signature, COMET model, seed."""
     from alma_core.io import read_json
 
-    rows: dict[str, dict[str, Any]] = {"this kernel": {**package_versions(), **dict(extra or {})}}
+    kernel = package_versions()
+    rows: dict[str, dict[str, Any]] = {"this kernel": {"versions (where not the kernel's)": _compact_versions(kernel),
+                                                       **{str(k): v for k, v in (extra or {}).items()}}}
     for name, run in (runs or {}).items():
         if isinstance(run, (str, Path)):
             path = Path(run)
-            run = read_json(path) if path.is_file() else {"note": f"no run.json at {path}"}
-        rows[name] = _flatten_run(run) or {"note": "run.json has no provenance fields"}
-    table = pd.DataFrame.from_dict(rows, orient="index").T.fillna("")
+            run = read_json(path) if path.is_file() else {"note": f"no run.json yet at {path}"}
+        rows[name] = {**_run_row(run, kernel), **({"note": run["note"]} if "note" in run else {})}
+    table = pd.DataFrame.from_dict(rows, orient="index").fillna("")
     table.index.name = "provenance"
     return table
 
 
-def show_provenance(runs: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None) -> Any:
+def show_provenance(runs: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None) -> None:
     """Display the provenance table under a heading."""
     show_markdown("**Provenance** (what produced this chapter's numbers)")
-    return show_table(provenance(runs, extra))
+    show_table(provenance(runs, extra))
 
 
 def closing(reproduces: Sequence[str], deviations: Sequence[str], profile: str = "") -> str:
@@ -184,9 +194,9 @@ def closing(reproduces: Sequence[str], deviations: Sequence[str], profile: str =
     return "\n".join(lines)
 
 
-def show_closing(reproduces: Sequence[str], deviations: Sequence[str], profile: str = "") -> Any:
+def show_closing(reproduces: Sequence[str], deviations: Sequence[str], profile: str = "") -> None:
     """Display the closing box (as a markdown output of the last cell)."""
-    return show_markdown(closing(reproduces, deviations, profile))
+    show_markdown(closing(reproduces, deviations, profile))
 
 
 def loss_mask_table(tokenizer: Any, example: Mapping[str, Sequence[int]]) -> pd.DataFrame:
