@@ -14,11 +14,11 @@ Two on-disk forms are read:
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Literal
 
+from alma_core.data import DataError, parallel_path, read_parallel, read_parallel_text
 from alma_core.languages import get_language, wmt_test_set
 
 __all__ = ["TestSetError", "TestSetFormat", "locate_test_set", "read_test_set", "read_lines"]
@@ -26,7 +26,7 @@ __all__ = ["TestSetError", "TestSetFormat", "locate_test_set", "read_test_set", 
 TestSetFormat = Literal["sacrebleu-echo", "json"]
 
 
-class TestSetError(ValueError):
+class TestSetError(DataError):
     """A missing, malformed or misaligned test-set file."""
 
     __test__ = False  # not a pytest test class
@@ -52,7 +52,8 @@ def locate_test_set(
         stem = root / f"{name}.{src}-{tgt}"
         return Path(f"{stem}.src"), Path(f"{stem}.ref")
     if fmt == "json":
-        return (root / _pair_dir(src, tgt) / f"test.{src}-{tgt}.json",)
+        _pair_dir(src, tgt)
+        return (parallel_path(root, src, tgt, "test"),)
     raise TestSetError(f"unknown test-set format {fmt!r}; use 'sacrebleu-echo' or 'json'")
 
 
@@ -80,34 +81,6 @@ def read_lines(path: str | os.PathLike) -> list[str]:
     return [line.rstrip("\r") for line in lines]
 
 
-def _read_json_pairs(path: Path, src: str, tgt: str) -> tuple[list[str], list[str]]:
-    """Sources and references from a JSON array (or JSON lines) of {"translation": {...}} records."""
-    text = path.read_text(encoding="utf-8")
-    try:
-        records = json.loads(text)
-        if isinstance(records, dict):
-            records = [records]
-    except json.JSONDecodeError:
-        records = []
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise TestSetError(f"{path}:{lineno}: invalid JSON ({err.msg}); fix the line") from None
-    sources, references = [], []
-    for i, record in enumerate(records):
-        pair = record.get("translation", record) if isinstance(record, dict) else None
-        if not isinstance(pair, dict) or src not in pair or tgt not in pair:
-            raise TestSetError(
-                f"{path}: record {i} lacks {{'translation': {{'{src}': ..., '{tgt}': ...}}}}: {str(record)[:120]}"
-            )
-        sources.append(pair[src])
-        references.append(pair[tgt])
-    return sources, references
-
-
 def read_test_set(
     root: str | os.PathLike, src: str, tgt: str, fmt: TestSetFormat = "sacrebleu-echo", testset: str | None = None
 ) -> tuple[list[str], list[str]]:
@@ -117,15 +90,5 @@ def read_test_set(
     for path in paths:
         if not path.is_file():
             raise _missing(path, src, tgt, fmt, name)
-    if fmt == "json":
-        sources, references = _read_json_pairs(paths[0], src, tgt)
-    else:
-        sources, references = read_lines(paths[0]), read_lines(paths[1])
-        if len(sources) != len(references):
-            raise TestSetError(
-                f"{paths[0]} has {len(sources)} lines but {paths[1]} has {len(references)}: "
-                "the files are not line-aligned; re-export both with `sacrebleu --echo`"
-            )
-    if not sources:
-        raise TestSetError(f"{paths[0]}: the test set is empty")
-    return sources, references
+    pairs = read_parallel(paths[0], src, tgt) if fmt == "json" else read_parallel_text(*paths)
+    return [s for s, _ in pairs], [r for _, r in pairs]

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from alma_core.data import DataError
 from alma_core.testsets import TestSetError, read_lines, read_test_set, locate_test_set
 
 
@@ -23,12 +24,15 @@ def test_echo_layout_reads_wmt22_and_wmt21_for_icelandic(tmp_path):
     assert locate_test_set(tmp_path, "zh", "en")[1].name == "wmt22.zh-en.ref"
 
 
-def test_echo_keeps_empty_lines_and_checks_alignment(tmp_path):
-    (tmp_path / "wmt22.en-zh.src").write_text("a\n\nc\n", encoding="utf-8")
+def test_echo_checks_alignment_and_empty_segments(tmp_path):
+    (tmp_path / "wmt22.en-zh.src").write_text("a\nb\nc\n", encoding="utf-8")
     (tmp_path / "wmt22.en-zh.ref").write_text("甲\n乙\n丙\n", encoding="utf-8")
-    assert read_test_set(tmp_path, "en", "zh") == (["a", "", "c"], ["甲", "乙", "丙"])
+    assert read_test_set(tmp_path, "en", "zh") == (["a", "b", "c"], ["甲", "乙", "丙"])
     (tmp_path / "wmt22.en-zh.ref").write_text("甲\n乙\n", encoding="utf-8")
-    with pytest.raises(TestSetError, match="3 lines but .* has 2"):
+    with pytest.raises(DataError, match="3 lines but .* has 2"):
+        read_test_set(tmp_path, "en", "zh")
+    (tmp_path / "wmt22.en-zh.src").write_text("a\n\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line 2"):
         read_test_set(tmp_path, "en", "zh")
 
 
@@ -58,10 +62,10 @@ def test_json_errors_name_file_and_record(tmp_path):
     (tmp_path / "deen").mkdir()
     path = tmp_path / "deen" / "test.de-en.json"
     path.write_text(json.dumps([{"translation": {"de": "Ja"}}]), encoding="utf-8")
-    with pytest.raises(TestSetError, match=r"test.de-en.json: record 0 lacks"):
+    with pytest.raises(DataError, match=r"test.de-en.json.*item 1.*'en'"):
         read_test_set(tmp_path, "de", "en", fmt="json")
     path.write_text('{"translation": {"de": "a", "en": "b"}}\n{broken\n', encoding="utf-8")
-    with pytest.raises(TestSetError, match=r"test.de-en.json:2: invalid JSON"):
+    with pytest.raises(DataError, match=r"test.de-en.json:2: bad JSON line"):
         read_test_set(tmp_path, "de", "en", fmt="json")
 
 
