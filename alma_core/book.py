@@ -308,7 +308,7 @@ def train_config(params: Any, name: str) -> tuple[dict[str, Any], str, Path]:
     return values, key, out
 
 
-def _run_spec(params: Any, config_path: Path, job_name: str, evaluation: bool = False) -> Any:
+def _run_spec(params: Any, config_path: Path, job_name: str, module: str = "alma_core.train") -> Any:
     """The alma_core.launch.RunSpec of one job of a notebook (launcher, nodes, GPUs, SLURM from its params).
 
     An evaluation job is one process on one GPU (no DeepSpeed): a SLURM script or a plain process.
@@ -316,18 +316,13 @@ def _run_spec(params: Any, config_path: Path, job_name: str, evaluation: bool = 
     from alma_core import launch
 
     values = params.launch.model_dump(exclude={"submit"})
-    if evaluation:
+    if module != "alma_core.train":
         values.update(nodes=1, gpus_per_node=1, deepspeed_config=None,
                       launcher="slurm" if values["launcher"] == "slurm" else "python")
-    return launch.RunSpec(config_path=str(config_path), slurm_job_name=job_name, **values)
+    return launch.RunSpec(config_path=str(config_path), slurm_job_name=job_name, module=module, in_process=False, **values)
 
 
 EVAL_MODULE = "alma_core.book eval-job"
-
-
-def _eval_text(text: str) -> str:
-    """A rendered training command/script turned into the evaluation job's (same launcher, other module)."""
-    return text.replace("alma_core.train", EVAL_MODULE)
 
 
 def _start(params: Any, config_path: Path, module: str, dry_run: bool = False) -> str:
@@ -335,10 +330,8 @@ def _start(params: Any, config_path: Path, module: str, dry_run: bool = False) -
     from alma_core import launch
 
     job = config_path.parent.name if config_path.stem in ("train_config", "eval_config") else config_path.stem
-    spec = _run_spec(params, config_path, f"alma-{job}"[:60], evaluation=module != "alma_core.train")
+    spec = _run_spec(params, config_path, f"alma-{job}"[:60], module)
     text = launch.render(spec)
-    if module != "alma_core.train":
-        text = _eval_text(text)
     if dry_run:
         return text
     if spec.launcher == "slurm":
@@ -350,15 +343,11 @@ def _start(params: Any, config_path: Path, module: str, dry_run: bool = False) -
         done = subprocess.run(["sbatch", "--parsable", str(script)], capture_output=True, text=True, check=False)
         raise BookError(f"submitted {script} ({done.stdout.strip() or done.stderr.strip()}); rerun `make book` when it has finished")
     log = config_path.parent / "job.log"
-    if module == "alma_core.train":
+    try:
         launch.launch(spec, log_path=log, echo=lambda line: None)
-        return text
-    cmd = [*_eval_text(" ".join(launch.command(spec))).split()]
-    with open(log, "a", encoding="utf-8") as handle:
-        code = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, check=False, env={**os.environ, **spec.env}).returncode
-    if code != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
-        raise BookError(f"job {config_path.parent.name} ({module}) failed with exit {code}; log {log}:\n{tail}")
+    except launch.LaunchError as err:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.is_file() else ""
+        raise BookError(f"job {config_path.parent.name} ({module}) failed: {err}; log {log}:\n{tail}") from None
     return text
 
 
