@@ -428,9 +428,10 @@ def eval_config(params: Any, system: Any, trained: dict[str, Path]) -> tuple[dic
            "batch_size": ev.batch_size, "max_new_tokens": ev.max_new_tokens, "max_prompt_tokens": ev.max_prompt_tokens,
            "comet_model": ev.comet_model, "comet_batch_size": ev.comet_batch_size}
     if ev.comet_model == "tiny":  # the locally built checkpoint changes with its code, not with its name
-        import alma_core.tiny_comet as tiny_comet
+        import hashlib
 
-        identity = {"system": identity, "tiny_comet": run_key(Path(tiny_comet.__file__).read_text(encoding="utf-8"))}
+        ckpt = Path(_comet_model(params))
+        identity = {"system": identity, "tiny_comet": hashlib.sha256(ckpt.read_bytes()).hexdigest()[:16]}
     key = run_key({"job": {k: v for k, v in job.items() if k not in ("trained", "model")}, "identity": identity})
     out = resolve(params.store_dir) / "eval" / f"{_system_slug(system.name)}-{key}"
     return {**job, "output_dir": str(out)}, key, out
