@@ -103,7 +103,7 @@ def source_hash(root: Path | None = None) -> str:
     root = root or repo_root()
     digest = hashlib.sha256()
     for path in sorted((root / "alma_core").rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix in {".py", ".csv", ".json", ".txt", ".yaml"}:
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix in {".py", ".csv", ".json", ".jsonl", ".txt", ".yaml"}:
             digest.update(path.relative_to(root).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -565,7 +565,15 @@ def render_jobs(name: str, params: Any, out: Path) -> list[Path]:
 
 def _launch_jobs(name: str, params: Any, out: Path) -> list[Path]:
     """Render the jobs of one notebook's params (training runs, evaluations) without running them."""
-    return render_jobs(name, params, out)
+    from alma_core.params import CrossLingualEvalParams
+
+    if not isinstance(getattr(params, "evaluation", None), CrossLingualEvalParams):
+        return render_jobs(name, params, out)
+    from alma_core import crosslingual  # Appendix J scores answer options instead of translating
+
+    written = render_jobs(name, params.model_copy(update={"systems": []}), out)
+    trained = {run: train_config(params, run)[2] for run in params.train}
+    return written + crosslingual.render_jobs(params, out, trained)
 
 
 def training_details(params: Any) -> Any:

@@ -93,6 +93,7 @@ def reported_vs_build(reported: pd.DataFrame, build: pd.DataFrame | None, metric
     if build is not None and len(build):
         mine = wide_table(build, metric, direction=direction, langs=langs, source="this build")
         if mine.drop(columns="source").isna().all().all() and missing_reason:
+            mine = mine.astype(object)
             mine.loc[:, [c for c in mine.columns if c != "source"]] = f"{NOT_COMPUTED}: {missing_reason}"
         parts.append(mine)
     table = pd.concat(parts)
