@@ -565,8 +565,14 @@ def render_jobs(name: str, params: Any, out: Path) -> list[Path]:
 
 def _launch_jobs(name: str, params: Any, out: Path) -> list[Path]:
     """Render the jobs of one notebook's params (training runs, evaluations) without running them."""
+    from types import SimpleNamespace
+
     from alma_core.params import CrossLingualEvalParams
 
+    if hasattr(params, "stage1") and hasattr(params, "stage2") and not hasattr(params, "train"):  # Sec. 6.2, App. E, H, I
+        stage1 = train_config(SimpleNamespace(**{**dict(params), "train": {"stage 1": params.stage1}}), "stage 1")[2]
+        runs = {"stage 1": params.stage1, "stage 2": {**params.stage2, "base_model": str(stage1)}}
+        return render_jobs(name, SimpleNamespace(**{**dict(params), "train": runs, "systems": []}), out)
     if not isinstance(getattr(params, "evaluation", None), CrossLingualEvalParams):
         return render_jobs(name, params, out)
     from alma_core import crosslingual  # Appendix J scores answer options instead of translating
