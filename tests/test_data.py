@@ -365,3 +365,16 @@ def test_stream_oscar_hub_script_error_points_to_data_files(monkeypatch: pytest.
     monkeypatch.setattr(datasets, "load_dataset", refuse)
     with pytest.raises(DataError, match=r"'oscar-corpus/OSCAR-2301' needs a loading script.*Fix: pass its JSON-lines shards as data_files"):
         data.stream_oscar("de")
+
+
+def test_write_train_pairs_round_trips_and_copies_valid(tmp_path):
+    from alma_core.data import load_pairs, sample_data_dir, write_train_pairs
+
+    pairs = [("Hallo Welt.", "Hello world."), ("Danke schön.", "Thank you.")]
+    path = write_train_pairs(tmp_path, "de", pairs, valid_from=sample_data_dir())
+    assert path == tmp_path / "deen" / "train.de-en.json"
+    assert load_pairs(tmp_path, "de", "en", "train") == pairs
+    assert load_pairs(tmp_path, "en", "de", "train") == [(b, a) for a, b in pairs]
+    assert load_pairs(tmp_path, "de", "en", "valid") == load_pairs(sample_data_dir(), "de", "en", "valid")
+    write_train_pairs(tmp_path, "is", pairs, valid_from=sample_data_dir())  # no Icelandic valid set: nothing copied
+    assert not (tmp_path / "isen" / "valid.is-en.json").exists()

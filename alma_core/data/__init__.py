@@ -23,6 +23,7 @@ from typing import Any
 from alma_core.languages import UnknownLanguageError, get_language
 
 __all__ = [
+    "write_train_pairs",
     "DataError",
     "SPLITS",
     "SHOT_KINDS",
@@ -343,6 +344,22 @@ def load_pairs(root: PathLike, src: str, tgt: str, split: str) -> list[tuple[str
             "or write the file in the documented layout."
         )
     return read_parallel(path, src, tgt)
+
+
+def write_train_pairs(root: PathLike, xx: str, pairs: Sequence[tuple[str, str]], *, valid_from: PathLike | None = None) -> Path:
+    """Write (xx, en) pairs as `{xx}en/train.{xx}-en.json` in the official layout (JSON lines), atomically.
+
+    With `valid_from`, that root's validation split (if any) is copied beside it, so a derived data
+    set (a subset, a degraded copy; Sections 3, 6.2, App. H) keeps the same model selection.
+    """
+    from alma_core.io import atomic_write_text
+
+    lines = "".join(json.dumps({"translation": {xx: a, "en": b}}, ensure_ascii=False) + "\n" for a, b in pairs)
+    path = atomic_write_text(parallel_path(root, xx, "en", "train"), lines)
+    if valid_from is not None and has_split(valid_from, xx, "en", "valid"):
+        atomic_write_text(parallel_path(root, xx, "en", "valid"),
+                          parallel_path(valid_from, xx, "en", "valid").read_text(encoding="utf-8"))
+    return path
 
 
 def shots_path(root: PathLike, src: str, tgt: str, kind: str = "HW") -> Path:
