@@ -221,6 +221,43 @@ def run(profile: str, *, force: bool = False, only: Sequence[str] = (), root: Pa
     return status
 
 
+# Every table and figure of the paper and the chapter that redraws it (the index page's summary).
+PAPER_ITEMS: tuple[tuple[str, str], ...] = (
+    ("Figure 1: ALMA vs. prior LLaMA-based systems", "sec5_main_results"),
+    ("Figure 2: the translation prompt", "sec4_recipe"),
+    ("Figure 3, Table 4 (App. B): zero-shot backbones", "sec2_zero_shot"),
+    ("Figure 4: fine-tuning on growing parallel data", "sec3_parallel_data"),
+    ("Tables 1-2: main results en→xx, xx→en", "sec5_main_results"),
+    ("Figure 5, Tables 7-8 (App. F): stage-1 tokens", "sec6_1_monolingual_tokens"),
+    ("Table 3, Table 9 (App. G): monolingual data and parallel data quality", "sec6_2_data_quality"),
+    ("Figure 6 (App. A): CLM vs. prefix-LM vs. mixture-of-denoisers", "appA_objectives"),
+    ("App. C: training details", "appC_training_details"),
+    ("Table 5 (App. D): data statistics and sampling ratios", "appD_sampling"),
+    ("Table 6 (App. E): the off-target problem", "appE_off_target"),
+    ("Table 10 (App. H): Flores vs. Flores + WMT human-written data", "appH_human_written_data"),
+    ("Table 11 (App. I): 5-shot in-context learning vs. stage 2", "appI_icl"),
+    ("Table 12 (App. J): zero-shot cross-lingual evaluation", "appJ_crosslingual"),
+    ("(beyond the paper) adding a language pair: uk↔en", "add_language_pair"),
+)
+
+
+def write_summary(root: Path | None = None) -> Path:
+    """The index page's summary: each paper table/figure, its chapter, and whether this build ran it (and how)."""
+    root = root or repo_root()
+    lines = ["| Paper | Chapter | This build |", "|---|---|---|"]
+    for item, name in PAPER_ITEMS:
+        executed = root / EXECUTED / f"{name}.ipynb"
+        stamp = _stamp(executed) if executed.is_file() else {}
+        if stamp.get("placeholder"):
+            ran = f"not run on the `{stamp.get('profile')}` profile"
+        elif stamp:
+            ran = f"ran on the `{stamp.get('profile')}` profile ({stamp.get('seconds', '?')} s last time it executed)"
+        else:
+            ran = "not run yet"
+        lines.append(f"| {item} | {{doc}}`{name} <_executed/{name}>` | {ran} |")
+    return atomic_write_text(root / EXECUTED / "summary.md", "\n".join(lines) + "\n")
+
+
 def _jupyter_book() -> list[str]:
     """The jupyter-book command of this environment."""
     exe = Path(sys.executable).parent / "jupyter-book"
@@ -233,6 +270,7 @@ def build(root: Path | None = None) -> Path:
     missing = [n for n in toc_chapters(root) if not (root / EXECUTED / f"{n}.ipynb").is_file()]
     if missing:
         raise BookError(f"no executed copy of {missing} in {EXECUTED}/; run `python -m alma_core.book run --profile tiny` first")
+    write_summary(root)
     cmd = [*_jupyter_book(), "build", str(root), "--builder", "html", "-W", "--keep-going"]
     print("[book] " + " ".join(cmd), flush=True)
     done = subprocess.run(cmd, cwd=root, check=False)
