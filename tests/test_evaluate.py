@@ -11,17 +11,6 @@ from alma_core.evaluate import EvaluationError, main, paper_layout, results_fram
 from alma_core.generate import translate
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread; more only contend on a shared CPU."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 SRC = ["Das Haus ist klein.", "Ich habe heute keine Zeit.", "Der Hund schläft im Garten."]
 REF = ["The house is small.", "I have no time today.", "The dog is sleeping in the garden."]
 HYP = ["The house is small.", "Today I have no time.", "Der Hund schläft im Garten."]

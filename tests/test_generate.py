@@ -29,15 +29,6 @@ SOURCES = [
 FAST = dict(max_new_tokens=10, progress=False)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """A model this small decodes fastest on one thread; more only contend on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def model(tiny_random_llama):
     return tiny_random_llama

@@ -10,17 +10,6 @@ from alma_core import metrics
 from alma_core.metrics import CometUnavailableError, MetricInputError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread; more only contend on a shared CPU."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 DE_HYPS = ["Das Haus ist klein .", "Ich habe heute keine Zeit , sagte er .", "Der Hund schläft im Garten"]
 DE_REFS = ["Das Haus ist sehr klein .", "Er sagte , ich habe heute keine Zeit .", "Der Hund schläft im Garten ."]
 ZH_HYPS = ["今天天气很好。", "他昨天买了书。"]

@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
 from alma_core.io import read_json
@@ -24,14 +23,6 @@ from alma_core.train import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _stage2(base: Path, out: Path, **kw) -> dict:
