@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -255,6 +255,7 @@ class BackboneSpec(_Strict):
 class _DerivedRuns(NotebookParams):
     """A sweep whose `train` runs and `systems` are derived from a few variables (never set them in a params file)."""
 
+    DERIVED: ClassVar[frozenset[str]] = frozenset({"train", "systems"})
     train: dict[str, dict[str, Any]] = Field(default_factory=dict)
     systems: list[SystemSpec] = Field(default_factory=list)
 
@@ -286,6 +287,7 @@ class Sec3ParallelDataParams(_DerivedRuns):
     backbones: dict[str, BackboneSpec] = Field(min_length=1)
     sizes: list[int] = Field(min_length=1, description="nested parallel-data steps (10K ... 20M in the paper)")
     stage2: dict[str, Any] = Field(description="TrainConfig values shared by every run (language_pairs = evaluation.directions)")
+    DERIVED: ClassVar[frozenset[str]] = frozenset({"train", "systems", "tiny_backbone"})
     tiny_backbone: dict[str, Any] = Field(default_factory=dict, description="set per backbone by for_backbone(); leave empty")
     evaluation: EvalParams
     launch: LaunchParams = LaunchParams()
@@ -333,6 +335,7 @@ class AppAObjectivesParams(_DerivedRuns):
     objectives: list[Literal["clm", "prefix_lm", "mod"]] = Field(min_length=1)
     sizes: list[int] = Field(min_length=1, description="parallel-data sizes; 0 = the zero-shot backbone")
     stage2: dict[str, Any] = Field(description="TrainConfig values shared by every run (language_pairs = evaluation.directions)")
+    DERIVED: ClassVar[frozenset[str]] = frozenset({"train", "systems", "tiny_backbone"})
     tiny_backbone: dict[str, Any] = Field(default_factory=dict, description="copied from backbone.tiny_backbone; leave empty")
     evaluation: EvalParams
     launch: LaunchParams = LaunchParams()
