@@ -160,3 +160,13 @@ def test_deepspeed_zero2_stage2_on_cpu(stage1, tmp_path):
     assert result.steps == 2 and math.isfinite(result.final_loss)
     assert (result.output_dir / "model.safetensors").is_file()
     assert "RANK" not in os.environ  # env defaults for the single rank are undone
+
+
+@pytest.mark.parametrize("objective", ["prefix_lm", "mod"])
+def test_appendix_a_objectives_train(stage1, tmp_path, objective):
+    """Appendix A: prefix-LM and mixture-of-denoisers batches (4D prefix masks) train end to end with finite loss."""
+    result = run_training(make_config(_stage2(stage1.output_dir, tmp_path / objective, objective=objective, max_steps=2,
+                                              learning_rate=1e-3)))
+    record = read_json(result.run_json)
+    assert record["status"] == "done" and record["steps"] == 2 and record["config"]["objective"] == objective
+    assert math.isfinite(result.final_loss)
