@@ -453,12 +453,15 @@ def _single_rank_env(enabled: bool) -> Iterator[bool]:
         return
     defaults = {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "1",
                 "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}
+    saved = dict(os.environ)
     os.environ.update(defaults)
     try:
         yield True
     finally:
-        for key in defaults:
-            os.environ.pop(key, None)
+        # Undo these and what the Trainer set for DeepSpeed (ACCELERATE_USE_DEEPSPEED, ...), so a later
+        # in-process run in the same process (a notebook, the test suite) is not taken for a DeepSpeed one.
+        os.environ.clear()
+        os.environ.update(saved)
         import torch.distributed as dist
 
         if dist.is_available() and dist.is_initialized():

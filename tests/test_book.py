@@ -131,7 +131,8 @@ def test_paper_dry_run_renders_deepspeed_slurm_jobs(tmp_path: Path) -> None:
     assert "#SBATCH --gpus-per-node=8" in train and "--nproc_per_node 8" in train
     assert "-m alma_core.train" in train and "deepspeed=params/launch/ds_zero2.json" in train
     config = yaml.safe_load((tmp_path / "sec5_main_results" / "alma_7b_lora.train.yaml").read_text(encoding="utf-8"))
-    assert config["lora"] is True and config["base_model"] == "haoranxu/ALMA-7B-Pretrain" and config["epochs"] == 1
+    assert config["lora"] is True and config["base_model"] == "haoranxu/ALMA-7B-Pretrain" and config["epochs"] == 2
+    assert config["global_batch_size"] == 256  # Appendix C
     assert config["output_dir"].endswith(book.train_config(load_params(ROOT / "params/paper/sec5_main_results.yaml"), "alma_7b_lora")[2].name)
     evals = [name for name in scripts if name.endswith(".eval.sbatch")]
     assert evals and all("alma_core.book eval-job" in scripts[name] and "--nproc_per_node 1" in scripts[name] for name in evals)
