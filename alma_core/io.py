@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_text", "atomic_write_json", "read_json", "stable_hash"]
+__all__ = ["atomic_write_text", "atomic_write_json", "read_json", "stable_hash", "validation_message"]
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -45,3 +45,20 @@ def stable_hash(obj: Any, length: int = 12) -> str:
     """A short, order-independent hash of JSON-able inputs; keys cached results and built models."""
     blob = json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
+
+
+def validation_message(err: Any, where: str, fields: Any = None) -> str:
+    """One line per wrong key of a pydantic ValidationError: file, key, problem and the fix (params and run configs)."""
+    lines = []
+    for item in err.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            known = f"; known keys: {', '.join(fields)}" if fields else ""
+            lines.append(f"{where}: unknown key '{key}'. Fix: remove it or fix its spelling{known}")
+        elif item["type"] == "missing":
+            info = fields.get(key) if fields else None
+            hint = f" ({info.description})" if info is not None and info.description else ""
+            lines.append(f"{where}: missing key '{key}'. Fix: add it{hint}")
+        else:
+            lines.append(f"{where}: key '{key}' = {item.get('input')!r}: {item['msg']}. Fix: correct the value")
+    return "\n".join(lines)

@@ -14,6 +14,8 @@ from typing import Any, ClassVar, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from alma_core.io import validation_message
+
 __all__ = [
     "ParamsError",
     "Profile",
@@ -510,16 +512,7 @@ def _schema_for(notebook: str, where: str) -> type[NotebookParams]:
 
 def _explain(err: ValidationError, where: str) -> ParamsError:
     """One readable message per wrong key: file, key path, problem and the fix."""
-    lines = []
-    for item in err.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
-            lines.append(f"{where}: unknown key {key!r}; remove it or fix its spelling")
-        elif item["type"] == "missing":
-            lines.append(f"{where}: missing key {key!r}; add it")
-        else:
-            lines.append(f"{where}: key {key!r} = {item.get('input')!r}: {item['msg']}; fix the value")
-    return ParamsError("\n".join(lines))
+    return ParamsError(validation_message(err, where))
 
 
 def validate_params(notebook: str, values: Mapping[str, Any], where: str = "<params>") -> NotebookParams:

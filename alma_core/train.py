@@ -28,7 +28,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from alma_core.io import atomic_write_json, read_json
+from alma_core.io import atomic_write_json, read_json, validation_message
 
 __all__ = [
     "TrainConfig",
@@ -152,25 +152,12 @@ class TrainResult:
     wall_time_s: float
 
 
-def _format_errors(err: ValidationError, source: str) -> str:
-    lines = []
-    for item in err.errors():
-        key = ".".join(str(p) for p in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
-            lines.append(f"{source}: unknown key '{key}'. Fix: remove it or use one of: {', '.join(TrainConfig.model_fields)}")
-        elif item["type"] == "missing":
-            lines.append(f"{source}: missing key '{key}'. Fix: add it ({TrainConfig.model_fields[key].description or 'required'})")
-        else:
-            lines.append(f"{source}: key '{key}': {item['msg']} (got {item.get('input')!r}). Fix: correct the value")
-    return "\n".join(lines)
-
-
 def make_config(values: dict[str, Any], source: str = "<config>") -> TrainConfig:
     """Validate a dict into a TrainConfig; errors name the source and the key."""
     try:
         return TrainConfig.model_validate(values)
     except ValidationError as err:
-        raise TrainConfigError(_format_errors(err, source)) from None
+        raise TrainConfigError(validation_message(err, source, TrainConfig.model_fields)) from None
 
 
 def load_train_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> TrainConfig:
