@@ -7,6 +7,7 @@ results cached in the store, and shape the paper's average tables.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,6 +27,7 @@ __all__ = [
     "test_root",
     "stage2_languages",
     "score_prompt",
+    "score_systems",
     "averages",
     "bleu_bars",
     "comet_note",
@@ -116,6 +118,18 @@ def score_prompt(
         provenance[f"{system} {direction}"] = {"signature": result["signature"], "off-target": result["off_target_signature"],
                                                "example": result["example"]}
     return rows, provenance
+
+
+def score_systems(
+    params: Any, systems: Iterable[tuple[str, Path, PromptVariant | None]]
+) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
+    """`score_prompt` over (system name, model folder, prompt variant) triples: one tidy frame and all provenance."""
+    rows, provenance = [], {}
+    for system, model_dir, variant in systems:
+        system_rows, system_provenance = score_prompt(params, system, model_dir, variant)
+        rows += system_rows
+        provenance |= system_provenance
+    return pd.DataFrame(rows), provenance
 
 
 def averages(frame: pd.DataFrame, metrics_: tuple[str, ...] = ("bleu", "comet")) -> pd.DataFrame:
