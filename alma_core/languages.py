@@ -57,7 +57,8 @@ for _lang in (
     ),
     Language(
         "cs", "Czech", "čeština",
-        target_prompt="Přeložte toto z angličtiny do češtiny:\nAngličtina: {source}\nČeština:",
+        # App. E gives only the Chinese prompt; for Czech the official PREFIX/SUFFIX ("anglicky:"/"česky:") apply.
+        target_prompt="Přeložte toto z angličtiny do češtiny:\nanglicky: {source}\nčesky:",
     ),
     Language(
         "is", "Icelandic", "íslenska",

@@ -31,6 +31,8 @@ def test_prompt_parts_surround_the_source():
 def test_target_language_prompt_appendix_e():
     assert translation_prompt("en", "zh", "Hello.", style="target") == "将其从英文翻译成中文：\n英文：Hello.\n中文："
     assert translation_prompt("en", "de", "Hi", style="target").endswith("\nEnglisch: Hi\nDeutsch:")
+    # The paper shows only the Chinese prompt; Czech follows the official PREFIX/SUFFIX labels.
+    assert translation_prompt("en", "cs", "Hi", style="target") == "Přeložte toto z angličtiny do češtiny:\nanglicky: Hi\nčesky:"
     for code in ("de", "cs", "is", "zh", "ru"):
         assert "Hi" in translation_prompt("en", code, "Hi", style="target")
     with pytest.raises(ValueError, match="only for en->xx"):
