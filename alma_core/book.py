@@ -299,8 +299,7 @@ def dry_run(profile: str = "paper", root: Path | None = None, out: Path | None =
 
 
 # ---------------------------------------------------------------------------------------------
-# Jobs the notebooks start: stage-2 training and evaluation, through alma_core.launch, skipped
-# when their result exists for the same inputs (alma_core.store).
+# What the chapters' tables share (the paper's column order, COMET notes) and Appendix C.
 
 LANG_ORDER = ("de", "cs", "is", "zh", "ru")
 PAPER_TRAINING = {
@@ -324,183 +323,10 @@ PAPER_TRAINING = {
 }
 
 
-def _system_slug(name: str) -> str:
-    """A folder-safe name for a system or run."""
-    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name).strip("-").lower() or "system"
-
-
-def train_config(params: Any, name: str) -> tuple[dict[str, Any], str, Path]:
-    """The resolved TrainConfig values of one run of a notebook, its store key and output folder."""
-    from alma_core.store import backbone_path, resolve, run_key
-
-    values = dict(params.train[name])
-    if values.get("base_model", "tiny") == "tiny":
-        values["base_model"] = backbone_path("tiny", getattr(params, "tiny_backbone", {}), params.store_dir)
-        values["local_files_only"] = True
-    if params.data_root is not None and "data_root" not in values:
-        values["data_root"] = str(resolve(params.data_root))
-    values.setdefault("seed", params.seed)
-    key = run_key({"train": {k: v for k, v in values.items() if k != "output_dir"}, "profile": params.profile})
-    out = resolve(params.store_dir) / "train" / f"{_system_slug(name)}-{key}"
-    values["output_dir"] = str(out)
-    return values, key, out
-
-
-def _run_spec(params: Any, config_path: Path, job_name: str, module: str = "alma_core.train") -> Any:
-    """The alma_core.launch.RunSpec of one job of a notebook (launcher, nodes, GPUs, SLURM from its params).
-
-    An evaluation job is one process on one GPU (no DeepSpeed): a SLURM script or a plain process.
-    """
-    from alma_core import launch
-
-    values = params.launch.model_dump(exclude={"submit"})
-    if module != "alma_core.train":
-        values.update(nodes=1, gpus_per_node=1, deepspeed_config=None,
-                      launcher="slurm" if values["launcher"] == "slurm" else "python")
-    return launch.RunSpec(config_path=str(config_path), slurm_job_name=job_name, module=module, in_process=False, **values)
-
-
-EVAL_MODULE = "alma_core.book eval-job"
-
-
-def _start(params: Any, config_path: Path, module: str, dry_run: bool = False) -> str:
-    """Start (or with dry_run, render) one job through alma_core.launch; returns the command/script text."""
-    from alma_core import launch
-
-    job = config_path.parent.name if config_path.stem in ("train_config", "eval_config") else config_path.stem
-    spec = _run_spec(params, config_path, f"alma-{job}"[:60], module)
-    text = launch.render(spec)
-    if dry_run:
-        return text
-    if spec.launcher == "slurm":
-        script = config_path.with_suffix(".sbatch")
-        atomic_write_text(script, text)
-        if not params.launch.submit:
-            raise BookError(f"wrote {script}; submit it with `sbatch {script}` (or set launch.submit: true), "
-                            "then rerun `make book PROFILE=paper` when the job has finished: the store picks it up")
-        done = subprocess.run(["sbatch", "--parsable", str(script)], capture_output=True, text=True, check=False)
-        raise BookError(f"submitted {script} ({done.stdout.strip() or done.stderr.strip()}); rerun `make book` when it has finished")
-    log = config_path.parent / "job.log"
-    try:
-        launch.launch(spec, log_path=log, echo=lambda line: None)
-    except launch.LaunchError as err:
-        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.is_file() else ""
-        raise BookError(f"job {config_path.parent.name} ({module}) failed: {err}; log {log}:\n{tail}") from None
-    return text
-
-
-def ensure_trained(params: Any) -> dict[str, Path]:
-    """Train every run of `params.train` through launch unless done for the same inputs; {run: output folder}."""
-    from alma_core.io import read_json
-    from alma_core.store import is_done, mark_done
-
-    trained: dict[str, Path] = {}
-    for name in params.train:
-        values, key, out = train_config(params, name)
-        finished = (out / "run.json").is_file() and read_json(out / "run.json").get("status") == "done"
-        if finished and not is_done(out, key) and not params.force:  # a job submitted by hand (make paper-dry-run)
-            mark_done(out, key, {"run": name, "adopted": True})
-        if params.force or not is_done(out, key):
-            config_path = out / "train_config.yaml"
-            atomic_write_text(config_path, yaml.safe_dump(values, sort_keys=True, allow_unicode=True))
-            _start(params, config_path, "alma_core.train")
-            record = read_json(out / "run.json") if (out / "run.json").is_file() else {}
-            if record.get("status") != "done":
-                raise BookError(f"training {name} did not finish (run.json status {record.get('status')!r}); see {out}")
-            mark_done(out, key, {"run": name, "final_loss": record.get("final_loss")})
-        trained[name] = out
-    return trained
-
-
-def training_summary(params: Any, trained: dict[str, Path]) -> Any:
-    """One row per training run: the settings that matter and what run.json says it did."""
-    import pandas as pd
-
-    from alma_core.io import read_json
-
-    rows = {}
-    for name, out in trained.items():
-        record = read_json(out / "run.json") if (out / "run.json").is_file() else {}
-        cfg = record.get("config", params.train[name])
-        rows[name] = {"LoRA": cfg.get("lora", False), "learning rate": record.get("learning_rate"),
-                      "directions": len(cfg.get("language_pairs", [])), "steps": record.get("steps"),
-                      "final loss": record.get("final_loss"), "eval loss": record.get("eval_loss"),
-                      "trainable params": record.get("trainable"), "seconds": record.get("wall_time_s")}
-    return pd.DataFrame.from_dict(rows, orient="index")
-
-
 def eval_langs(params: Any) -> list[str]:
     """The non-English languages of a notebook's evaluation directions, in the paper's column order."""
     langs = {part for d in params.evaluation.directions for part in d.split("-") if part != "en"}
     return [lang for lang in LANG_ORDER if lang in langs] + sorted(langs - set(LANG_ORDER))
-
-
-def _comet_model(params: Any) -> str:
-    """The COMET model of an evaluation: `tiny` builds the locally made checkpoint in the store."""
-    from alma_core.store import resolve
-
-    if params.evaluation.comet_model != "tiny":
-        return params.evaluation.comet_model
-    from alma_core.tiny_comet import build_tiny_comet
-
-    return str(build_tiny_comet(resolve(params.store_dir) / "tiny_comet"))
-
-
-def eval_config(params: Any, system: Any, trained: dict[str, Path]) -> tuple[dict[str, Any], str, Path]:
-    """The evaluation job of one system: resolved model, test sets, decoding, metrics; its key and folder."""
-    from alma_core.store import backbone_path, data_dir, resolve, run_key
-
-    ev = params.evaluation
-    if system.train is not None:
-        if system.train not in trained:
-            raise BookError(f"system {system.name!r} names train run {system.train!r}, which is not in `train`; add it")
-        model = {"trained": str(trained[system.train])}
-        identity: Any = {"trained": trained[system.train].name}
-    else:
-        path = backbone_path(system.model, getattr(params, "tiny_backbone", {}), params.store_dir)
-        model = {"model": path, "adapter": system.adapter, "local_files_only": system.local_files_only}
-        identity = {"model": Path(path).name if system.model == "tiny" else path, "adapter": system.adapter}
-    test_root = str(resolve(ev.test_root)) if ev.test_root else str(data_dir(params.data_root))
-    job = {"system": system.name, **model, "directions": ev.directions, "test_root": test_root,
-           "test_format": ev.test_format, "max_sentences": ev.max_sentences, "num_beams": ev.num_beams,
-           "batch_size": ev.batch_size, "max_new_tokens": ev.max_new_tokens, "max_prompt_tokens": ev.max_prompt_tokens,
-           "comet_model": ev.comet_model, "comet_batch_size": ev.comet_batch_size}
-    if ev.comet_model == "tiny":  # the locally built checkpoint changes with its code, not with its name
-        import hashlib
-
-        ckpt = Path(_comet_model(params))
-        identity = {"system": identity, "tiny_comet": hashlib.sha256(ckpt.read_bytes()).hexdigest()[:16]}
-    key = run_key({"job": {k: v for k, v in job.items() if k not in ("trained", "model")}, "identity": identity})
-    out = resolve(params.store_dir) / "eval" / f"{_system_slug(system.name)}-{key}"
-    return {**job, "output_dir": str(out)}, key, out
-
-
-def ensure_evaluated(params: Any, trained: dict[str, Path]) -> tuple[Any, dict[str, Path]]:
-    """Evaluate every system through launch unless done for the same inputs; (tidy scores, {system: run.json})."""
-    import pandas as pd
-
-    from alma_core.io import read_json
-    from alma_core.store import is_done, mark_done
-
-    frames, runs = [], {}
-    for system in params.systems:
-        job, key, out = eval_config(params, system, trained)
-        if (out / "scores.json").is_file() and not is_done(out, key) and not params.force:  # submitted by hand
-            mark_done(out, key, {"system": system.name, "adopted": True})
-        if params.force or not is_done(out, key):
-            job["comet_model"] = _comet_model(params)
-            config_path = out / "eval_config.yaml"
-            atomic_write_text(config_path, yaml.safe_dump(job, sort_keys=True, allow_unicode=True))
-            _start(params, config_path, EVAL_MODULE)
-            if not (out / "scores.json").is_file():
-                raise BookError(f"evaluation of {system.name!r} wrote no scores.json; see {out}")
-            mark_done(out, key, {"system": system.name})
-        frames.append(pd.DataFrame(read_json(out / "scores.json")))
-        runs[system.name] = out / "run.json"
-    scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["system", "direction", "lang", "metric", "value", "note"])
-    scores["value"] = pd.to_numeric(scores["value"], errors="coerce")
-    return scores, runs
 
 
 def comet_note(scores: Any) -> str:
@@ -509,114 +335,17 @@ def comet_note(scores: Any) -> str:
     return str(notes.iloc[0]) if len(notes) else ""
 
 
-def _score_rows(system: str, src: str, tgt: str, results: dict[str, Any], note: str) -> list[dict[str, Any]]:
-    """Tidy rows (Tables 1-2 layout) of one direction's scores."""
-    direction, lang = ("xx-en", src) if tgt == "en" else ("en-xx", tgt)
-    return [{"system": system, "direction": direction, "lang": lang, "metric": metric, "value": value,
-             "note": note if value is None else ""} for metric, value in results.items()]
-
-
-def _comet_by_direction(triples: dict[str, tuple[list[str], list[str], list[str]]], job: dict[str, Any],
-                        signatures: dict[str, str]) -> tuple[dict[str, float], str]:
-    """COMET of every direction from ONE model call (loading COMET dominates at tiny scale); ({}, reason) if unavailable."""
-    from alma_core import metrics
-
-    flat = [(d, s, h, r) for d, (srcs, hyps, refs) in triples.items() for s, h, r in zip(srcs, hyps, refs)]
-    try:
-        result = metrics.comet([f[1] for f in flat], [f[2] for f in flat], [f[3] for f in flat],
-                               model=job["comet_model"], batch_size=job["comet_batch_size"])
-    except metrics.CometUnavailableError as err:
-        return {}, str(err).split(". Provide")[0]
-    signatures["comet"] = result.signature
-    per: dict[str, list[float]] = {}
-    for (direction, *_), score in zip(flat, result.sentence_scores):
-        per.setdefault(direction, []).append(score)
-    return {d: sum(v) / len(v) for d, v in per.items()}, ""
-
-
-def evaluate_job(config_path: str | Path) -> Path:
-    """The evaluation job: translate each direction (resumable) and score BLEU/chrF/COMET; writes scores.json + run.json."""
-    from alma_core import metrics
-    from alma_core.generate import load_translator, translate
-    from alma_core.report import package_versions
-    from alma_core.testsets import read_test_set
-
-    job = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
-    out = Path(job["output_dir"])
-    if "trained" in job:
-        from alma_core.train import load_trained
-
-        model, tokenizer = load_trained(job["trained"])
-    else:
-        model, tokenizer = load_translator(job["model"], adapter=job.get("adapter"), local_files_only=job.get("local_files_only", False))
-    rows, signatures, outputs, triples = [], {}, {}, {}
-    for direction in job["directions"]:
-        src, tgt = direction.split("-")
-        sources, refs = read_test_set(job["test_root"], src, tgt, fmt=job["test_format"])
-        if job.get("max_sentences"):
-            sources, refs = sources[: job["max_sentences"]], refs[: job["max_sentences"]]
-        started = time.time()
-        hyps = translate(model, tokenizer, sources, src, tgt, num_beams=job["num_beams"], batch_size=job["batch_size"],
-                         max_new_tokens=job["max_new_tokens"], max_prompt_tokens=job["max_prompt_tokens"],
-                         output_path=out / f"hyp.{src}-{tgt}.jsonl", progress=False)
-        triples[direction] = (sources, hyps, refs)
-        bleu = metrics.bleu(hyps, refs, tgt)
-        signatures[f"bleu {direction}"] = bleu.signature
-        outputs[direction] = {"sentences": len(sources), "seconds": round(time.time() - started, 2),
-                              "example": hyps[0] if hyps else "", "bleu": bleu.score, "chrf": metrics.chrf(hyps, refs).score}
-    comet_scores, comet_error = _comet_by_direction(triples, job, signatures)
-    for direction, (sources, hyps, refs) in triples.items():
-        src, tgt = direction.split("-")
-        values = {"bleu": outputs[direction]["bleu"], "chrf": outputs[direction]["chrf"], "comet": comet_scores.get(direction)}
-        rows += _score_rows(job["system"], src, tgt, values, f"not computed: {comet_error}")
-    atomic_write_json(out / "scores.json", rows)
-    atomic_write_json(out / "run.json", {"system": job["system"], "job": job, "signature": signatures.get("bleu " + job["directions"][0]),
-                                         "comet_model": job["comet_model"] if not comet_error else f"not computed: {comet_error}",
-                                         "signatures": signatures, "outputs": outputs, "versions": package_versions()})
-    return out
-
-
-def render_jobs(name: str, params: Any, out: Path) -> list[Path]:
-    """Write every job of one notebook's params (configs + launch command/script) exactly as the notebook would run it."""
-    if not hasattr(params, "launch"):
-        return []
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    suffix = "sbatch" if params.launch.launcher == "slurm" else "sh"
-    trained: dict[str, Path] = {}
-    for run in getattr(params, "train", {}) or {}:
-        values, _key, trained[run] = train_config(params, run)
-        config_path = out / f"{_system_slug(run)}.train.yaml"
-        atomic_write_text(config_path, yaml.safe_dump(values, sort_keys=True, allow_unicode=True))
-        script = out / f"{_system_slug(run)}.{suffix}"
-        atomic_write_text(script, _start(params, config_path, "alma_core.train", dry_run=True))
-        written += [config_path, script]
-    for system in getattr(params, "systems", []) or []:
-        job, _key, _ = eval_config(params, system, trained)
-        config_path = out / f"{_system_slug(system.name)}.eval.yaml"
-        atomic_write_text(config_path, yaml.safe_dump(job, sort_keys=True, allow_unicode=True))
-        script = out / f"{_system_slug(system.name)}.eval.{suffix}"
-        atomic_write_text(script, _start(params, config_path, EVAL_MODULE, dry_run=True))
-        written += [config_path, script]
-    return written
-
-
 def _launch_jobs(name: str, params: Any, out: Path) -> list[Path]:
     """Render the jobs of one notebook's params (training runs, evaluations) without running them."""
-    from types import SimpleNamespace
-
+    from alma_core import chapters, crosslingual, jobs
     from alma_core.params import CrossLingualEvalParams
 
     if hasattr(params, "stage1") and hasattr(params, "stage2") and not hasattr(params, "train"):  # Sec. 6.2, App. E, H, I
-        stage1 = train_config(SimpleNamespace(**{**dict(params), "train": {"stage 1": params.stage1}}), "stage 1")[2]
-        runs = {"stage 1": params.stage1, "stage 2": {**params.stage2, "base_model": str(stage1)}}
-        return render_jobs(name, SimpleNamespace(**{**dict(params), "train": runs, "systems": []}), out)
+        return chapters.render_jobs(params, out)
     if not isinstance(getattr(params, "evaluation", None), CrossLingualEvalParams):
-        return render_jobs(name, params, out)
-    from alma_core import crosslingual  # Appendix J scores answer options instead of translating
-
-    written = render_jobs(name, params.model_copy(update={"systems": []}), out)
-    trained = {run: train_config(params, run)[2] for run in params.train}
+        return jobs.render_jobs(params, out)
+    written = jobs.render_jobs(params, out, systems=[])  # Appendix J scores answer options instead of translating
+    trained = {run: jobs.train_config(params, run)[2] for run in params.train}
     return written + crosslingual.render_jobs(params, out, trained)
 
 
@@ -654,6 +383,7 @@ def training_details(params: Any) -> Any:
 
 def run_jsons(params: Any) -> dict[str, Path]:
     """run.json of every training run of the source notebooks (whether finished or not)."""
+    from alma_core.jobs import train_config
     from alma_core.params import load_notebook_params
 
     found = {}
@@ -828,8 +558,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_dry = sub.add_parser("dry-run", help="render every job of a profile without running it")
     p_dry.add_argument("--profile", default="paper", choices=PROFILES)
     sub.add_parser("check", help="headless Chromium check of the built HTML")
-    p_eval = sub.add_parser("eval-job", help="(started by the notebooks through alma_core.launch) one evaluation job")
-    p_eval.add_argument("--config", required=True)
     args = parser.parse_args(argv)
     start = time.time()
     try:
@@ -839,8 +567,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             build()
         elif args.command == "dry-run":
             dry_run(args.profile)
-        elif args.command == "eval-job":
-            evaluate_job(args.config)
         else:
             check()
     except (BookError, ParamsError) as err:

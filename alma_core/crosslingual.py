@@ -591,17 +591,19 @@ def run_job(config_path: str | os.PathLike) -> Path:
         rows, counts = _score_job(job, model, tokenizer, out)
     finally:
         _restore_threads(threads)
-    atomic_write_json(out / "scores.json", rows)
     atomic_write_json(out / "run.json", {
         "system": job["system"], "job": job, "items": counts, "seconds": round(time.time() - started, 2),
         "model": job.get("trained") or job.get("model"), "scoring": "lm-eval-harness-style option log-likelihood (acc, acc_norm)",
         "device": str(next(model.parameters()).device), "versions": package_versions()})
+    atomic_write_json(out / "scores.json", rows)  # last: its presence marks the job finished
     return out
 
 
 def _slug(name: str) -> str:
-    """A folder-safe name for a system."""
-    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name).strip("-").lower() or "system"
+    """A folder-safe name for a system (the job layer's)."""
+    from alma_core.jobs import slug
+
+    return slug(name)
 
 
 def _items_digest(job: Mapping[str, Any]) -> str | None:
@@ -625,7 +627,9 @@ def job_config(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[d
     ev = params.evaluation
     if system.train is not None:
         if system.train not in trained:
-            raise ValueError(f"system {system.name!r} names train run {system.train!r}, which is not in `train`; add it")
+            from alma_core.jobs import JobError
+
+            raise JobError(f"system {system.name!r} names train run {system.train!r}, which is not in `train`; add it")
         model: dict[str, Any] = {"trained": str(trained[system.train])}
         identity: Any = {"trained": Path(trained[system.train]).name}
     else:
@@ -642,58 +646,32 @@ def job_config(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[d
     return {**job, "output_dir": str(out)}, key, out
 
 
-def _run_spec(params: Any, config_path: Path) -> Any:
-    """The launch spec of an evaluation job: one process (one GPU at paper scale), or a SLURM script."""
-    from alma_core import launch
-
-    values = params.launch.model_dump(exclude={"submit"})
-    values.update(nodes=1, gpus_per_node=1, deepspeed_config=None, launcher="slurm" if values["launcher"] == "slurm" else "python")
-    return launch.RunSpec(config_path=str(config_path), module=JOB_MODULE, slurm_job_name=f"alma-{config_path.parent.name}"[:60], **values)
-
-
 def render_job(params: Any, config_path: Path) -> str:
-    """The command (or sbatch script) that runs one Appendix J job, as alma_core.launch renders it."""
-    from alma_core import launch
+    """The command (or sbatch script) that runs one Appendix J job, as alma_core.jobs starts it."""
+    from alma_core import jobs
 
-    return launch.render(_run_spec(params, config_path))
+    return jobs.start(params, config_path, JOB_MODULE, dry_run=True)
 
 
 def start_job(params: Any, config_path: Path) -> str:
-    """Run one job through alma_core.launch (in-process/one local process; at paper scale an sbatch script, submitted if asked)."""
-    from alma_core import launch
-    from alma_core.book import BookError
+    """Run one job through the job layer (one process; at paper scale an sbatch script, submitted if asked)."""
+    from alma_core import jobs
 
-    spec = _run_spec(params, config_path)
-    log = config_path.parent / "job.log"
-    result = launch.launch(spec, log_path=log, submit=bool(getattr(params.launch, "submit", False)), echo=lambda line: None, check=False)
-    if spec.launcher == "slurm":
-        what = f"submitted {result.script_path} as job {result.job_id}" if result.job_id else \
-            f"wrote {result.script_path}; submit it with `sbatch {result.script_path}` (or set launch.submit: true)"
-        raise BookError(f"{what}, then rerun the notebook when it has finished: the store picks the result up")
-    if result.returncode != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.is_file() else ""
-        raise BookError(f"cross-lingual job {config_path.parent.name} failed with exit {result.returncode}; log {log}:\n{tail}")
-    return result.command
+    return jobs.start(params, config_path, JOB_MODULE)
 
 
 def ensure_evaluated(params: Any, trained: Mapping[str, Path]) -> tuple[Any, dict[str, Path]]:
     """Score every system unless done for the same inputs (store key); (tidy frame, {system: run.json})."""
     import pandas as pd
-    import yaml
 
-    from alma_core.io import atomic_write_text, read_json
-    from alma_core.store import is_done, mark_done
+    from alma_core import jobs
+    from alma_core.io import read_json
 
     frames, runs = [], {}
     for system in params.systems:
         job, key, out = job_config(params, system, trained)
-        if (out / "scores.json").is_file() and not is_done(out, key) and not params.force:  # a job run by hand
-            mark_done(out, key, {"system": system.name, "adopted": True})
-        if params.force or not is_done(out, key):
-            config_path = out / "crosslingual_config.yaml"
-            atomic_write_text(config_path, yaml.safe_dump(job, sort_keys=True, allow_unicode=True))
-            start_job(params, config_path)
-            mark_done(out, key, {"system": system.name})
+        jobs.ensure(params, job, key, out, JOB_MODULE, finished=lambda o: (o / "scores.json").is_file(),
+                    info={"system": system.name})
         frames.append(pd.DataFrame(read_json(out / "scores.json")))
         runs[system.name] = out / "run.json"
     return pd.concat(frames, ignore_index=True), runs

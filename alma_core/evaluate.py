@@ -34,6 +34,9 @@ __all__ = [
     "find_hypotheses",
     "read_hypotheses",
     "evaluate_system",
+    "decoding_device",
+    "load_job_model",
+    "run_job",
     "main",
 ]
 
@@ -244,8 +247,133 @@ def _format_table(frame: pd.DataFrame, metric: str) -> str:
     return f"{metric}:\n" + table.round(digits).to_string(na_rep="-")
 
 
+# ---------------------------------------------------------------------------------------------
+# THE evaluation job (alma_core.jobs starts it for every chapter): translate, then score
+
+
+def decoding_device(dtype: str | None = "auto") -> tuple[str, str]:
+    """(device, dtype) for decoding: the GPU when there is one, in bf16 (fp16 without bf16) for `auto`; fp32 on a CPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return "cpu", "fp32" if dtype in (None, "auto", "fp16") else str(dtype)
+    if dtype in (None, "auto"):
+        return "cuda", "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "cuda", str(dtype)
+
+
+def load_job_model(job: Mapping[str, Any], device: str, dtype: str) -> tuple[Any, Any]:
+    """A job's model on `device` in `dtype`: a finished training run (LoRA merged), or a backbone/released checkpoint."""
+    if job.get("trained"):
+        from alma_core.train import load_trained
+
+        model, tokenizer = load_trained(job["trained"], dtype=dtype, merge=True)
+        return model.to(device).eval(), tokenizer
+    from alma_core.generate import load_translator
+
+    return load_translator(job["model"], adapter=job.get("adapter"), local_files_only=job.get("local_files_only", False),
+                           dtype=dtype, device=device)
+
+
+def _score_rows(system: str, src: str, tgt: str, values: Mapping[str, Any], note: str) -> list[dict[str, Any]]:
+    """Tidy rows (Tables 1-2 layout) of one direction's scores; a missing value carries `note`."""
+    direction, lang = direction_kind(src, tgt)
+    return [{"system": system, "direction": direction, "lang": lang, "metric": metric, "value": value,
+             "note": note if value is None else ""} for metric, value in values.items()]
+
+
+def _comet_by_direction(triples: Mapping[str, tuple[list[str], list[str], list[str]]], job: Mapping[str, Any],
+                        gpus: int) -> tuple[dict[str, float], str, str]:
+    """COMET of every direction from ONE model call (loading COMET dominates small runs); ({}, reason, '') if unavailable."""
+    flat = [(d, s, h, r) for d, (srcs, hyps, refs) in triples.items() for s, h, r in zip(srcs, hyps, refs)]
+    if str(job.get("comet_model", "none")).lower() == "none":
+        return {}, "COMET skipped (evaluation.comet_model: none)", ""
+    try:
+        result = metrics.comet([f[1] for f in flat], [f[2] for f in flat], [f[3] for f in flat],
+                               model=job["comet_model"], batch_size=job["comet_batch_size"], gpus=gpus)
+    except metrics.CometUnavailableError as err:
+        return {}, str(err).split(". Provide")[0], ""
+    per: dict[str, list[float]] = {}
+    for (direction, *_), score in zip(flat, result.sentence_scores):
+        per.setdefault(direction, []).append(score)
+    return {d: sum(v) / len(v) for d, v in per.items()}, "", result.signature
+
+
+def _job_sources(job: Mapping[str, Any], src: str, tgt: str) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+    """(sources, references, shots) of one direction of a job: its test set (first max_sentences) and k-shot examples."""
+    from alma_core.data import read_shots, shots_path
+    from alma_core.testsets import read_test_set
+
+    sources, refs = read_test_set(job["test_root"], src, tgt, fmt=job["test_format"])
+    if job.get("max_sentences"):
+        sources, refs = sources[: job["max_sentences"]], refs[: job["max_sentences"]]
+    prompt = job.get("prompt") or {}
+    shots = read_shots(shots_path(job["shots_root"], src, tgt, kind=prompt["shots"]))[: prompt.get("n_shots", 0)] \
+        if prompt.get("shots") else []
+    return sources, refs, shots
+
+
+def run_job(config_path: str | os.PathLike) -> Path:
+    """One system's evaluation (Section 5.1; App. E/I prompts): translate every direction (resumable), then BLEU,
+    chrF, COMET, off-target rate and the count of sources cut to fit the prompt; writes scores.json and run.json."""
+    import yaml
+
+    from alma_core.generate import count_truncated, translate
+    from alma_core.report import package_versions
+
+    job = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
+    out = Path(job["output_dir"])
+    device, dtype = decoding_device(job.get("dtype", "auto"))
+    model, tokenizer = load_job_model(job, device, dtype)
+    prompt = job.get("prompt") or {}
+    style = prompt.get("style", "english")
+    num_beams = prompt.get("num_beams") or job["num_beams"]
+    triples, outputs, signatures = {}, {}, {}
+    for direction in job["directions"]:
+        src, tgt = direction.split("-")
+        sources, refs, shots = _job_sources(job, src, tgt)
+        budget = max(job["max_prompt_tokens"], (job.get("prompt_tokens_by_direction") or {}).get(direction, 0))
+        started = time.time()
+        hyps = translate(model, tokenizer, sources, src, tgt, num_beams=num_beams, batch_size=job["batch_size"],
+                         max_new_tokens=job["max_new_tokens"], max_prompt_tokens=budget, style=style, shots=shots,
+                         output_path=out / f"hyp.{src}-{tgt}.jsonl", progress=False)
+        triples[direction] = (sources, hyps, refs)
+        bleu = metrics.bleu(hyps, refs, tgt)
+        off = metrics.off_target_rate(hyps, tgt, job.get("off_target_candidates"))
+        signatures[f"bleu {direction}"], signatures["off-target"] = bleu.signature, off.signature
+        outputs[direction] = {"sentences": len(sources), "seconds": round(time.time() - started, 2),
+                              "example": hyps[0] if hyps else "", "bleu": bleu.score, "chrf": metrics.chrf(hyps, refs).score,
+                              "off_target": 100 * off.score, "prompt_tokens": budget,
+                              "truncated": count_truncated(tokenizer, sources, src, tgt, budget, style=style, shots=shots)}
+    comet_scores, comet_error, signatures["comet"] = _comet_by_direction(triples, job, 1 if device == "cuda" else 0)
+    rows = []
+    for direction in triples:
+        src, tgt = direction.split("-")
+        done = outputs[direction]
+        values = {"bleu": done["bleu"], "chrf": done["chrf"], "comet": comet_scores.get(direction),
+                  "off_target": done["off_target"], "truncated": done["truncated"]}
+        rows += _score_rows(job["system"], src, tgt, values, f"not computed: {comet_error}")
+    atomic_write_json(out / "run.json", {
+        "system": job["system"], "job": job, "signature": signatures.get("bleu " + job["directions"][0]),
+        "comet_model": job["comet_model"] if not comet_error else f"not computed: {comet_error}",
+        "signatures": signatures, "outputs": outputs, "device": device, "dtype": dtype, "num_beams": num_beams,
+        "versions": package_versions()})
+    atomic_write_json(out / "scores.json", rows)  # last: its presence marks the job finished
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `python -m alma_core.evaluate`."""
+    """Entry point of `python -m alma_core.evaluate` (`job --config FILE` runs one evaluation job)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["job"]:
+        job_parser = argparse.ArgumentParser(prog="python -m alma_core.evaluate job", description=run_job.__doc__)
+        job_parser.add_argument("--config", required=True, help="job YAML written by alma_core.jobs")
+        try:
+            print(f"[evaluate] wrote {run_job(job_parser.parse_args(argv[1:]).config)}", flush=True)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        return 0
     parser = argparse.ArgumentParser(prog="python -m alma_core.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--hyps", required=True, help="folder with {src}-{tgt}.jsonl / test-{src}-{tgt} files")
     parser.add_argument("--testsets", required=True, help="test-set root (see alma_core.testsets)")

@@ -26,6 +26,7 @@ __all__ = [
     "PromptBudgetError",
     "ResumeMismatchError",
     "build_prompts",
+    "count_truncated",
     "beam_search_config",
     "translate",
     "read_translations",
@@ -98,6 +99,21 @@ def build_prompts(
             prompts[i] = _fit_prompt(tokenizer, before, sources[i], after, max_prompt_tokens)
             lengths[i] = _token_counts(tokenizer, [prompts[i]])[0]
     return prompts, lengths
+
+
+def count_truncated(
+    tokenizer: Any,
+    sources: Sequence[str],
+    src: str,
+    tgt: str,
+    max_prompt_tokens: int = 256,
+    *,
+    style: PromptStyle = "english",
+    shots: Sequence[tuple[str, str]] = (),
+) -> int:
+    """How many sources do not fit `max_prompt_tokens` and are cut by `build_prompts` (reported, never silent; Section 5.1)."""
+    before, after = prompt_parts(src, tgt, style=style, shots=shots)
+    return sum(n > max_prompt_tokens for n in _token_counts(tokenizer, [before + s + after for s in sources]))
 
 
 def beam_search_config(model: Any, tokenizer: Any, *, num_beams: int = 5, max_new_tokens: int = 256) -> Any:

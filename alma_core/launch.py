@@ -52,6 +52,7 @@ class RunSpec(BaseModel):
     slurm_account: str | None = None
     slurm_job_name: str = "alma-train"
     slurm_cpus_per_task: int = Field(16, ge=1)
+    slurm_output: str = Field("%x-%j.log", description="sbatch --output (%x job name, %j job id)")
     slurm_setup: list[str] = Field(default_factory=list, description="shell lines before srun (module load, venv)")
     env: dict[str, str] = Field(default_factory=dict)
 
@@ -121,7 +122,7 @@ def sbatch_script(spec: RunSpec) -> str:
     lines = ["#!/bin/bash", f"#SBATCH --job-name={spec.slurm_job_name}", f"#SBATCH --nodes={spec.nodes}",
              "#SBATCH --ntasks-per-node=1", f"#SBATCH --gpus-per-node={spec.gpus_per_node}",
              f"#SBATCH --cpus-per-task={spec.slurm_cpus_per_task}", f"#SBATCH --time={spec.slurm_time}",
-             "#SBATCH --output=%x-%j.log"]
+             f"#SBATCH --output={spec.slurm_output}"]
     if spec.slurm_partition:
         lines.append(f"#SBATCH --partition={spec.slurm_partition}")
     if spec.slurm_account:

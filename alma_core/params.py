@@ -71,6 +71,7 @@ class LaunchParams(_Strict):
     slurm_cpus_per_task: int = Field(16, ge=1)
     slurm_setup: list[str] = Field(default_factory=list)
     submit: bool = Field(False, description="slurm: submit the sbatch script (else it is only written)")
+    wait: bool = Field(False, description="slurm: submit with `sbatch --wait`, block until the job ends, then go on")
     env: dict[str, str] = Field(default_factory=dict)
 
 
@@ -85,6 +86,11 @@ class EvalParams(_Strict):
     batch_size: int = Field(16, ge=1)
     max_new_tokens: int = Field(256, ge=1)
     max_prompt_tokens: int = Field(256, ge=8)
+    prompt_tokens_by_direction: dict[str, int] = Field(
+        default_factory=lambda: {"zh-en": 512},
+        description="a larger prompt budget for these directions (the official evaluation reruns zh-en with 512)")
+    dtype: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto", description="model dtype for decoding; auto = bf16 on a GPU that has it (else fp16), fp32 on a CPU")
     comet_model: str = "Unbabel/wmt22-comet-da"
     comet_batch_size: int = Field(8, ge=1)
 
@@ -98,6 +104,16 @@ class EvalParams(_Strict):
         return value
 
 
+class PromptVariant(_Strict):
+    """One prompting setting of Appendices E and I: the prompt language and the in-context examples."""
+
+    name: str
+    style: Literal["english", "target"] = "english"
+    shots: Literal["HW", "Filtered"] | None = None
+    n_shots: int = Field(0, ge=0, le=5)
+    num_beams: int | None = Field(None, ge=1, description="beams for this prompt; None = evaluation.num_beams")
+
+
 class SystemSpec(_Strict):
     """One system of a results table: a backbone evaluated as is, a trained run, or a released checkpoint."""
 
@@ -106,6 +122,7 @@ class SystemSpec(_Strict):
     adapter: str | None = None
     train: str | None = None
     local_files_only: bool = True
+    prompt: PromptVariant | None = Field(None, description="App. E/I prompt variant; None = the Figure 2 prompt")
 
 
 class NotebookParams(_Strict):
@@ -173,15 +190,6 @@ class AppDSamplingParams(NotebookParams):
     temperature: float = Field(6.0, gt=0)
     english_ratio: float = Field(1 / 6, gt=0, lt=1)
     draws: int = Field(6000, ge=100)
-
-
-class PromptVariant(_Strict):
-    """One prompting setting of Appendices E and I: the prompt language and the in-context examples."""
-
-    name: str
-    style: Literal["english", "target"] = "english"
-    shots: Literal["HW", "Filtered"] | None = None
-    n_shots: int = Field(0, ge=0, le=5)
 
 
 class _TwoStageParams(NotebookParams):

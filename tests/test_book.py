@@ -9,7 +9,8 @@ import nbformat
 import pytest
 import yaml
 
-from alma_core import book
+from alma_core import book, jobs
+from alma_core.evaluate import run_job
 from alma_core.params import load_params
 from alma_core.params import SCHEMAS, NotebookParams, register_schema
 
@@ -127,15 +128,17 @@ def test_run_executes_then_skips_unchanged(tmp_path: Path) -> None:
 def test_paper_dry_run_renders_deepspeed_slurm_jobs(tmp_path: Path) -> None:
     written = book.dry_run("paper", ROOT, out=tmp_path)
     scripts = {p.name: p.read_text(encoding="utf-8") for p in written if p.suffix == ".sbatch"}
-    train = scripts["alma_7b_lora.sbatch"]
-    assert "#SBATCH --gpus-per-node=8" in train and "--nproc_per_node 8" in train
+    train = scripts["alma_7b_lora.train.sbatch"]
+    assert train.startswith("#!/bin/bash\n") and "#SBATCH --gpus-per-node=8" in train and "--nproc_per_node 8" in train
+    # the dry run shows the values the job resolves, not only the file's keys (1 node x 8 GPUs x 4 x 8 = 256)
+    assert "# resolved: learning rate 0.002" in train and "x gradient accumulation 8 = global batch 256" in train
     assert "-m alma_core.train" in train and "deepspeed=params/launch/ds_zero2.json" in train
     config = yaml.safe_load((tmp_path / "sec5_main_results" / "alma_7b_lora.train.yaml").read_text(encoding="utf-8"))
     assert config["lora"] is True and config["base_model"] == "haoranxu/ALMA-7B-Pretrain" and config["epochs"] == 2
     assert config["global_batch_size"] == 256  # Appendix C
-    assert config["output_dir"].endswith(book.train_config(load_params(ROOT / "params/paper/sec5_main_results.yaml"), "alma_7b_lora")[2].name)
+    assert config["output_dir"].endswith(jobs.train_config(load_params(ROOT / "params/paper/sec5_main_results.yaml"), "alma_7b_lora")[2].name)
     evals = [name for name in scripts if name.endswith(".eval.sbatch")]
-    assert evals and all("alma_core.book eval-job" in scripts[name] and "--nproc_per_node 1" in scripts[name] for name in evals)
+    assert evals and all("alma_core.evaluate job" in scripts[name] and "--nproc_per_node 1" in scripts[name] for name in evals)
 
 
 def test_released_dry_run_evaluates_the_public_checkpoints(tmp_path: Path) -> None:
@@ -170,7 +173,7 @@ def test_eval_job_on_fixtures_released_style(tmp_path: Path, tiny_backbone_dir: 
     model, _ = load_backbone(tiny_backbone_dir)
     apply_lora(model).save_pretrained(tmp_path / "adapter")
     job = _eval_job(tmp_path, tiny_backbone_dir, tmp_path / "adapter", "Unbabel/wmt22-comet-da")
-    out = book.evaluate_job(job["config"])
+    out = run_job(job["config"])
     rows = read_json(out / "scores.json")
     assert {(r["direction"], r["lang"]) for r in rows} == {("xx-en", "de"), ("en-xx", "de")}
     comet = [r for r in rows if r["metric"] == "comet"]
@@ -184,7 +187,7 @@ def test_eval_job_without_comet_says_not_computed(tmp_path: Path, tiny_backbone_
     from alma_core.io import read_json
 
     job = _eval_job(tmp_path, tiny_backbone_dir, None, str(tmp_path / "no-such-comet"))
-    rows = read_json(book.evaluate_job(job["config"]) / "scores.json")
+    rows = read_json(run_job(job["config"]) / "scores.json")
     comet = [r for r in rows if r["metric"] == "comet"]
     assert all(r["value"] is None and r["note"].startswith("not computed") for r in comet)
     assert all(isinstance(r["value"], float) for r in rows if r["metric"] == "bleu")
