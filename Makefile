@@ -6,7 +6,7 @@ PROFILE ?= tiny
 FORCE  ?= 0
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test book book-html paper-dry-run check-book clean
+.PHONY: install test book book-html paper-dry-run check-book rehearsal rehearsal-gpu clean
 
 # Create the venv if missing and install the project (pyproject.toml is the one source of deps).
 $(STAMP): pyproject.toml
@@ -33,6 +33,15 @@ paper-dry-run: $(STAMP)
 # Headless-Chromium check of the built HTML (needs Debian's chromium).
 check-book: $(STAMP)
 	$(PY) -m alma_core.book check
+
+# The paper + released profiles end to end, offline on this CPU, changed in scale only (local hub of tiny
+# models under the real ids, real data formats, the real sbatch script under a SLURM stand-in, 2 ranks).
+rehearsal: $(STAMP)
+	$(PY) -m alma_core.rehearsal $(if $(filter 1,$(FORCE)),--force,)
+
+# The same on one GPU with the params' dtypes (fp16/bf16), CUDA decoding and COMET on the GPU.
+rehearsal-gpu: $(STAMP)
+	$(PY) -m alma_core.rehearsal --gpu $(if $(filter 1,$(FORCE)),--force,)
 
 clean:
 	rm -rf _build book/_executed

@@ -168,7 +168,7 @@ def run_notebook(notebook: Path, params: Path, dest: Path, *, force: bool = Fals
     except papermill.PapermillExecutionError as err:
         raise BookError(
             f"{notebook.relative_to(root)} failed in cell {err.exec_count} with {err.ename}: {err.evalue}\n"
-            f"the partly executed copy is {tmp.relative_to(root)}; fix the cause and rerun `make book`"
+            f"the partly executed copy is {tmp}; fix the cause and rerun `make book`"
         ) from None
     finally:
         os.environ.clear()
@@ -186,14 +186,16 @@ def _write_stamp(dest: Path, stamp: dict[str, Any]) -> None:
     atomic_write_text(dest, nbformat.writes(nb))
 
 
-def run(profile: str, *, force: bool = False, only: Sequence[str] = (), root: Path | None = None) -> dict[str, str]:
-    """Execute every chapter for `profile`, skipping unchanged ones; returns {notebook: status}."""
+def run(profile: str, *, force: bool = False, only: Sequence[str] = (), root: Path | None = None,
+        executed: Path | None = None) -> dict[str, str]:
+    """Execute every chapter for `profile` into `executed` (default book/_executed), skipping unchanged ones; {notebook: status}."""
     root = root or repo_root()
+    out_dir = executed or root / EXECUTED
     sources = source_hash(root)
     status: dict[str, str] = {}
     failures: list[str] = []
     for name, notebook, params in notebook_pairs(profile, root, only):
-        dest = root / EXECUTED / f"{name}.ipynb"
+        dest = out_dir / f"{name}.ipynb"
         if params is None:
             _placeholder(name, profile, dest)
             status[name] = f"no params/{profile}/{name}.yaml: placeholder page"
@@ -204,7 +206,7 @@ def run(profile: str, *, force: bool = False, only: Sequence[str] = (), root: Pa
             status[name] = "unchanged, skipped"
             print(f"[book] {name}: {status[name]}", flush=True)
             continue
-        print(f"[book] {name}: running with {params.relative_to(root)} ...", flush=True)
+        print(f"[book] {name}: running with {params} ...", flush=True)
         try:
             seconds = run_notebook(notebook, params, dest, force=force, root=root)
         except (BookError, ParamsError) as err:
@@ -215,7 +217,7 @@ def run(profile: str, *, force: bool = False, only: Sequence[str] = (), root: Pa
         _write_stamp(dest, {"input_hash": key, "profile": profile, "seconds": round(seconds, 1), "sources": sources})
         status[name] = f"executed in {seconds:.1f} s"
         print(f"[book] {name}: {status[name]}", flush=True)
-    atomic_write_json(root / EXECUTED / "status.json", {"profile": profile, "status": status})
+    atomic_write_json(out_dir / "status.json", {"profile": profile, "status": status})
     if failures:
         raise BookError(f"{len(failures)} notebook(s) failed:\n" + "\n".join(failures))
     return status
@@ -256,6 +258,14 @@ def write_summary(root: Path | None = None) -> Path:
             ran = "not run yet"
         lines.append(f"| {item} | {{doc}}`{name} <_executed/{name}>` | {ran} |")
     return atomic_write_text(root / EXECUTED / "summary.md", "\n".join(lines) + "\n")
+
+
+def stage_sources(root: Path, dest: Path) -> Path:
+    """Copy the book's own pages and configuration (not its executed chapters) to `dest`, to build another profile's book there."""
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(root / name, dest / name)
+    shutil.copytree(root / "book", dest / "book", ignore=shutil.ignore_patterns("_executed"), dirs_exist_ok=True)
+    return dest
 
 
 def _jupyter_book() -> list[str]:

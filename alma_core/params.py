@@ -7,6 +7,7 @@ types are errors that name the file, the key and the fix.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -532,11 +533,15 @@ def validate_params(notebook: str, values: Mapping[str, Any], where: str = "<par
         raise _explain(err, where) from None
 
 
+PARAMS_DIR_ENV = "ALMA_PARAMS_DIR"
+
+
 def params_path(notebook: str, profile: str, root: str | Path | None = None) -> Path:
-    """`params/<profile>/<notebook>.yaml` under the repository root."""
+    """`params/<profile>/<notebook>.yaml` under the repository root (or under $ALMA_PARAMS_DIR: e.g. the rehearsal's scaled copies)."""
     from alma_core.store import repo_root
 
-    return Path(root or repo_root()) / "params" / profile / f"{notebook}.yaml"
+    base = os.environ.get(PARAMS_DIR_ENV)
+    return (Path(base) if base else Path(root or repo_root()) / "params") / profile / f"{notebook}.yaml"
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,7 +23,8 @@ SHORT = {
 
 def banner_text(profile: str) -> str:
     """The one-line profile banner written on every figure."""
-    return "This build: " + SHORT.get(profile, f"profile {profile}")
+    rehearsal = " (REHEARSAL: tiny random stand-ins, offline; the numbers mean nothing)" if os.environ.get("ALMA_REHEARSAL") else ""
+    return "This build: " + SHORT.get(profile, f"profile {profile}") + rehearsal
 
 
 def add_banner(fig: plt.Figure, profile: str) -> plt.Figure:

@@ -4,6 +4,7 @@ provenance from run.json, and the closing "What this reproduces / deviations" bo
 
 from __future__ import annotations
 
+import os
 import platform
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
@@ -48,9 +49,15 @@ BANNERS: dict[str, str] = {
 }
 
 
+REHEARSAL_ENV = "ALMA_REHEARSAL"
+
+
 def banner(profile: str, note: str = "") -> str:
-    """The one-paragraph banner naming the profile that produced a chapter's numbers (markdown)."""
+    """The one-paragraph banner naming the profile that produced a chapter's numbers (markdown); a rehearsal says so first."""
     text = BANNERS.get(profile, f"**Profile `{profile}`**")
+    rehearsal = os.environ.get(REHEARSAL_ENV)
+    if rehearsal:
+        text = f"**REHEARSAL, not results.** {rehearsal} What follows is the `{profile}` profile's plan: {text}"
     return f"> {text}" + (f"\n>\n> {note}" if note else "")
 
 
