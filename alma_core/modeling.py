@@ -20,6 +20,7 @@ __all__ = [
     "ModelLoadError",
     "TinyBackboneConfig",
     "train_tokenizer",
+    "corpus_lines",
     "tiny_llama_config",
     "build_tiny_backbone",
     "load_backbone",
@@ -88,6 +89,12 @@ def _corpus_texts(root: Path) -> dict[str, list[str]]:
                 for lang, text in json.loads(line).get("translation", {}).items():
                     texts.setdefault(lang, []).append(str(text).strip())
     return texts
+
+
+def corpus_lines(corpus_dir: str | os.PathLike | None = None) -> list[str]:
+    """Every line of a corpus root (default: the shipped sample), all languages, for training tokenizers (Sec. 2.2)."""
+    texts = _corpus_texts(_corpus_root(TinyBackboneConfig(corpus_dir=None if corpus_dir is None else str(corpus_dir))))
+    return [line for lang in sorted(texts) for line in texts[lang]]
 
 
 def _corpus_digest(texts: dict[str, list[str]]) -> str:
