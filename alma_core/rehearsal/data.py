@@ -440,7 +440,7 @@ def _write_snapshot(hf_home: Path, hub_id: str, split: str, tables: dict[str, An
     return snapshot
 
 
-def _prepare_cache(hf_home: Path, snapshot: Path, hub_id: str, langs: Iterable[str], revision: str) -> None:
+def _prepare_cache(cache: Path, snapshot: Path, hub_id: str, langs: Iterable[str], revision: str) -> None:
     """Build the `datasets` cache entry an online first load of `hub_id` leaves: `{ns}___{name}/{lang}/0.0.0/{rev}/`."""
     import datasets
 
@@ -452,7 +452,7 @@ def _prepare_cache(hf_home: Path, snapshot: Path, hub_id: str, langs: Iterable[s
         for lang in langs:
             builder = datasets.load_dataset_builder(str(source), lang, cache_dir=str(Path(tmp) / "cache"))
             builder.download_and_prepare()
-            config_dir = hf_home / "datasets" / folder / lang / "0.0.0"
+            config_dir = cache / folder / lang / "0.0.0"
             staged = config_dir / f".{revision}.tmp"
             shutil.rmtree(staged, ignore_errors=True)
             shutil.copytree(builder.cache_dir, staged)
@@ -462,16 +462,19 @@ def _prepare_cache(hf_home: Path, snapshot: Path, hub_id: str, langs: Iterable[s
             staged.rename(config_dir / revision)
 
 
-def write_hub_datasets(hf_home: str | os.PathLike, *, seed: int = 0, items_per_language: int = 12) -> dict[str, Path]:
+def write_hub_datasets(hf_home: str | os.PathLike, *, datasets_cache: str | os.PathLike | None = None, seed: int = 0,
+                       items_per_language: int = 12) -> dict[str, Path]:
     """XNLI, XStoryCloze and XWinograd under `hf_home` so `load_dataset(id, lang, split=...)` works offline.
 
     Writes each repo's hub snapshot (parquet per config + README configs, refs/main) and, from it, the
     `datasets` cache entry that datasets 5.x reads when HF_HUB_OFFLINE=1 (it never reads the hub
-    snapshot offline). Returns {task: snapshot folder}.
+    snapshot offline) in `datasets_cache`: pass the HF_DATASETS_CACHE the readers will use (default
+    `hf_home/datasets`, datasets' default). Returns {task: snapshot folder}.
     """
     import datasets
 
     hf_home = Path(hf_home)
+    cache = Path(datasets_cache) if datasets_cache is not None else hf_home / "datasets"
     snapshots = {}
     bars = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
@@ -482,7 +485,7 @@ def write_hub_datasets(hf_home: str | os.PathLike, *, seed: int = 0, items_per_l
             revision = hashlib.sha1(json.dumps([hub_id, split, rows], ensure_ascii=False, sort_keys=True).encode()).hexdigest()
             tables = {lang: datasets.Dataset.from_list(rows[lang], features=_features(task)) for lang in langs}
             snapshots[task] = _write_snapshot(hf_home, hub_id, split, tables, revision)
-            _prepare_cache(hf_home, snapshots[task], hub_id, langs, revision)
+            _prepare_cache(cache, snapshots[task], hub_id, langs, revision)
     finally:
         if bars:
             datasets.enable_progress_bars()
