@@ -187,14 +187,7 @@ class _Split:
 
     def train(self, part: int, size: int) -> list[Combo]:
         """The `part`-th block of `size` training combos (0: human-written, 1: Filtered, 2: Random)."""
-        block = self.pool[part * size:(part + 1) * size]
-        if len(block) < size:
-            raise ValueError(
-                f"the rehearsal lexicon has {len(_COMBOS)} sentences per language; {size} pairs per direction "
-                f"(x3 for HW/Filtered/Random, plus tests and valid) do not fit. Fix: ask for at most "
-                f"{len(self.pool) // 3} pairs_per_direction, or extend LEXICON"
-            )
-        return block
+        return self.pool[part * size:(part + 1) * size]
 
 
 def _write_layout(root: Path, xx: str, train: Sequence[Combo], split: _Split, *, valid: bool, test: bool) -> None:
@@ -372,6 +365,13 @@ def write_rehearsal_data(
             raise ValueError(f"{name}={value}; use a positive count")
     if pairs_per_direction < 5:
         raise ValueError(f"pairs_per_direction={pairs_per_direction}; the 5-shot files need at least 5 pairs")
+    room = len(_COMBOS) - 2 * test_sentences - valid_sentences  # per language, after the tests and valid
+    if 3 * pairs_per_direction > room:
+        raise ValueError(
+            f"pairs_per_direction={pairs_per_direction}: the rehearsal lexicon has {len(_COMBOS)} sentences per "
+            f"language, {room} left after tests and valid, and HW/Filtered/Random need 3 disjoint blocks. "
+            f"Fix: ask for at most {room // 3} pairs_per_direction, or extend LEXICON"
+        )
     data = Path(root) / "data"
     roots = {name: data / name for name in ("human_written_data", "wmt", "wmt_testsets", "wmt-en-ru-filtered",
                                             "wmt_filtered", "wmt_random", "oscar", "crosslingual")}
@@ -468,13 +468,13 @@ def write_hub_datasets(hf_home: str | os.PathLike, *, datasets_cache: str | os.P
 
     Writes each repo's hub snapshot (parquet per config + README configs, refs/main) and, from it, the
     `datasets` cache entry that datasets 5.x reads when HF_HUB_OFFLINE=1 (it never reads the hub
-    snapshot offline) in `datasets_cache`: pass the HF_DATASETS_CACHE the readers will use (default
-    `hf_home/datasets`, datasets' default). Returns {task: snapshot folder}.
+    snapshot offline) in `datasets_cache`: the cache the readers will use, by default as `datasets` picks
+    it ($HF_DATASETS_CACHE if set, else `hf_home/datasets`). Returns {task: snapshot folder}.
     """
     import datasets
 
     hf_home = Path(hf_home)
-    cache = Path(datasets_cache) if datasets_cache is not None else hf_home / "datasets"
+    cache = Path(datasets_cache or os.environ.get("HF_DATASETS_CACHE") or hf_home / "datasets")
     snapshots = {}
     bars = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
