@@ -418,7 +418,7 @@ class Sec61MonolingualTokensParams(_DerivedRuns):
         steps, k = cls._steps_per_checkpoint(data), int(data["checkpoints"])
         stage1 = {**{key: v for key, v in data["stage1"].items() if key != "train_tokens"}, "stage": 1,
                   "max_steps": k * steps, "eval_every": (steps - 0.5) / (k * steps),
-                  "save_total_limit": None, "load_best_model_at_end": False}
+                  "save_total_limit": None, "load_best_model_at_end": False, "save_only_model": True}
         train, systems = cls._stage2_runs(data, "<stage1 output_dir>")  # after_stage1() puts the real folder
         return {"train": {"stage1": stage1, **train}, "systems": systems}
 

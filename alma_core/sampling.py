@@ -108,12 +108,14 @@ class MixtureSampler:
 
 
 def interleave(
-    sources: Mapping[str, Callable[[], Iterable[T]]], ratios: Mapping[str, float], seed: int
+    sources: Mapping[str, Callable[[], Iterable[T]]], ratios: Mapping[str, float], seed: int, skip: int = 0
 ) -> Iterator[tuple[str, T]]:
     """Mix per-language streams by `ratios` forever (App. D.1), yielding (lang, item).
 
     `sources[lang]()` makes a fresh iterable; an exhausted source is restarted (a new pass over it)
-    instead of changing the ratios. Stop with `itertools.islice`.
+    instead of changing the ratios. Stop with `itertools.islice`. `skip=n` starts at item n of the same
+    sequence (a resumed stream): the languages of the skipped items are drawn at once and each source is
+    advanced by its count, without yielding the skipped items.
     """
     missing = sorted(lang for lang, ratio in ratios.items() if ratio > 0 and lang not in sources)
     unused = sorted(lang for lang in sources if lang not in ratios)
@@ -122,21 +124,29 @@ def interleave(
             f"sources and ratios disagree (no source for {missing}, no ratio for {unused}). "
             "Fix: give every language both a source and a ratio."
         )
+    if skip < 0:
+        raise SamplingError(f"cannot skip {skip} items. Fix: pass skip >= 0.")
     sampler = MixtureSampler(ratios, seed)
     iterators: dict[str, Iterator[T]] = {}
-    for lang in sampler:
+
+    def take(lang: str) -> T:
         iterator = iterators.get(lang)
         if iterator is None:
             iterator = iterators[lang] = iter(sources[lang]())
         try:
-            item = next(iterator)
+            return next(iterator)
         except StopIteration:
             iterator = iterators[lang] = iter(sources[lang]())
             try:
-                item = next(iterator)
+                return next(iterator)
             except StopIteration:
                 raise SamplingError(f"the source for {lang!r} yielded nothing. Fix: give it data or a ratio of 0.") from None
-        yield lang, item
+
+    for done in range(0, skip, 1 << 20):
+        for lang in sampler.draw(min(1 << 20, skip - done)):
+            take(lang)
+    for lang in sampler:
+        yield lang, take(lang)
 
 
 def parallel_subset(pairs: Sequence[T], size: int, seed: int) -> list[T]:

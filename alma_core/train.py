@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import logging
 import math
 import os
 import platform
@@ -19,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -28,6 +30,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from alma_core.data import OSCAR_DATA_FILES
 from alma_core.io import atomic_write_json, read_json, validation_message
 
 __all__ = [
@@ -41,12 +44,16 @@ __all__ = [
     "gradient_accumulation",
     "batch_plan",
     "check_data",
+    "validation_sources",
+    "StreamPosition",
     "run_training",
     "load_trained",
     "main",
 ]
 
 FULL_LR, LORA_LR = 2e-5, 2e-3  # Appendix C; official runs/parallel_ft_lora.sh
+STREAM_STATE = "stream_state.json"  # stage-1 stream position saved in every checkpoint folder
+_log = logging.getLogger(__name__)
 _VERSIONED = ("torch", "transformers", "tokenizers", "peft", "accelerate", "deepspeed", "datasets", "numpy", "alma-core")
 
 
@@ -59,7 +66,7 @@ class TrainDataError(ValueError):
 
 
 class NonFiniteLossError(FloatingPointError):
-    """The training loss or gradient norm became NaN/inf (e.g. left-padded half-precision batches)."""
+    """The training or validation loss became NaN/inf (e.g. left-padded half-precision batches)."""
 
 
 class TrainConfig(BaseModel):
@@ -77,10 +84,13 @@ class TrainConfig(BaseModel):
     language_pairs: list[str] = Field(default_factory=list, description="directions, e.g. [de-en, en-de]")
     max_train_examples: int | None = Field(None, ge=1)
     max_eval_examples: int | None = Field(None, ge=1)
-    eval_holdout: float = Field(0.05, gt=0, lt=1, description="share of train held out when no valid file exists")
+    eval_holdout: float = Field(0.05, gt=0, lt=1, description="share of train held out per direction, only when NO "
+                                "direction has a valid file (a direction without one otherwise trains on all its pairs)")
     # stage 1: monolingual mixture
     monolingual_source: Literal["files", "oscar"] = "files"
     monolingual_root: str | None = Field(None, description="root of monolingual/{lang}.txt; None = shipped sample")
+    oscar_data_files: str = Field(OSCAR_DATA_FILES, description="monolingual_source oscar: OSCAR-2301 JSON-lines(.zst) "
+                                  "shards, a pattern with {lang}; hf://datasets/... or a local path (relative = repo root)")
     monolingual_langs: list[str] = Field(default_factory=list)
     monolingual_ratios: dict[str, float] | None = Field(None, description="None = App. D.1 temperature sampling")
     temperature: float = Field(6.0, gt=0)
@@ -109,6 +119,9 @@ class TrainConfig(BaseModel):
     group_by_length: bool = Field(True, description="stage 2: batch similar lengths (less padding)")
     pad_to_multiple_of: int | None = Field(None, ge=1)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    gradient_checkpointing: bool = Field(False, description="recompute activations in the backward pass (less memory)")
+    save_only_model: bool = Field(False, description="every checkpoint but the newest keeps weights only (no optimizer "
+                                  "states; Sec. 6.1 snapshots); the newest stays complete, so resume restores the optimizer")
     deepspeed: str | None = Field(None, description="DeepSpeed JSON, e.g. params/launch/ds_zero2.json")
     seed: int = 42
     logging_steps: int = Field(10, ge=1)
@@ -213,6 +226,14 @@ def _mono_root(cfg: TrainConfig) -> Path:
     return Path(cfg.monolingual_root) if cfg.monolingual_root else Path(sample_data_dir())
 
 
+def oscar_pattern(cfg: TrainConfig) -> str:
+    """The OSCAR-2301 shard pattern of a run: remote as given, a relative local path resolved against the repo root."""
+    from alma_core.store import resolve
+
+    pattern = cfg.oscar_data_files
+    return pattern if "://" in pattern else str(resolve(pattern))
+
+
 def check_data(cfg: TrainConfig) -> None:
     """Fail early, naming the config key and the path, when a data file or the base model directory is missing."""
     from alma_core.data import monolingual_path, parallel_path
@@ -243,6 +264,17 @@ def check_data(cfg: TrainConfig) -> None:
                 )
     elif cfg.monolingual_ratios is None:
         raise TrainDataError("monolingual_ratios: needed with monolingual_source=oscar (App. D.1 ratios)")
+    elif "://" not in cfg.oscar_data_files:
+        from alma_core.data import oscar_files
+
+        for lang in cfg.monolingual_langs:
+            try:
+                oscar_files(lang, oscar_pattern(cfg))
+            except FileNotFoundError as err:
+                raise TrainDataError(
+                    f"oscar_data_files: {lang}: {err}. Fix: download the OSCAR-2301 shards ({{lang}}_meta/"
+                    f"{{lang}}_meta_part_*.jsonl.zst) there, point oscar_data_files at them, or drop {lang}"
+                ) from None
 
 
 def _example(cfg: TrainConfig, tokenizer: Any, src: str, tgt: str, source: str, target: str, rng: Any) -> dict:
@@ -255,21 +287,37 @@ def _example(cfg: TrainConfig, tokenizer: Any, src: str, tgt: str, source: str, 
     return objectives.parallel_example(tokenizer, src, tgt, source, target, cfg.max_length)
 
 
+def validation_sources(cfg: TrainConfig) -> dict[str, Literal["valid", "none", "holdout"]]:
+    """Where each direction's validation examples come from (Section 5.2, as the official code).
+
+    "valid": its valid file; "none": it has no valid file (is-en), so it trains on all its pairs and adds no
+    validation examples; "holdout": NO direction has a valid file, so each holds out `eval_holdout` of its pairs.
+    """
+    from alma_core.data import has_split
+
+    root = _data_root(cfg)
+    found = {f"{src}-{tgt}": has_split(root, src, tgt, "valid") for src, tgt in _directions(cfg)}
+    if not any(found.values()):
+        return {pair: "holdout" for pair in found}
+    return {pair: "valid" if has else "none" for pair, has in found.items()}
+
+
 def stage2_datasets(cfg: TrainConfig, tokenizer: Any) -> tuple[list[dict], list[dict]]:
     """Train and validation examples for every direction; prompt masked (Section 4.2) or an App. A objective."""
     import numpy as np
 
-    from alma_core.data import has_split, load_pairs
+    from alma_core.data import load_pairs
 
     rng = np.random.default_rng(cfg.seed)
     root = _data_root(cfg)
+    sources = validation_sources(cfg)
     train, valid = [], []
     for src, tgt in _directions(cfg):
         pairs = load_pairs(root, src, tgt, "train")
         held: list[tuple[str, str]] = []
-        if has_split(root, src, tgt, "valid"):
+        if sources[f"{src}-{tgt}"] == "valid":
             held = load_pairs(root, src, tgt, "valid")
-        elif len(pairs) > 1:
+        elif sources[f"{src}-{tgt}"] == "holdout" and len(pairs) > 1:
             cut = max(1, int(len(pairs) * cfg.eval_holdout))
             pairs, held = pairs[cut:], pairs[:cut]
         train += [_example(cfg, tokenizer, src, tgt, s, t, rng) for s, t in pairs]
@@ -293,56 +341,114 @@ def monolingual_ratios(cfg: TrainConfig) -> dict[str, float]:
     return temperature_ratios(sizes, temperature=cfg.temperature)
 
 
-def _document_sources(cfg: TrainConfig) -> dict[str, Any]:
+def _document_sources(cfg: TrainConfig, rank: int = 0, world_size: int = 1) -> dict[str, Any]:
+    """Per-language document streams of one rank: its share of the OSCAR shards, or every world_size-th line of a file."""
     from alma_core.data import monolingual_path, read_monolingual, stream_oscar
 
     if cfg.monolingual_source == "oscar":
-        return {lang: (lambda lang=lang: stream_oscar(lang)) for lang in cfg.monolingual_langs}
-    texts = {lang: read_monolingual(monolingual_path(_mono_root(cfg), lang)) for lang in cfg.monolingual_langs}
+        pattern = oscar_pattern(cfg)
+        return {lang: (lambda lang=lang: stream_oscar(lang, data_files=pattern, rank=rank, world_size=world_size))
+                for lang in cfg.monolingual_langs}
+    texts = {lang: read_monolingual(monolingual_path(_mono_root(cfg), lang))[rank::world_size] for lang in cfg.monolingual_langs}
     return {lang: (lambda lang=lang: iter(texts[lang])) for lang in cfg.monolingual_langs}
 
 
-def packed_blocks(cfg: TrainConfig, tokenizer: Any, seed: int) -> Iterator[dict]:
-    """Endless stage-1 blocks: documents drawn by language ratio, BOS doc EOS packed into max_length blocks (Section 4.1).
+@dataclass(frozen=True)
+class StreamPosition:
+    """Where a rank's stage-1 stream stands: `blocks` yielded; the next starts at token `offset` of document `docs`."""
+
+    blocks: int = 0
+    docs: int = 0
+    offset: int = 0
+
+
+def _advance(lengths: deque[int], position: StreamPosition, tokens: int) -> StreamPosition:
+    """Move a position `tokens` tokens on; `lengths` holds the unread tokens of the documents from `position.docs`."""
+    docs, offset = position.docs, position.offset
+    while tokens > 0 and lengths:
+        if lengths[0] <= tokens:
+            tokens -= lengths.popleft()
+            docs, offset = docs + 1, 0
+        else:
+            lengths[0] -= tokens
+            offset, tokens = offset + tokens, 0
+    return StreamPosition(position.blocks + 1, docs, offset)
+
+
+def packed_blocks(cfg: TrainConfig, tokenizer: Any, seed: int, *, rank: int = 0, world_size: int = 1,
+                  start: StreamPosition = StreamPosition(), track: dict[int, StreamPosition] | None = None) -> Iterator[dict]:
+    """Endless stage-1 blocks of one rank: documents drawn by language ratio, BOS doc EOS packed into max_length blocks (Section 4.1).
 
     The block layout is that of `objectives.pack_documents`, streamed so that billions of tokens need no memory.
+    `start` resumes the stream: the documents before it are skipped without tokenizing. `track[n]`, when given,
+    receives the position after block n (the last 65,536 are kept) for the stream state saved with checkpoints.
     """
     from alma_core.sampling import interleave
 
-    docs = interleave(_document_sources(cfg), monolingual_ratios(cfg), seed)
+    docs = interleave(_document_sources(cfg, rank, world_size), monolingual_ratios(cfg), seed + rank, skip=start.docs)
     carry: list[int] = []
+    lengths: deque[int] = deque()
+    position, trim = start, start.offset
     while True:
         for _, doc in itertools.islice(docs, 64):
-            if doc.strip():
-                carry += [tokenizer.bos_token_id, *tokenizer(doc, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id]
+            ids = [tokenizer.bos_token_id, *tokenizer(doc, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id] if doc.strip() else []
+            ids, trim = ids[trim:], 0
+            carry += ids
+            lengths.append(len(ids))
         while len(carry) >= cfg.max_length:
             ids, carry = carry[: cfg.max_length], carry[cfg.max_length :]
+            position = _advance(lengths, position, cfg.max_length)
+            if track is not None:
+                track[position.blocks] = position
+                track.pop(position.blocks - 65_536, None)
             yield {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": list(ids)}
 
 
-def _stage1_dataset(cfg: TrainConfig, tokenizer: Any) -> Any:
-    import torch
+def _stage1_dataset(cfg: TrainConfig, tokenizer: Any, world_size: int, starts: Sequence[StreamPosition],
+                    tracks: dict[int, dict[int, StreamPosition]]) -> Any:
+    """The stage-1 stream as a `datasets.IterableDataset` with one shard per rank (Section 4.1).
 
-    class Blocks(torch.utils.data.IterableDataset):
-        def __iter__(self) -> Iterator[dict]:
-            return packed_blocks(cfg, tokenizer, cfg.seed)
+    accelerate gives each rank its own shard (`dispatch_batches=False`), so every rank reads and tokenizes only
+    its documents instead of rank 0 doing it for all; `starts[rank]` resumes a rank, `tracks[rank]` follows it.
+    """
+    from datasets import IterableDataset
 
-    return Blocks()
+    def generate(ranks: list[int]) -> Iterator[dict]:
+        for rank in ranks:
+            track = tracks.setdefault(rank, {starts[rank].blocks: starts[rank]})
+            yield from packed_blocks(cfg, tokenizer, cfg.seed, rank=rank, world_size=world_size, start=starts[rank], track=track)
+
+    return IterableDataset.from_generator(generate, gen_kwargs={"ranks": list(range(world_size))})
+
+
+def _stream_starts(cfg: TrainConfig, checkpoint: str | None, world_size: int) -> tuple[list[StreamPosition], str]:
+    """Each rank's stage-1 stream position saved in `checkpoint` (and a note); the beginning when there is none."""
+    fresh = [StreamPosition()] * world_size
+    if checkpoint is None:
+        return fresh, "from the beginning"
+    path = Path(checkpoint) / STREAM_STATE
+    if not path.is_file():
+        return fresh, f"from the beginning: {path} is missing (the data already trained on is read again)"
+    state = read_json(path)
+    expect = {"world_size": world_size, "seed": cfg.seed, "max_length": cfg.max_length,
+              "monolingual_langs": list(cfg.monolingual_langs)}
+    differ = {k: (state.get(k), v) for k, v in expect.items() if state.get(k) != v}
+    if differ:
+        return fresh, f"from the beginning: {path} was saved with other settings (saved, now: {differ})"
+    return [StreamPosition(**r) for r in state["ranks"]], f"from {path} ({state['ranks'][0]['blocks']} blocks per rank)"
 
 
 # ---------------------------------------------------------------------------------------------
 # callbacks
 
 
-class _TokenCounter:
-    """Wraps a collator and counts the real (unpadded) tokens it has batched."""
-
-    def __init__(self, inner: Any):
-        self.inner, self.tokens = inner, 0
-
-    def __call__(self, features: Sequence[dict]) -> dict:
-        self.tokens += sum(len(f["input_ids"]) for f in features)
-        return self.inner(features)
+def _real_tokens(inputs: dict, pad_token_id: int | None) -> int:
+    """Unpadded tokens of a batch: the 2D attention mask's ones, else (a 4D App. A mask) the non-pad input ids."""
+    mask = inputs.get("attention_mask")
+    if mask is not None and mask.dim() == 2:
+        return int(mask.sum())
+    ids = inputs["input_ids"]
+    return int((ids != pad_token_id).sum()) if pad_token_id is not None else ids.numel()
 
 
 def _trainer_class() -> type:
@@ -371,9 +477,18 @@ def _trainer_class() -> type:
         def _get_train_sampler(self, train_dataset=None):  # noqa: ANN001, ANN202
             dataset = train_dataset if train_dataset is not None else self.train_dataset
             if self.args.group_by_length and dataset is not None and hasattr(dataset, "__len__"):
-                size = self.args.train_batch_size * self.args.gradient_accumulation_steps
+                # Megabatches of one GLOBAL batch, so 1 rank x accum 4 and 2 ranks x accum 2 see the same order
+                # (HF's sampler groups per rank: train_batch_size x accumulation).
+                size = self.args.train_batch_size * self.args.gradient_accumulation_steps * self.args.world_size
                 return EpochSeededLengthSampler(size, dataset=dataset, model_input_name="input_ids", seed=self.args.seed)
             return super()._get_train_sampler(train_dataset)
+
+        def training_step(self, model, inputs, num_items_in_batch=None):  # noqa: ANN001, ANN201
+            """Count the real tokens of every rank (kept in trainer_state.json, so a resumed run goes on counting)."""
+            count = torch.tensor(_real_tokens(inputs, getattr(self.processing_class, "pad_token_id", None)),
+                                 device=self.args.device, dtype=torch.int64)
+            self.state.num_input_tokens_seen += int(self.accelerator.gather(count).sum().item())
+            return super().training_step(model, inputs, num_items_in_batch)
 
         def _get_eval_sampler(self, eval_dataset):  # noqa: ANN001, ANN202
             return torch.utils.data.SequentialSampler(eval_dataset) if hasattr(eval_dataset, "__len__") else None
@@ -381,26 +496,47 @@ def _trainer_class() -> type:
     return ReproducibleTrainer
 
 
-def _callbacks(counter: _TokenCounter) -> list[Any]:
+def _callbacks() -> list[Any]:
+    """[FiniteLossCallback, ProgressLogCallback] of a run (Section 5.2 training hygiene)."""
     from transformers import TrainerCallback
 
     class FiniteLossCallback(TrainerCallback):
-        """Stop with NonFiniteLossError as soon as a logged loss or gradient norm is NaN/inf."""
+        """Stop with NonFiniteLossError on a NaN/inf loss or eval_loss; count steps skipped for a loss-scale overflow.
+
+        fp16 (DeepSpeed or torch AMP) skips the optimizer step when the scaled gradients overflow and logs
+        grad_norm = inf: that is normal while the loss scale settles, so it is counted and warned about, not fatal.
+        """
+
+        def __init__(self) -> None:
+            self.skipped_steps: set[int] = set()
+
+        def _skipped(self, step: int, why: str) -> None:
+            if step not in self.skipped_steps:
+                self.skipped_steps.add(step)
+                _log.warning("step %d skipped (%s): fp16 loss-scale overflow; %d skipped so far", step, why,
+                             len(self.skipped_steps))
+
+        def on_step_end(self, args, state, control, optimizer=None, **kwargs):  # noqa: ANN001
+            if getattr(optimizer, "step_was_skipped", False):
+                self._skipped(state.global_step, "optimizer step skipped")
 
         def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
-            for key in ("loss", "grad_norm", "eval_loss"):
+            for key in ("loss", "eval_loss"):
                 value = (logs or {}).get(key)
                 if value is not None and not math.isfinite(float(value)):
                     raise NonFiniteLossError(
                         f"{key} = {value} at step {state.global_step}. Fix: use right padding (never left) for "
                         "training, lower the learning rate, or use bf16/fp32 instead of fp16"
                     )
+            grad_norm = (logs or {}).get("grad_norm")
+            if grad_norm is not None and not math.isfinite(float(grad_norm)):
+                self._skipped(state.global_step, f"grad_norm = {grad_norm}")
 
     class ProgressLogCallback(TrainerCallback):
-        """One log line per logging step: loss, tokens/s and ETA."""
+        """One log line per logging step: loss, tokens/s (all ranks together) and ETA."""
 
         def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001
-            self.t0, self.tok0, self.step0 = time.perf_counter(), counter.tokens, state.global_step
+            self.t0, self.tok0, self.step0 = time.perf_counter(), state.num_input_tokens_seen, state.global_step
 
         def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
             if not state.is_world_process_zero or not logs or "loss" not in logs:
@@ -408,7 +544,7 @@ def _callbacks(counter: _TokenCounter) -> list[Any]:
             elapsed = max(time.perf_counter() - self.t0, 1e-9)
             done = max(state.global_step - self.step0, 1)
             eta = timedelta(seconds=round(elapsed / done * max(state.max_steps - state.global_step, 0)))
-            tps = (counter.tokens - self.tok0) * max(args.world_size, 1) / elapsed
+            tps = (state.num_input_tokens_seen - self.tok0) / elapsed  # already summed over ranks
             print(
                 f"[train] step {state.global_step}/{state.max_steps} loss {logs['loss']:.4f} "
                 f"lr {logs.get('learning_rate', 0):.2e} tok/s {tps:,.0f} eta {eta}",
@@ -420,6 +556,60 @@ def _callbacks(counter: _TokenCounter) -> list[Any]:
                 print(f"[train] eval step {state.global_step} eval_loss {metrics['eval_loss']:.4f}", flush=True)
 
     return [FiniteLossCallback(), ProgressLogCallback()]
+
+
+def _stream_state_callback(cfg: TrainConfig, plan: dict[str, int], tracks: dict[int, dict[int, StreamPosition]]) -> Any:
+    """Writes stream_state.json into every checkpoint: each rank's stage-1 stream position at that step (Section 4.1)."""
+    from transformers import TrainerCallback
+
+    class StreamStateCallback(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):  # noqa: ANN001
+            import torch.distributed as dist
+
+            blocks = state.global_step * plan["micro_batch_size"] * plan["gradient_accumulation_steps"]
+            mine = [t.get(blocks) for t in tracks.values()]
+            mine = [p.__dict__ if p is not None else None for p in mine] or [None]
+            ranks = [None] * plan["world_size"] if dist.is_available() and dist.is_initialized() else [mine]
+            if dist.is_available() and dist.is_initialized():
+                dist.all_gather_object(ranks, mine)
+            if not state.is_world_process_zero:
+                return
+            positions = [p for per_rank in ranks for p in per_rank]
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if any(p is None for p in positions) or len(positions) != plan["world_size"]:
+                _log.warning("%s: no stream position for block %d on every rank; a resume reads the stream again",
+                             folder, blocks)
+                return
+            atomic_write_json(folder / STREAM_STATE, {
+                "world_size": plan["world_size"], "seed": cfg.seed, "max_length": cfg.max_length,
+                "monolingual_langs": list(cfg.monolingual_langs), "ranks": positions})
+
+    return StreamStateCallback()
+
+
+def _weights_only_callback() -> Any:
+    """save_only_model: strip optimizer states from every checkpoint but the newest (Sec. 6.1 keeps 20 snapshots)."""
+    from transformers import TrainerCallback
+
+    class WeightsOnlyCallback(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):  # noqa: ANN001
+            if not state.is_local_process_zero:
+                return
+            newest = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            for folder in Path(args.output_dir).glob("checkpoint-*"):
+                if folder != newest:
+                    _strip_optimizer_state(folder)
+
+    return WeightsOnlyCallback()
+
+
+def _strip_optimizer_state(checkpoint: Path) -> None:
+    """Delete a checkpoint's optimizer states (optimizer.pt; DeepSpeed's global_step*/ and `latest`), keeping its weights."""
+    for path in [checkpoint / "optimizer.pt", checkpoint / "latest", *checkpoint.glob("global_step*")]:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.is_file():
+            path.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -519,14 +709,21 @@ def training_arguments(cfg: TrainConfig, plan: dict[str, int], max_steps: int | 
         save_strategy="steps",
         save_steps=cfg.eval_every,
         save_total_limit=cfg.save_total_limit,
-        load_best_model_at_end=cfg.load_best_model_at_end,
-        metric_for_best_model="eval_loss",
-        greater_is_better=False,
+        save_only_model=False,  # cfg.save_only_model strips older checkpoints after the fact; the newest stays complete
+        load_best_model_at_end=_loads_best(cfg),
+        metric_for_best_model="eval_loss" if cfg.stage == 2 else None,
+        greater_is_better=False if cfg.stage == 2 else None,
         prediction_loss_only=True,
         logging_steps=cfg.logging_steps,
         logging_nan_inf_filter=False,
         group_by_length=cfg.group_by_length and cfg.stage == 2,
         remove_unused_columns=False,
+        # Each rank reads its own shard of the stage-1 stream (accelerate would otherwise read and tokenize on rank 0
+        # for all ranks); a resumed stage 1 restarts the stream at its saved position instead of replaying batches.
+        accelerator_config={"dispatch_batches": False, "split_batches": False},
+        ignore_data_skip=cfg.stage == 1,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
         bf16=cfg.precision == "bf16",
         fp16=cfg.precision == "fp16",
         use_cpu=not on_gpu,
@@ -540,10 +737,35 @@ def training_arguments(cfg: TrainConfig, plan: dict[str, int], max_steps: int | 
     )
 
 
+def _loads_best(cfg: TrainConfig) -> bool:
+    """Stage 2 reloads the checkpoint with the lowest validation loss (Section 5.2); stage 1 always hands on its final model.
+
+    Stage-1 validation blocks come from the training stream, so its "best" checkpoint is an arbitrary intermediate one.
+    """
+    return cfg.load_best_model_at_end and cfg.stage == 2
+
+
+def _load_dtype(cfg: TrainConfig) -> str:
+    """Load the weights in the training precision under DeepSpeed (it keeps fp32 master weights), else in fp32 (AMP needs them)."""
+    return cfg.precision if cfg.deepspeed else "fp32"
+
+
 def _record(cfg: TrainConfig, plan: dict[str, int], extra: dict[str, Any]) -> dict[str, Any]:
     return {"config": cfg.model_dump(), "learning_rate": cfg.lr, "batch": plan, "seed": cfg.seed,
             "git_revision": _git_revision(), "versions": _versions(), "hardware": _hardware(),
             "command": sys.argv, **extra}
+
+
+def _token_record(seen: int, before: int, checkpoint: str | None, metrics: dict[str, Any]) -> dict[str, Any]:
+    """run.json token counts: real (unpadded) tokens of ALL ranks; tokens/s over this process's training time (App. C)."""
+    if checkpoint is not None and (Path(checkpoint) / "trainer_state.json").is_file():
+        before = int(read_json(Path(checkpoint) / "trainer_state.json").get("num_input_tokens_seen", 0))
+    runtime = float(metrics.get("train_runtime") or 0.0)
+    session = seen - before
+    return {"tokens_seen": seen, "tokens_seen_this_run": session,
+            "tokens_per_s": round(session / runtime, 1) if runtime > 0 else None,
+            "tokens_counted": "real (unpadded) input tokens summed over all ranks; tokens_per_s is this run's "
+                              "(after a resume: since the resume) over its train_runtime"}
 
 
 def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainResult:
@@ -561,15 +783,22 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
         from alma_core.objectives import RightPadCollator
 
         set_seed(cfg.seed)
-        model, tokenizer = load_backbone(cfg.base_model, local_files_only=cfg.local_files_only)
+        model, tokenizer = load_backbone(cfg.base_model, local_files_only=cfg.local_files_only, dtype=_load_dtype(cfg))
         if cfg.lora:
             model = apply_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target_modules)
+        last = get_last_checkpoint(str(out)) if cfg.resume and out.is_dir() else None
+        extra_callbacks, notes = [], {}
         if cfg.stage == 1:
             max_steps = cfg.max_steps or math.ceil(cfg.train_tokens / (cfg.global_batch_size * cfg.max_length))
-            train_set = _stage1_dataset(cfg, tokenizer)
+            starts, notes["stream"] = _stream_starts(cfg, last, plan["world_size"])
+            tracks: dict[int, dict[int, StreamPosition]] = {}
+            train_set = _stage1_dataset(cfg, tokenizer, plan["world_size"], starts, tracks)
+            extra_callbacks.append(_stream_state_callback(cfg, plan, tracks))
             eval_set = list(itertools.islice(packed_blocks(cfg, tokenizer, cfg.seed + 10_007), cfg.eval_blocks))
             counts = {"train_tokens_planned": max_steps * cfg.global_batch_size * cfg.max_length,
                       "language_ratios": monolingual_ratios(cfg)}
+            notes["model_handed_on"] = "final model (stage 1 never loads its best checkpoint: its validation blocks " \
+                                       "come from the training stream)"
         else:
             max_steps = cfg.max_steps
             train_set, eval_set = stage2_datasets(cfg, tokenizer)
@@ -578,19 +807,28 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
             counts = {"train_examples": len(train_set), "eval_examples": len(eval_set),
                       "train_tokens_per_epoch": sum(len(e["input_ids"]) for e in train_set),
                       "target_tokens_per_epoch": sum(sum(l != -100 for l in e["labels"]) for e in train_set)}
-        collator = _TokenCounter(RightPadCollator(tokenizer.pad_token_id, pad_to_multiple_of=cfg.pad_to_multiple_of))
+            notes["validation"] = validation_sources(cfg)
+            if "holdout" in notes["validation"].values():
+                notes["validation_note"] = (f"no direction has a valid file: each holds out {cfg.eval_holdout:.0%} of "
+                                            "its train pairs (the official code trains on all of them)")
+            notes["model_handed_on"] = "best checkpoint by validation loss" if _loads_best(cfg) and eval_set else "final model"
+        if cfg.save_only_model:
+            extra_callbacks.append(_weights_only_callback())
+        collator = RightPadCollator(tokenizer.pad_token_id, pad_to_multiple_of=cfg.pad_to_multiple_of)
         args = training_arguments(cfg, plan, max_steps)
+        finite = _callbacks()
         trainer = _trainer_class()(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set or None,
-                          data_collator=collator, processing_class=tokenizer, callbacks=[*_callbacks(collator), *callbacks])
+                                   data_collator=collator, processing_class=tokenizer,
+                                   callbacks=[*finite, *extra_callbacks, *callbacks])
         from transformers.trainer_callback import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)  # our log line replaces the raw dict prints
         if not eval_set:
             trainer.args.eval_strategy = "no"
             trainer.args.load_best_model_at_end = False
-        last = get_last_checkpoint(str(out)) if cfg.resume and out.is_dir() else None
         record = _record(cfg, plan, {"status": "running", "resumed_from": last, "token_counts": counts,
                                      "parameters": count_parameters(model), "trainable": count_trainable(model),
+                                     "load_best_model_at_end": trainer.args.load_best_model_at_end, **notes,
                                      "started": datetime.now(timezone.utc).isoformat(timespec="seconds")})
         main_rank = trainer.is_world_process_zero()
         if main_rank:
@@ -598,6 +836,10 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
             print(f"[train] stage {cfg.stage} {cfg.objective}{' lora' if cfg.lora else ''}: world {plan['world_size']} "
                   f"x micro {plan['micro_batch_size']} x accum {plan['gradient_accumulation_steps']} = global "
                   f"{plan['global_batch_size']}; {counts}" + (f"; resuming from {last}" if last else ""), flush=True)
+            for key in ("validation_note", "stream", "model_handed_on"):
+                if key in notes:
+                    print(f"[train] {key.replace('_', ' ')}: {notes[key]}", flush=True)
+        tokens_before = 0
         output = trainer.train(resume_from_checkpoint=last)
         metrics = trainer.evaluate() if eval_set else {}
         trainer.save_model(str(out))
@@ -610,12 +852,15 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
                     shutil.copytree(cfg.base_model, base_copy)
         losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
         final_loss = float(losses[-1]) if losses else float(output.training_loss)
-        best = Path(trainer.state.best_model_checkpoint) if trainer.state.best_model_checkpoint else None
+        best_dir = trainer.state.best_model_checkpoint if trainer.args.load_best_model_at_end else None
+        best = Path(best_dir) if best_dir else None
         wall = time.perf_counter() - started
         record.update(
             status="done", steps=trainer.state.global_step, final_loss=final_loss,
             eval_loss=metrics.get("eval_loss"), best_checkpoint=str(best) if best else None,
-            best_metric=trainer.state.best_metric, wall_time_s=round(wall, 3), tokens_seen=collator.tokens,
+            best_metric=trainer.state.best_metric, wall_time_s=round(wall, 3),
+            **_token_record(trainer.state.num_input_tokens_seen, tokens_before, last, output.metrics),
+            skipped_steps=len(finite[0].skipped_steps), skipped_step_numbers=sorted(finite[0].skipped_steps)[:100],
             lora=cfg.lora, base_model=cfg.base_model, base_saved=str(base_copy) if base_copy else None,
             train_metrics=output.metrics, finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )

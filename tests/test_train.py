@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -46,7 +47,8 @@ def test_stage1_packs_and_records(stage1):
     assert record["batch"] == {"world_size": 1, "micro_batch_size": 4, "gradient_accumulation_steps": 2, "global_batch_size": 8}
     ratios = record["token_counts"]["language_ratios"]
     assert ratios["en"] == pytest.approx(1 / 6) and sum(ratios.values()) == pytest.approx(1.0)  # App. D.1
-    assert record["tokens_seen"] >= 3 * 8 * 64  # packed: every token real
+    assert record["tokens_seen"] == 3 * 8 * 64  # packed: every token real; training batches only, all ranks
+    assert record["tokens_seen_this_run"] == 3 * 8 * 64 and record["tokens_per_s"] > 0
     assert record["versions"]["transformers"] and record["hardware"]["cpu_count"] and record["wall_time_s"] > 0
     assert math.isfinite(stage1.final_loss) and (stage1.output_dir / "model.safetensors").is_file()
 
@@ -129,17 +131,39 @@ def test_bad_configs_name_the_key_or_file(tiny_backbone_dir, tmp_path):
         batch_plan(load_train_config(path))
 
 
+class _State:
+    global_step = 7
+
+
 def test_nonfinite_loss_stops_training():
-    from alma_core.train import _callbacks, _TokenCounter
+    from alma_core.train import _callbacks
 
-    finite_check = _callbacks(_TokenCounter(lambda f: f))[0]
+    finite_check = _callbacks()[0]
+    finite_check.on_log(None, _State(), None, logs={"loss": 1.0, "grad_norm": 2.0})
+    with pytest.raises(NonFiniteLossError, match="loss = nan at step 7.*right padding"):
+        finite_check.on_log(None, _State(), None, logs={"loss": float("nan"), "grad_norm": 2.0})
+    with pytest.raises(NonFiniteLossError, match="eval_loss = inf at step 7"):
+        finite_check.on_log(None, _State(), None, logs={"eval_loss": float("inf")})
 
-    class State:
-        global_step = 7
 
-    finite_check.on_log(None, State(), None, logs={"loss": 1.0, "grad_norm": 2.0})
-    with pytest.raises(NonFiniteLossError, match="grad_norm = nan at step 7.*right padding"):
-        finite_check.on_log(None, State(), None, logs={"loss": 1.0, "grad_norm": float("nan")})
+def test_fp16_overflow_step_is_counted_not_fatal(caplog):
+    """DeepSpeed/AMP fp16 log grad_norm = inf on a step skipped for a loss-scale overflow: warn and count, do not stop."""
+    from alma_core.train import _callbacks
+
+    finite_check = _callbacks()[0]
+    with caplog.at_level("WARNING", logger="alma_core.train"):
+        finite_check.on_log(None, _State(), None, logs={"loss": 9.5, "grad_norm": float("inf")})
+    assert finite_check.skipped_steps == {7} and "step 7 skipped" in caplog.text and "overflow" in caplog.text
+
+    class Optimizer:
+        step_was_skipped = True
+
+    finite_check.on_step_end(None, _State(), None, optimizer=Optimizer())  # same step: counted once
+    state = _State()
+    state.global_step = 8
+    finite_check.on_step_end(None, state, None, optimizer=Optimizer())
+    finite_check.on_log(None, state, None, logs={"loss": 9.4, "grad_norm": float("nan")})
+    assert finite_check.skipped_steps == {7, 8}
 
 
 def test_cli_plan_prints_resolved_config(tiny_backbone_dir, tmp_path, capsys):
@@ -170,3 +194,153 @@ def test_appendix_a_objectives_train(stage1, tmp_path, objective):
     record = read_json(result.run_json)
     assert record["status"] == "done" and record["steps"] == 2 and record["config"]["objective"] == objective
     assert math.isfinite(result.final_loss)
+
+
+# --- paper-scale paths: stage 1 selection, OSCAR shards, stream resume, weights-only snapshots, validation sets ---
+
+
+def test_stage1_hands_on_its_final_model(stage1):
+    """Stage 1 never reloads its 'best' checkpoint (validation blocks come from the training stream); stage 2 does."""
+    from safetensors.torch import load_file
+
+    record = read_json(stage1.run_json)
+    assert record["config"]["load_best_model_at_end"] is True  # the default, overridden for stage 1
+    assert record["load_best_model_at_end"] is False and record["model_handed_on"].startswith("final model")
+    assert stage1.best_checkpoint is None and record["best_checkpoint"] is None
+    final, last = load_file(stage1.output_dir / "model.safetensors"), load_file(stage1.output_dir / "checkpoint-3" / "model.safetensors")
+    assert all((final[k] == last[k]).all() for k in final)
+
+
+def test_stage2_keeps_best_by_validation_loss(tiny_backbone_dir, tmp_path):
+    from alma_core.train import training_arguments
+
+    cfg = make_config(_stage2(tiny_backbone_dir, tmp_path))
+    args = training_arguments(cfg, batch_plan(cfg), 4)
+    assert args.load_best_model_at_end and args.metric_for_best_model == "eval_loss"
+    assert not args.gradient_checkpointing
+    cfg = make_config(dict(stage=1, base_model=str(tiny_backbone_dir), output_dir=str(tmp_path), monolingual_langs=["en"],
+                           max_steps=2, gradient_checkpointing=True))
+    args = training_arguments(cfg, batch_plan(cfg), 2)
+    assert not args.load_best_model_at_end and args.gradient_checkpointing and args.ignore_data_skip
+    assert args.accelerator_config.dispatch_batches is False  # every rank reads its own shard of the stream
+
+
+def _pairs_file(path: Path, xx: str, n: int, array: bool = False) -> None:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    records = [{"translation": {xx: f"{xx} Satz {i}.", "en": f"Sentence {i}."}} for i in range(n)]
+    path.write_text(json.dumps(records) if array else "".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+
+def test_direction_without_valid_file_trains_on_all_pairs(tiny_tokenizer, tmp_path):
+    """Official code: is-en has no valid file, so it adds no validation examples and trains on all its pairs."""
+    from alma_core.train import stage2_datasets, validation_sources
+
+    _pairs_file(tmp_path / "deen" / "train.de-en.json", "de", 40)
+    _pairs_file(tmp_path / "deen" / "valid.de-en.json", "de", 6, array=True)
+    _pairs_file(tmp_path / "isen" / "train.is-en.json", "is", 40)
+    cfg = make_config(dict(stage=2, base_model="x", output_dir=str(tmp_path / "o"), data_root=str(tmp_path),
+                           language_pairs=["de-en", "is-en", "en-is"], max_length=64))
+    assert validation_sources(cfg) == {"de-en": "valid", "is-en": "none", "en-is": "none"}
+    train, valid = stage2_datasets(cfg, tiny_tokenizer)
+    assert len(train) == 3 * 40 and len(valid) == 6  # all is pairs trained; validation from de-en's valid file only
+
+    (tmp_path / "deen" / "valid.de-en.json").unlink()  # no valid file anywhere: hold out 5% per direction
+    assert set(validation_sources(cfg).values()) == {"holdout"}
+    train, valid = stage2_datasets(cfg, tiny_tokenizer)
+    assert len(valid) == 3 * 2 and len(train) == 3 * 38
+
+
+def _oscar_shards(root: Path, lang: str, docs: list[str], parts: int = 2) -> None:
+    import json
+
+    import zstandard
+
+    folder = root / f"{lang}_meta"
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {"warc_headers": {"warc-record-id": "<urn:uuid:0>"}, "identification": {"label": lang, "prob": 0.9},
+            "harmful_pp": 100.0, "tlsh": "tlsh", "quality_warnings": None, "categories": None,
+            "sentence_identifications": [{"label": lang, "prob": 0.9}]}
+    for k in range(parts):
+        lines = "".join(json.dumps({"text": d, "meta": meta}, ensure_ascii=False) + "\n" for d in docs[k::parts])
+        (folder / f"{lang}_meta_part_{k + 1}.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(lines.encode()))
+
+
+def _stage1_values(base: Path, out: Path, **kw) -> dict:
+    values = dict(stage=1, base_model=str(base), output_dir=str(out), monolingual_langs=["en", "de", "cs"], max_steps=3,
+                  global_batch_size=8, micro_batch_size=4, max_length=64, eval_blocks=4, logging_steps=1,
+                  learning_rate=1e-3)
+    return {**values, **kw}
+
+
+def test_stage1_streams_oscar_2301_shards(tiny_backbone_dir, tmp_path):
+    """monolingual_source oscar reads OSCAR-2301 `{lang}_meta/{lang}_meta_part_*.jsonl.zst` shards (data_files, no script)."""
+    from alma_core.data import sample_data_dir
+    from alma_core.train import oscar_pattern
+
+    for lang in ("en", "de"):
+        _oscar_shards(tmp_path / "oscar", lang, (sample_data_dir() / "monolingual" / f"{lang}.txt").read_text().splitlines())
+    pattern = str(tmp_path / "oscar" / "{lang}_meta" / "{lang}_meta_part_*.jsonl.zst")
+    cfg = make_config(_stage1_values(tiny_backbone_dir, tmp_path / "out", monolingual_langs=["en", "de"], max_steps=2,
+                                     monolingual_source="oscar", monolingual_ratios={"en": 0.5, "de": 0.5},
+                                     oscar_data_files=pattern))
+    result = run_training(cfg)
+    assert result.steps == 2 and math.isfinite(result.final_loss)
+    assert make_config({**cfg.model_dump(), "oscar_data_files": "hf://x/{lang}"}).oscar_data_files == "hf://x/{lang}"
+    relative = make_config({**cfg.model_dump(), "oscar_data_files": "data/oscar/{lang}_meta/*.jsonl.zst"})
+    assert oscar_pattern(relative) == str(REPO / "data/oscar/{lang}_meta/*.jsonl.zst")
+    with pytest.raises(TrainDataError, match=r"oscar_data_files: en: no file matches .*data/oscar/en_meta/\*\.jsonl\.zst.*Fix"):
+        run_training(relative)
+
+
+def test_stream_resumes_where_it_stopped(tiny_tokenizer, tmp_path):
+    """A stage-1 stream restarted from a saved position yields the next blocks, not the first ones again."""
+    from alma_core.train import StreamPosition, packed_blocks
+
+    cfg = make_config(_stage1_values("x", tmp_path, max_length=48))
+    track: dict = {}
+    blocks = [b["input_ids"] for b in itertools.islice(packed_blocks(cfg, tiny_tokenizer, 5, track=track), 12)]
+    assert track[12].blocks == 12 and track[5].docs > 0
+    for k in (1, 5, 9):
+        again = [b["input_ids"] for b in itertools.islice(packed_blocks(cfg, tiny_tokenizer, 5, start=track[k]), 12 - k)]
+        assert again == blocks[k:]
+    assert packed_blocks(cfg, tiny_tokenizer, 5, start=StreamPosition()) is not None
+    other = [b["input_ids"] for b in itertools.islice(packed_blocks(cfg, tiny_tokenizer, 5, rank=1, world_size=2), 3)]
+    assert other != blocks[:3]  # rank 1 reads its own share of the documents
+
+
+def test_killed_stage1_resumes_stream_and_keeps_weights_only_snapshots(tiny_backbone_dir, tmp_path):
+    """Resume continues the stream (same losses as an uninterrupted run); save_only_model strips all but the newest."""
+    from transformers import TrainerCallback
+
+    class Kill(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 5:
+                raise KeyboardInterrupt("simulated kill at step 5")
+
+    values = _stage1_values(tiny_backbone_dir, tmp_path / "whole", max_steps=6, eval_every=0.3, save_total_limit=None,
+                            save_only_model=True)
+    whole = run_training(make_config(values))
+    cfg = make_config({**values, "output_dir": str(tmp_path / "killed")})
+    with pytest.raises(KeyboardInterrupt):
+        run_training(cfg, callbacks=[Kill()])
+    killed = tmp_path / "killed"
+    assert read_json(killed / "checkpoint-2" / "stream_state.json")["ranks"][0]["blocks"] == 2 * 8
+    assert not (killed / "checkpoint-2" / "optimizer.pt").exists() and (killed / "checkpoint-2" / "model.safetensors").is_file()
+    assert (killed / "checkpoint-4" / "optimizer.pt").is_file()  # the newest keeps its optimizer state for resume
+    resumed = run_training(cfg)
+    record = read_json(resumed.run_json)
+    assert record["resumed_from"].endswith("checkpoint-4") and "checkpoint-4/stream_state.json" in record["stream"]
+    assert resumed.steps == whole.steps == 6
+    assert abs(resumed.final_loss - whole.final_loss) < 1e-4  # replaying the first blocks would change the losses
+    assert record["tokens_seen"] == 6 * 8 * 64 and record["tokens_seen_this_run"] == 2 * 8 * 64
+    assert sorted(p.name for p in (tmp_path / "whole").glob("checkpoint-*/optimizer.pt")) == ["optimizer.pt"]
+
+
+def test_ds_zero2_json_accumulates_gradients_in_fp32():
+    """Measured on an H200: without grad_accum_dtype fp32 a 7B stage 1 runs out of memory (stack-notes)."""
+    import json
+
+    config = json.loads((REPO / "params/launch/ds_zero2.json").read_text())
+    assert config["data_types"] == {"grad_accum_dtype": "fp32"} and config["zero_optimization"]["stage"] == 2
