@@ -24,6 +24,7 @@ __all__ = [
     "tiny_llama_config",
     "build_tiny_backbone",
     "load_backbone",
+    "is_local_model_path",
     "fix_pad_token",
     "apply_lora",
     "count_trainable",
@@ -261,13 +262,17 @@ def build_tiny_backbone(cache_dir: str | os.PathLike, cfg: TinyBackboneConfig | 
 
 
 def fix_pad_token(model: Any, tokenizer: Any) -> int:
-    """Make pad != EOS (official LLaMA handling): pad -> <unk> (id 0) when missing or equal to EOS; returns the pad id.
+    """Make pad != EOS (official handling): pad -> <unk> (LLaMA id 0), else a spare pad token, else a new <pad>; the pad id.
 
     With pad == EOS the EOS label is masked with the padding and the model never learns to stop.
     """
     if tokenizer.pad_token_id is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
+        vocab = tokenizer.get_vocab()
+        spare = next((t for t in ("<pad>", "<|padding|>") if t in vocab and vocab[t] != tokenizer.eos_token_id), None)
         if tokenizer.unk_token is not None and tokenizer.unk_token_id != tokenizer.eos_token_id:
             tokenizer.pad_token = tokenizer.unk_token
+        elif spare is not None:  # GPT-NeoX (MPT) ships <|padding|> = 1 unused: the official code pads with it
+            tokenizer.pad_token = spare
         else:
             tokenizer.add_special_tokens({"pad_token": "<pad>"})
             if model is not None and model.get_input_embeddings().num_embeddings < len(tokenizer):
@@ -283,25 +288,74 @@ def fix_pad_token(model: Any, tokenizer: Any) -> int:
     return pad
 
 
-def load_backbone(name_or_path: str | os.PathLike, *, local_files_only: bool = False, dtype: Any = None) -> tuple[Any, Any]:
-    """Load (model, tokenizer) by hub id or local path with pad != EOS set on tokenizer, config and generation config."""
+def is_local_model_path(name_or_path: str | os.PathLike) -> bool:
+    """A model is a local folder when given as a Path, when it exists, or when written as one (/, ./, ../, ~).
+
+    Anything else ("haoranxu/ALMA-7B", "runs/paper" that does not exist yet) is a Hugging Face hub id.
+    """
+    if isinstance(name_or_path, os.PathLike):
+        return True
+    name = str(name_or_path)
+    return name.startswith(("/", "./", "../", "~")) or Path(name).expanduser().exists()
+
+
+def _torch_dtype(dtype: Any) -> Any:
+    """A torch dtype from "fp32"/"bf16"/"fp16" (or their long names), a torch dtype, "auto" or None."""
     import torch
+
+    if not isinstance(dtype, str) or dtype == "auto":
+        return dtype
+    names = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
+             "fp16": torch.float16, "float16": torch.float16}
+    if dtype not in names:
+        raise ModelLoadError(f"dtype {dtype!r} is not known; use one of {sorted(names)} or 'auto'")
+    return names[dtype]
+
+
+def _hub_load_error(name: str, err: Exception, local_files_only: bool) -> ModelLoadError:
+    """A ModelLoadError for a hub id that did not load: names the id, the cache and the fix (offline or not)."""
+    from huggingface_hub import constants
+    from transformers.utils import is_offline_mode
+
+    cache = constants.HF_HUB_CACHE
+    local_hint = f"; if {name!r} is meant as a local folder, check it exists (or write it as ./{name})"
+    if is_offline_mode() or constants.HF_HUB_OFFLINE or local_files_only:
+        why = "HF_HUB_OFFLINE=1 is set" if not local_files_only else "local_files_only=True"
+        return ModelLoadError(
+            f"backbone {name!r} is not in the Hugging Face cache {cache} and {why}, so it cannot be downloaded. "
+            f"Fix: download it where there is network (huggingface-cli login for gated models such as meta-llama, "
+            f"then huggingface-cli download {name}) and copy the cache here, or set HF_HOME to a cache that holds it "
+            f"(for a rehearsal with tiny stand-ins: python -m alma_core.rehearsal.hub --hf-home DIR){local_hint}"
+        )
+    return ModelLoadError(
+        f"backbone {name!r} could not be loaded from the Hugging Face hub ({str(err).splitlines()[0]}). "
+        f"Fix: check the id; for gated models (meta-llama/*) run huggingface-cli login and accept the license on the "
+        f"model page; or set HF_HOME to a cache that holds it (now {cache}){local_hint}"
+    )
+
+
+def load_backbone(name_or_path: str | os.PathLike, *, local_files_only: bool = False, dtype: Any = None) -> tuple[Any, Any]:
+    """Load (model, tokenizer) by hub id or local folder, in `dtype`, with pad != EOS set everywhere (Sections 2.2, 5.2).
+
+    A name is a local folder only when it exists or is written as a path (see `is_local_model_path`); anything else
+    is a hub id, resolved through the Hugging Face cache (HF_HOME) exactly as `from_pretrained` does.
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    name = str(name_or_path)
-    if isinstance(dtype, str):
-        dtype = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16,
-                 "fp16": torch.float16, "float16": torch.float16}[dtype]
-    looks_local = os.path.sep in name or name.startswith(".") or Path(name).exists()
-    if looks_local and not Path(name).is_dir():
+    local = is_local_model_path(name_or_path)
+    name = str(Path(str(name_or_path)).expanduser()) if local else str(name_or_path)
+    if local and not Path(name).is_dir():
         raise ModelLoadError(f"backbone {name!r}: no such directory; build it with build_tiny_backbone() or give a hub id")
+    torch_dtype = _torch_dtype(dtype)
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local_files_only)
-        model = AutoModelForCausalLM.from_pretrained(name, local_files_only=local_files_only, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(
+            name, local_files_only=local_files_only, dtype=torch_dtype, low_cpu_mem_usage=True
+        )
     except OSError as err:
-        raise ModelLoadError(
-            f"backbone {name!r} could not be loaded ({err}); check the id/path, or download it first when offline"
-        ) from None
+        if local:
+            raise ModelLoadError(f"backbone {name!r} could not be loaded ({err}); check the folder holds a saved model") from None
+        raise _hub_load_error(name, err, local_files_only) from None
     fix_pad_token(model, tokenizer)
     return model, tokenizer
 

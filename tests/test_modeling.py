@@ -21,6 +21,7 @@ from alma_core.modeling import (
     tiny_llama_config,
     trainable_names,
 )
+from alma_core.rehearsal.hub import HUB_MODELS
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +117,66 @@ def test_lora_trains_only_down_proj_adapters(tiny_tokenizer):
     # down_proj: 256 -> 64; A is 16x256, B is 64x16, per layer
     assert count_trainable(model) == 2 * (16 * 256 + 64 * 16)
     assert count_trainable(model) < 0.1 * count_parameters(model)
+
+
+# ---- hub ids resolve through the Hugging Face cache (rehearsal: tiny stand-ins under the real ids)
+
+_FAMILY = {  # model class, tokenizer class, (bos, eos, pad after load_backbone), does the tokenizer prepend BOS
+    "llama": ("LlamaForCausalLM", "LlamaTokenizerFast", (1, 2, 0), True),
+    "mpt": ("MptForCausalLM", "GPTNeoXTokenizerFast", (0, 0, 1), False),
+    "opt": ("OPTForCausalLM", "GPT2TokenizerFast", (2, 2, 1), True),
+    "bloom": ("BloomForCausalLM", "BloomTokenizerFast", (1, 2, 3), False),
+    "falcon": ("FalconForCausalLM", "PreTrainedTokenizerFast", (None, 11, None), False),
+}
+
+
+@pytest.mark.parametrize("spec", HUB_MODELS, ids=lambda s: s.repo_id)
+def test_load_backbone_takes_hub_ids(local_hub, spec):
+    model_class, tokenizer_class, (bos, eos, pad), adds_bos = _FAMILY[spec.family]
+    model, tok = load_backbone(spec.repo_id)
+    assert type(model).__name__ == model_class and type(tok).__name__ == tokenizer_class
+    assert (tok.bos_token_id, tok.eos_token_id) == (bos, eos)
+    assert tok.pad_token_id is not None and tok.pad_token_id != tok.eos_token_id
+    assert pad is None or tok.pad_token_id == pad
+    assert model.config.pad_token_id == model.generation_config.pad_token_id == tok.pad_token_id
+    assert model.get_input_embeddings().num_embeddings >= len(tok)
+    assert (tok("Hallo")["input_ids"][0] == tok.bos_token_id) is adds_bos
+    assert model.dtype == torch.float32  # saved in fp16/bf16 like the real checkpoints; loaded as asked (default fp32)
+
+
+def test_load_backbone_hub_id_in_requested_dtype(local_hub):
+    model, _ = load_backbone("haoranxu/ALMA-7B", dtype="bf16")
+    assert model.dtype == torch.bfloat16
+
+
+def test_lora_adapter_id_loads_on_its_base(local_hub):
+    from peft import PeftModel
+
+    from alma_core.generate import load_translator
+
+    base, tok = load_backbone("haoranxu/ALMA-7B-Pretrain")
+    model, _ = load_translator("haoranxu/ALMA-7B-Pretrain", adapter="haoranxu/ALMA-7B-Pretrain-LoRA", merge=False)
+    assert isinstance(model, PeftModel)
+    config = model.peft_config["default"]
+    assert (config.r, config.lora_alpha, config.lora_dropout, sorted(config.target_modules)) == (16, 32, 0.05, ["down_proj"])
+    assert config.base_model_name_or_path == "haoranxu/ALMA-7B-Pretrain"
+    ids = tok("Translate this from German to English:\nGerman: Hallo\nEnglish:", return_tensors="pt")
+    with torch.no_grad():
+        assert not torch.allclose(model(**ids).logits, base(**ids).logits)  # the adapter is not a no-op
+
+
+def test_unknown_hub_id_offline_names_id_and_fix(local_hub):
+    with pytest.raises(ModelLoadError, match=r"'haoranxu/ALMA-7B-R'.*HF_HUB_OFFLINE=1.*HF_HOME"):
+        load_backbone("haoranxu/ALMA-7B-R")
+    with pytest.raises(ModelLoadError, match=r"\./runs/nothing-here"):  # a relative path that does not exist
+        load_backbone("runs/nothing-here")
+
+
+def test_is_local_model_path(tmp_path, monkeypatch):
+    from alma_core.modeling import is_local_model_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "paper").mkdir(parents=True)
+    assert is_local_model_path("runs/paper") and is_local_model_path("./x") and is_local_model_path("../x")
+    assert is_local_model_path("/abs/x") and is_local_model_path("~/x") and is_local_model_path(tmp_path / "nope")
+    assert not is_local_model_path("haoranxu/ALMA-7B") and not is_local_model_path("gpt2")
