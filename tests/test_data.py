@@ -378,3 +378,46 @@ def test_write_train_pairs_round_trips_and_copies_valid(tmp_path):
     assert load_pairs(tmp_path, "de", "en", "valid") == load_pairs(sample_data_dir(), "de", "en", "valid")
     write_train_pairs(tmp_path, "is", pairs, valid_from=sample_data_dir())  # no Icelandic valid set: nothing copied
     assert not (tmp_path / "isen" / "valid.is-en.json").exists()
+
+
+def _zst_shard(path: Path, records: list[object]) -> Path:
+    import zstandard
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    path.write_bytes(zstandard.ZstdCompressor().compress(lines.encode("utf-8")))
+    return path
+
+
+_META = {"warc_headers": {"warc-record-id": "<urn:uuid:1>"}, "identification": {"label": "de", "prob": 0.9},
+         "harmful_pp": 120.5, "tlsh": "T1", "quality_warnings": None, "categories": None,
+         "sentence_identifications": [{"label": "de", "prob": 0.9}]}
+
+
+def test_stream_oscar_2301_zst_layout_and_rank_shares(tmp_path: Path) -> None:
+    """The hub layout {lang}_meta/{lang}_meta_part_{k}.jsonl.zst through data_files with {lang}; ranks split the shards."""
+    pytest.importorskip("zstandard")
+    for k in (1, 2, 3, 4):
+        _zst_shard(tmp_path / "de_meta" / f"de_meta_part_{k}.jsonl.zst",
+                   [{"text": f"Dokument {k}.{i}", "meta": _META} for i in range(2)])
+    pattern = str(tmp_path / "{lang}_meta" / "{lang}_meta_part_*.jsonl.zst")
+    texts = list(data.stream_oscar("de", data_files=pattern))
+    assert texts == [f"Dokument {k}.{i}" for k in (1, 2, 3, 4) for i in range(2)]
+    shares = [list(data.stream_oscar("de", data_files=pattern, rank=r, world_size=2)) for r in (0, 1)]
+    assert shares[0] == texts[0:2] + texts[4:6] and shares[1] == texts[2:4] + texts[6:8]
+    few = [list(data.stream_oscar("de", data_files=pattern, rank=r, world_size=8)) for r in range(8)]
+    assert sorted(t for share in few for t in share) == sorted(texts) and all(len(s) == 1 for s in few)
+    assert data.OSCAR_DATA_FILES == "hf://datasets/oscar-corpus/OSCAR-2301/{lang}_meta/{lang}_meta_part_*.jsonl.zst"
+
+
+def test_stream_oscar_checks_record_fields(tmp_path: Path) -> None:
+    pytest.importorskip("zstandard")
+    good = {"text": "Gut.", "meta": _META}
+    bad = _zst_shard(tmp_path / "de_meta" / "de_meta_part_1.jsonl.zst", [good, {"text": "Ohne meta."}])
+    with pytest.raises(DataError, match=r"de_meta_part_1\.jsonl\.zst: record 2: field 'meta' must be a mapping, but it is missing \(or null\)\. Fix: .*OSCAR-2301 schema"):
+        list(data.stream_oscar("de", data_files=str(bad)))
+    _zst_shard(bad, [good, {"content": "Falsches Feld.", "meta": _META}])
+    with pytest.raises(DataError, match=r"record 2: field 'text' must be a string, but it is missing"):
+        list(data.stream_oscar("de", data_files=str(bad)))
+    with pytest.raises(DataError, match=r"cannot load OSCAR documents .*no file matches .*cs_meta"):
+        data.stream_oscar("cs", data_files=str(tmp_path / "{lang}_meta" / "*.jsonl.zst"))

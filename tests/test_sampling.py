@@ -195,3 +195,14 @@ def test_degrade_pairs_random_uses_pool_and_handles_unspaced_text() -> None:
 def test_degrade_pairs_unknown_quality() -> None:
     with pytest.raises(SamplingError, match="unknown quality 'random'. Fix: use one of HW, Filtered, Random"):
         degrade_pairs(PAIRS, "random", seed=0)
+
+
+def test_interleave_skip_resumes_the_same_sequence() -> None:
+    """A resumed stage-1 stream (App. D.1 mix) skips n items and goes on exactly as the unbroken one."""
+    sources = {"en": lambda: iter(range(0, 7)), "de": lambda: iter(range(100, 113))}
+    ratios = {"en": 0.3, "de": 0.7}
+    whole = list(itertools.islice(interleave(sources, ratios, seed=4), 500))
+    for n in (0, 1, 37, 250):
+        assert list(itertools.islice(interleave(sources, ratios, seed=4, skip=n), 500 - n)) == whole[n:]
+    with pytest.raises(SamplingError, match="skip"):
+        next(interleave(sources, ratios, seed=4, skip=-1))

@@ -329,7 +329,7 @@ def _oscar_texts(dataset: Iterable[Any], source: str) -> Iterator[str]:
                             "(one JSON object per line with 'text' and 'meta').")
         for key, kind, name in (("text", str, "string"), ("meta", dict, "mapping")):
             if not isinstance(record.get(key), kind):
-                found = "missing" if key not in record else f"a {type(record[key]).__name__}"
+                found = "missing (or null)" if record.get(key) is None else f"a {type(record[key]).__name__}"
                 raise DataError(f"{where}: field {key!r} must be a {name}, but it is {found}. Fix: use files in the "
                                 "OSCAR-2301 schema ({'text': ..., 'meta': {'warc_headers', 'identification', ...}}).")
         if record["text"].strip():
