@@ -22,6 +22,9 @@ __all__ = [
     "IGNORE_INDEX",
     "check_special_tokens",
     "encode_prompt",
+    "prompt_start_ids",
+    "prefix_lm_mask_style",
+    "prefix_lm_attention_mask",
     "parallel_example",
     "parallel_examples",
     "pack_documents",
@@ -60,9 +63,23 @@ def _ids(tokenizer: Any, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
+def prompt_start_ids(tokenizer: Any) -> list[int]:
+    """The special ids the tokenizer itself puts before a text: [BOS] for LLaMA and OPT, [] for MPT, BLOOM, Falcon.
+
+    Training sequences start with exactly these, so a training prompt is token for token the prompt generation
+    feeds the model (generation tokenizes with the tokenizer's own special tokens) (Sec. 4.2).
+    """
+    plain = _ids(tokenizer, "a")
+    full = list(tokenizer("a")["input_ids"])
+    for start in range(len(full) - len(plain) + 1):
+        if full[start : start + len(plain)] == plain:
+            return full[:start]
+    return []
+
+
 def _bos(tokenizer: Any) -> list[int]:
-    """[BOS] when the tokenizer has one, else []."""
-    return [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    """The ids a sequence starts with: [BOS] only where the tokenizer itself prepends it (`prompt_start_ids`)."""
+    return prompt_start_ids(tokenizer)
 
 
 def encode_prompt(
@@ -186,7 +203,7 @@ def parallel_examples(
 
 
 def pack_documents(tokenizer: Any, documents: Iterable[str], block_size: int = 512) -> list[dict[str, list[int]]]:
-    """Stage-1 blocks: each document wrapped in BOS/EOS, concatenated, cut into `block_size` blocks (Section 4.1).
+    """Stage-1 blocks: each document as BOS (where the tokenizer adds one) + text + EOS, cut into `block_size` blocks (Sec. 4.1).
 
     Every token is in the loss; the last incomplete block is dropped, as in the official code.
     """
@@ -291,17 +308,53 @@ def mixture_of_denoisers_example(
     )
 
 
+MaskStyle = Literal["additive", "binary"]
+
+# How each model class reads a 4D attention mask in transformers 4.57 (stack-notes: test causality per architecture):
+# LLaMA/Mistral (SDPA, eager), OPT and Falcon (no ALiBi) add it to the scores (0 = attend, min = blocked);
+# the native MPT model takes 1 = attend and inverts it. BLOOM (and ALiBi Falcon) build ALiBi from a 2D mask.
+_MASK_STYLES: dict[str, MaskStyle] = {"llama": "additive", "mistral": "additive", "opt": "additive", "falcon": "additive",
+                                      "mpt": "binary"}
+_NEEDS_POSITION_IDS = frozenset({"opt"})  # derive positions from a 2D mask, so they are given explicitly
+
+
+def _model_type(model_config: Any) -> str | None:
+    return model_config if isinstance(model_config, str) else getattr(model_config, "model_type", None)
+
+
+def prefix_lm_mask_style(model_config: Any) -> MaskStyle:
+    """How the model reads a 4D prefix-LM mask (App. A): 'additive' (0 = attend, min = blocked) or 'binary' (1 = attend).
+
+    `model_config` is a transformers config (or its model_type). Model types that cannot take a 4D mask are refused.
+    """
+    model_type = _model_type(model_config)
+    alibi_falcon = model_type == "falcon" and bool(getattr(model_config, "alibi", False))
+    if model_type not in _MASK_STYLES or alibi_falcon:
+        why = "its ALiBi bias is built from a 2D mask" if model_type == "bloom" or alibi_falcon else "it is not checked"
+        raise ValueError(
+            f"prefix-LM / mixture-of-denoisers (Appendix A) need a 4D attention mask, and model type {model_type!r} "
+            f"cannot take one here ({why}); supported: {sorted(_MASK_STYLES)}. Fix: use objective 'clm' with this model "
+            "or pick a supported backbone"
+        )
+    return _MASK_STYLES[model_type]
+
+
 class RightPadCollator:
     """Pad a training batch on the RIGHT (left-padded bf16 batches went NaN; stack-notes) (Section 4, App. A).
 
-    Features carrying `prefix_length` get a 4D additive attention mask: bidirectional inside the
-    prefix, causal after it, padding keys masked (prefix-LM and MoD of Appendix A).
+    Features carrying `prefix_length` get a 4D attention mask: bidirectional inside the prefix, causal after it,
+    padding keys masked (prefix-LM and MoD of Appendix A), written the way `model_config`'s architecture reads it
+    (None: the LLaMA convention).
     """
 
-    def __init__(self, pad_token_id: int, label_pad: int = IGNORE_INDEX, pad_to_multiple_of: int | None = None):
+    def __init__(
+        self, pad_token_id: int, label_pad: int = IGNORE_INDEX, pad_to_multiple_of: int | None = None,
+        model_config: Any = None,
+    ):
         self.pad_token_id = pad_token_id
         self.label_pad = label_pad
         self.pad_to_multiple_of = pad_to_multiple_of
+        self.model_config = model_config
 
     def __call__(self, features: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
         width = max(len(f["input_ids"]) for f in features)
@@ -317,17 +370,29 @@ class RightPadCollator:
             "labels": pad("labels", self.label_pad),
         }
         if any("prefix_length" in f for f in features):
+            config = self.model_config if self.model_config is not None else "llama"
             prefix = torch.tensor([int(f.get("prefix_length", 0)) for f in features])
-            batch["attention_mask"] = prefix_lm_attention_mask(batch["attention_mask"], prefix)
+            batch["attention_mask"] = prefix_lm_attention_mask(batch["attention_mask"], prefix, prefix_lm_mask_style(config))
+            if _model_type(config) in _NEEDS_POSITION_IDS:
+                batch["position_ids"] = torch.arange(width).expand(len(features), width).clone()
         return batch
 
 
-def prefix_lm_attention_mask(padding_mask: torch.Tensor, prefix_length: torch.Tensor) -> torch.Tensor:
-    """[B,1,T,T] additive float mask: causal, plus full attention among the first `prefix_length` tokens (App. A)."""
+def prefix_lm_attention_mask(
+    padding_mask: torch.Tensor, prefix_length: torch.Tensor, style: MaskStyle = "additive"
+) -> torch.Tensor:
+    """[B,1,T,T] mask: causal, plus full attention among the first `prefix_length` tokens, padding keys blocked (App. A).
+
+    style 'additive': 0 = attend, float32 min = blocked (LLaMA, OPT, Falcon); 'binary': 1 = attend, 0 = blocked (MPT).
+    """
     batch, width = padding_mask.shape
     pos = torch.arange(width)
     causal = pos[None, :] <= pos[:, None]
     in_prefix = pos[None, :, None].lt(prefix_length[:, None, None]) & pos[None, None, :].lt(prefix_length[:, None, None])
     allowed = (causal[None] | in_prefix) & padding_mask.bool()[:, None, :]
+    if style == "binary":
+        return allowed[:, None].long()
+    if style != "additive":
+        raise ValueError(f"unknown mask style {style!r}; use 'additive' or 'binary'")
     mask = torch.zeros(batch, 1, width, width)
     return mask.masked_fill(~allowed[:, None], torch.finfo(torch.float32).min)

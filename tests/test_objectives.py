@@ -185,3 +185,84 @@ def test_model_trains_on_collated_prefix_lm_batch(tok):
     loss = model(**RightPadCollator(tok.pad_token_id)(feats)).loss
     assert torch.isfinite(loss)
     loss.backward()
+
+
+# ---- per-architecture behaviour on the rehearsal stand-ins (local Hugging Face cache under the real ids)
+
+FAMILIES = ["meta-llama/Llama-2-7b-hf", "mosaicml/mpt-7b", "facebook/opt-6.7b", "bigscience/bloom-7b1", "tiiuae/falcon-7b"]
+
+
+def _hub_tokenizer(repo_id):
+    from transformers import AutoTokenizer
+
+    from alma_core.modeling import fix_pad_token
+
+    tokenizer = AutoTokenizer.from_pretrained(repo_id)
+    fix_pad_token(None, tokenizer)
+    return tokenizer
+
+
+@pytest.mark.parametrize("repo_id", FAMILIES)
+def test_training_prompt_equals_generation_prompt(local_hub, repo_id):
+    """BOS only where the tokenizer adds one (LLaMA, OPT), never where it does not (MPT, BLOOM, Falcon)."""
+    from alma_core.generate import build_prompts
+    from alma_core.objectives import prompt_start_ids
+
+    tok = _hub_tokenizer(repo_id)
+    ex = parallel_example(tok, "de", "en", "Guten Morgen.", "Good morning.")
+    n_prompt = sum(label == IGNORE_INDEX for label in ex["labels"])
+    prompts, lengths = build_prompts(tok, ["Guten Morgen."], "de", "en")
+    fed = tok(prompts, padding=True)["input_ids"][0]  # what translate() feeds the model
+    assert ex["input_ids"][:n_prompt] == fed and lengths == [n_prompt]
+    assert prompt_start_ids(tok) == ([tok.bos_token_id] if repo_id.split("/")[0] in ("meta-llama", "facebook") else [])
+    block = pack_documents(tok, ["The quick brown fox jumps over the lazy dog."] * 4, block_size=16)[0]["input_ids"]
+    assert block[: len(prompt_start_ids(tok))] == prompt_start_ids(tok) and block[len(prompt_start_ids(tok))] != tok.bos_token_id
+
+
+def _changed(example, index):
+    ids = list(example["input_ids"])
+    ids[index] = 40 if ids[index] != 40 else 41
+    return {**example, "input_ids": ids}
+
+
+@pytest.mark.parametrize("repo_id", ["meta-llama/Llama-2-7b-hf", "mosaicml/mpt-7b", "facebook/opt-6.7b", "tiiuae/falcon-7b"])
+def test_prefix_lm_mask_per_architecture(local_hub, repo_id):
+    """App. A prefix-LM: prompt tokens see each other both ways, target tokens never see later tokens, pads are ignored."""
+    from alma_core.modeling import load_backbone
+
+    model, tok = load_backbone(repo_id)
+    collate = RightPadCollator(tok.pad_token_id, model_config=model.config)
+    a = prefix_lm_example(tok, "de", "en", "Guten Morgen, wie geht es dir heute?", "Good morning, how are you today?")
+    b = prefix_lm_example(tok, "de", "en", "Ja.", "Yes.")
+
+    def logits(features):
+        batch = collate(features)
+        batch.pop("labels")
+        with torch.no_grad():
+            return model(**batch).logits
+
+    base = logits([a, b])
+    p, n = a["prefix_length"], len(a["input_ids"])
+    j = p + 2  # a target token
+    later = logits([_changed(a, j), b])
+    assert torch.allclose(later[0, :j], base[0, :j], atol=1e-5), f"{repo_id}: a later token changed earlier logits"
+    assert not torch.allclose(later[0, j:n], base[0, j:n])
+    assert torch.allclose(later[1], base[1], atol=1e-5)
+    prompt = logits([_changed(a, p - 2), b])  # a late prompt token
+    assert not torch.allclose(prompt[0, 0], base[0, 0]), f"{repo_id}: the prefix is not bidirectional"
+    alone = logits([b])
+    assert torch.allclose(alone[0], base[1, : len(b["input_ids"])], atol=1e-5), f"{repo_id}: padding leaks in"
+
+
+def test_prefix_lm_refuses_models_that_cannot_take_a_4d_mask(tok):
+    from transformers import FalconConfig
+
+    from alma_core.objectives import prefix_lm_mask_style
+
+    ex = prefix_lm_example(tok, "de", "en", "Hallo.", "Hi.")
+    with pytest.raises(ValueError, match="'bloom'.*ALiBi.*objective 'clm'"):
+        RightPadCollator(tok.pad_token_id, model_config="bloom")([ex])
+    with pytest.raises(ValueError, match="'falcon'.*ALiBi"):
+        prefix_lm_mask_style(FalconConfig(alibi=True))
+    plain = {k: v for k, v in ex.items() if k != "prefix_length"}
+    assert RightPadCollator(tok.pad_token_id, model_config="bloom")([plain])["attention_mask"].dim() == 2  # CLM is fine
