@@ -722,6 +722,7 @@ def training_arguments(cfg: TrainConfig, plan: dict[str, int], max_steps: int | 
         # for all ranks); a resumed stage 1 restarts the stream at its saved position instead of replaying batches.
         accelerator_config={"dispatch_batches": False, "split_batches": False},
         ignore_data_skip=cfg.stage == 1,
+        ddp_find_unused_parameters=False,  # every trained parameter takes part in each forward pass
         gradient_checkpointing=cfg.gradient_checkpointing,
         gradient_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
         bf16=cfg.precision == "bf16",
@@ -895,6 +896,18 @@ def load_trained(output_dir: str | os.PathLike, *, dtype: Any = None, merge: boo
     return model.eval(), tokenizer
 
 
+def _close_process_group() -> None:
+    """End a launched multi-process run cleanly (ranks leaving with the group open can abort at exit)."""
+    if "torch.distributed" not in sys.modules:
+        return
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        with contextlib.suppress(Exception):
+            dist.barrier()
+        dist.destroy_process_group()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: `python -m alma_core.train --config FILE.yaml [--set key=value ...] [--plan]`."""
     parser = argparse.ArgumentParser(prog="python -m alma_core.train", description=__doc__.splitlines()[0])
@@ -917,6 +930,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TrainConfigError, TrainDataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    finally:
+        _close_process_group()
     print(f"[train] done: final loss {result.final_loss:.4f}, eval loss {result.eval_loss}, "
           f"best {result.best_checkpoint}, {result.wall_time_s:.1f}s; {result.run_json}", flush=True)
     return 0
