@@ -236,6 +236,7 @@ def translate(
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
             encoded = tokenizer([prompts[k] for k in batch], return_tensors="pt", padding=True).to(device)
+            encoded.pop("token_type_ids", None)  # Falcon's tokenizer returns them; generate() refuses them
             with torch.inference_mode():
                 # use_model_defaults=False: otherwise transformers>=4.50 puts back every value of the model's
                 # generation config that ours leaves at the library default - do_sample=True among them.

@@ -182,3 +182,14 @@ def test_load_translator_full_weights_and_lora_adapter(model, tok, tmp_path):
     assert lora_out != base_out
     with pytest.raises(GenerationError, match="no adapter_config.json"):
         load_translator(base_dir, adapter=tmp_path)
+
+
+def test_translate_with_every_hub_family(local_hub) -> None:
+    """Each backbone family of Sec. 2 decodes through the same translate() (Falcon's tokenizer adds token_type_ids)."""
+    from alma_core.generate import load_translator, translate
+
+    for model_id in ("tiiuae/falcon-7b", "mosaicml/mpt-7b", "facebook/opt-6.7b", "bigscience/bloom-7b1", "meta-llama/Llama-2-7b-hf"):
+        model, tokenizer = load_translator(model_id)
+        hyps = translate(model, tokenizer, ["Guten Morgen.", "Das Haus ist rot."], "de", "en", num_beams=2, batch_size=2,
+                         max_new_tokens=3, progress=False)
+        assert len(hyps) == 2 and all(isinstance(h, str) for h in hyps), model_id
