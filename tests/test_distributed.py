@@ -58,9 +58,9 @@ def _losses(out: Path) -> list[float]:
 
 
 def _files(out: Path) -> set[str]:
-    """Output files, with per-rank RNG states named alike (HF writes rng_state.pth for 1 process, rng_state_{i}.pth for N)."""
+    """Output files but the per-rank checkpoint parts (HF's rng_state[_{i}].pth, ZeRO's zero_pp_rank_{i}_* optimizer shards)."""
     names = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
-    return {n for n in names if "rng_state" not in n}
+    return {n for n in names if "rng_state" not in n and "zero_pp_rank_" not in n}
 
 
 def _compare(one: Path, two: Path) -> float:
@@ -77,6 +77,8 @@ def _compare(one: Path, two: Path) -> float:
     assert _files(one) == _files(two)
     assert sorted(p.name for p in (two / "checkpoint-4").glob("rng_state*")) == ["rng_state_0.pth", "rng_state_1.pth"]
     assert rb["status"] == "done" and rb["steps"] == 4
+    ranks = {p.name.split("_mp_rank")[0] for p in two.glob("checkpoint-4/global_step4/zero_pp_rank_*")}
+    assert ranks in (set(), {"zero_pp_rank_0", "zero_pp_rank_1"})  # ZeRO-2: one optimizer shard per rank
     return worst
 
 
