@@ -383,15 +383,17 @@ def packed_blocks(cfg: TrainConfig, tokenizer: Any, seed: int, *, rank: int = 0,
     `start` resumes the stream: the documents before it are skipped without tokenizing. `track[n]`, when given,
     receives the position after block n (the last 65,536 are kept) for the stream state saved with checkpoints.
     """
+    from alma_core.objectives import prompt_start_ids
     from alma_core.sampling import interleave
 
+    start_ids = prompt_start_ids(tokenizer)  # BOS where the tokenizer adds one (LLaMA), none for MPT/Falcon (Sec. 4.1)
     docs = interleave(_document_sources(cfg, rank, world_size), monolingual_ratios(cfg), seed + rank, skip=start.docs)
     carry: list[int] = []
     lengths: deque[int] = deque()
     position, trim = start, start.offset
     while True:
         for _, doc in itertools.islice(docs, 64):
-            ids = [tokenizer.bos_token_id, *tokenizer(doc, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id] if doc.strip() else []
+            ids = [*start_ids, *tokenizer(doc, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id] if doc.strip() else []
             ids, trim = ids[trim:], 0
             carry += ids
             lengths.append(len(ids))
@@ -815,7 +817,8 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
             notes["model_handed_on"] = "best checkpoint by validation loss" if _loads_best(cfg) and eval_set else "final model"
         if cfg.save_only_model:
             extra_callbacks.append(_weights_only_callback())
-        collator = RightPadCollator(tokenizer.pad_token_id, pad_to_multiple_of=cfg.pad_to_multiple_of)
+        collator = RightPadCollator(tokenizer.pad_token_id, pad_to_multiple_of=cfg.pad_to_multiple_of,
+                                    model_config=getattr(model, "config", None))
         args = training_arguments(cfg, plan, max_steps)
         finite = _callbacks()
         trainer = _trainer_class()(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set or None,
