@@ -492,6 +492,13 @@ def _trainer_class() -> type:
             self.state.num_input_tokens_seen += int(self.accelerator.gather(count).sum().item())
             return super().training_step(model, inputs, num_items_in_batch)
 
+        def create_optimizer(self):  # noqa: ANN202
+            """AdamW without empty parameter groups: with LoRA the no-decay group is empty, and DeepSpeed ZeRO drops it,
+            which left the LR scheduler one group longer than the optimizer (LoRA + ZeRO-2 crashed at step 1)."""
+            optimizer = super().create_optimizer()
+            optimizer.param_groups[:] = [group for group in optimizer.param_groups if group["params"]]
+            return optimizer
+
         def _get_eval_sampler(self, eval_dataset):  # noqa: ANN001, ANN202
             return torch.utils.data.SequentialSampler(eval_dataset) if hasattr(eval_dataset, "__len__") else None
 

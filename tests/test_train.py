@@ -186,6 +186,15 @@ def test_deepspeed_zero2_stage2_on_cpu(stage1, tmp_path):
     assert "RANK" not in os.environ  # env defaults for the single rank are undone
 
 
+def test_deepspeed_zero2_lora_stage2_on_cpu(stage1, tmp_path):
+    """LoRA under ZeRO-2 (ALMA-7B-LoRA at paper scale): the empty no-decay group no longer desynchronises the LR scheduler."""
+    cfg = make_config(_stage2(stage1.output_dir, tmp_path / "ds-lora", lora=True, max_steps=2, max_train_examples=16,
+                              deepspeed=str(REPO / "params/launch/ds_zero2.json")))
+    result = run_training(cfg)
+    assert result.steps == 2 and math.isfinite(result.final_loss)
+    assert (result.output_dir / "adapter_config.json").is_file()
+
+
 @pytest.mark.parametrize("objective", ["prefix_lm", "mod"])
 def test_appendix_a_objectives_train(stage1, tmp_path, objective):
     """Appendix A: prefix-LM and mixture-of-denoisers batches (4D prefix masks) train end to end with finite loss."""
