@@ -248,19 +248,17 @@ def test_run_job_scores_every_task_and_writes_predictions(tmp_path: Path, saved_
     assert run["items"] == {"XWinograd en": 3, "XNLI de": 3} and "torch" in run["versions"]
 
 
-def test_ensure_evaluated_skips_finished_jobs_and_keys_follow_inputs(tmp_path: Path, saved_tiny_model: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    started: list[str] = []
-    real_run_job = cl.run_job
-    monkeypatch.setattr(cl, "run_job", lambda config: started.append(str(config)) or real_run_job(config))
+def test_ensure_evaluated_skips_finished_jobs_and_keys_follow_inputs(tmp_path: Path, saved_tiny_model: Path) -> None:
     params = _params(tmp_path)
-    first, _ = cl.ensure_evaluated(params, {})
+    out = cl.job_config(params, params.systems[0], {})[2]
+    first, _ = cl.ensure_evaluated(params, {})  # a job process started through alma_core.jobs -> launch
+    assert (out / "job_config.yaml").is_file() and (out / "job.log").is_file()
+    stamp = (out / "scores.json").stat().st_mtime_ns
     again, runs = cl.ensure_evaluated(params, {})
-    assert len(started) == 1  # the job ran through alma_core.launch (in-process); the second call found it in the store
-    assert started[0].endswith("crosslingual_config.yaml")
+    assert (out / "scores.json").stat().st_mtime_ns == stamp  # the second call found it in the store
     assert first.equals(again) and runs["random tiny"].is_file()
     cl.ensure_evaluated(params.model_copy(update={"force": True}), {})
-    assert len(started) == 2
+    assert (out / "scores.json").stat().st_mtime_ns != stamp
     key = cl.job_config(params, params.systems[0], {})[1]
     assert cl.job_config(_params(tmp_path, max_items=2), params.systems[0], {})[1] != key
     assert cl.job_config(_params(tmp_path), params.systems[0], {})[1] == key
