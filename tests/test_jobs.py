@@ -1,0 +1,157 @@
+"""The job layer (alma_core.jobs) with a fake launcher, and the paper-scale defects of the evaluation path.
+
+Skip when done, force, adopt a result finished by hand, failure reporting, SLURM submit/wait, the dry
+run's resolved values; evaluation on the GPU in the profile's dtype (defect 2), the two-stage chapters'
+backbone at paper scale (defect 5), zh-en prompt budget and truncation counts (defect 8).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from alma_core import chapters, evaluate, jobs, store
+from alma_core.params import LaunchParams, load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _params(tmp_path: Path, **launch: object) -> SimpleNamespace:
+    return SimpleNamespace(force=False, launch=LaunchParams(**launch), store_dir=str(tmp_path), profile="tiny")
+
+
+def _fake_start(calls: list[Path], fail: bool = False):
+    def start(params, config_path, module, dry_run=False):  # noqa: ANN001, ANN202
+        calls.append(config_path)
+        if fail:
+            raise jobs.JobError(f"job {config_path.parent.name} failed: exit 3")
+        (config_path.parent / "scores.json").write_text("[]", encoding="utf-8")
+        return "fake"
+    return start
+
+
+def test_ensure_skips_done_forces_and_adopts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Path] = []
+    monkeypatch.setattr(jobs, "start", _fake_start(calls))
+    params, out = _params(tmp_path), tmp_path / "eval" / "x-key"
+    finished = lambda o: (o / "scores.json").is_file()  # noqa: E731
+    jobs.ensure(params, {"a": 1}, "key", out, jobs.EVAL_MODULE, finished=finished, info={"system": "x"})
+    assert len(calls) == 1 and store.is_done(out, "key") and yaml.safe_load(calls[0].read_text()) == {"a": 1}
+    jobs.ensure(params, {"a": 1}, "key", out, jobs.EVAL_MODULE, finished=finished, info={"system": "x"})
+    assert len(calls) == 1  # done for the same key: skipped
+    jobs.ensure(SimpleNamespace(**{**vars(params), "force": True}), {"a": 1}, "key", out, jobs.EVAL_MODULE,
+                finished=finished, info={})
+    assert len(calls) == 2  # forced
+    adopted = tmp_path / "eval" / "by-hand"
+    adopted.mkdir(parents=True)
+    (adopted / "scores.json").write_text("[]", encoding="utf-8")  # e.g. an sbatch script submitted from the dry run
+    jobs.ensure(params, {}, "k2", adopted, jobs.EVAL_MODULE, finished=finished, info={"system": "y"})
+    assert len(calls) == 2 and store.read_json(adopted / store.DONE)["value"]["adopted"] is True
+
+
+def test_ensure_reports_a_failed_job_and_marks_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jobs, "start", _fake_start([], fail=True))
+    out = tmp_path / "train" / "run-key"
+    with pytest.raises(jobs.JobError, match="exit 3"):
+        jobs.ensure(_params(tmp_path), {}, "key", out, jobs.TRAIN_MODULE, finished=lambda o: False, info={})
+    assert not store.is_done(out, "key")
+
+
+def test_a_job_that_ends_without_its_result_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jobs, "start", lambda *a, **k: "fake")
+    with pytest.raises(jobs.JobError, match="ended without its result"):
+        jobs.ensure(_params(tmp_path), {}, "key", tmp_path / "j", jobs.EVAL_MODULE, finished=lambda o: False, info={})
+
+
+def _fake_sbatch(tmp_path: Path, code: int) -> Path:
+    """An `sbatch` on PATH that records its arguments, writes a log beside the script and exits with `code`."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "sbatch"
+    script.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/sbatch.args\nfor a; do last=$a; done\n'
+                      f'echo "job log line" > "$(dirname "$last")/slurm-7.log"\necho 7\nexit {code}\n', encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return bin_dir
+
+
+@pytest.mark.parametrize("code", [0, 1])
+def test_slurm_submit_with_wait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+    monkeypatch.setenv("PATH", f"{_fake_sbatch(tmp_path, code)}{os.pathsep}{os.environ['PATH']}")
+    params = _params(tmp_path, launcher="slurm", submit=True, wait=True)
+    config = tmp_path / "job" / "job_config.yaml"
+    config.parent.mkdir()
+    config.write_text("a: 1\n", encoding="utf-8")
+    if code:
+        with pytest.raises(jobs.JobError, match="failed with exit 1:\njob log line"):
+            jobs.start(params, config, jobs.EVAL_MODULE)
+    else:
+        assert jobs.start(params, config, jobs.EVAL_MODULE).startswith("#!/bin/bash")
+    assert (tmp_path / "sbatch.args").read_text().split()[:2] == ["--parsable", "--wait"]
+    script = (config.with_suffix(".sbatch")).read_text()
+    assert f"#SBATCH --output={config.parent}/slurm-%j.log" in script and "--nproc_per_node 1" in script
+
+
+def test_slurm_without_submit_writes_the_script_and_says_how(tmp_path: Path) -> None:
+    config = tmp_path / "job" / "train_config.yaml"
+    config.parent.mkdir()
+    with pytest.raises(jobs.JobError, match="submit it with `sbatch"):
+        jobs.start(_params(tmp_path, launcher="slurm", gpus_per_node=8), config, jobs.TRAIN_MODULE)
+    assert "--nproc_per_node 8" in config.with_suffix(".sbatch").read_text()
+
+
+def test_two_stage_backbone_at_paper_scale_is_the_hub_id() -> None:
+    """Defect 5: `backbone_dir` returned None outside tiny, so App. E / Sec. 6.2 failed after all their training."""
+    params = load_params(ROOT / "params/paper/appE_off_target.yaml")
+    assert chapters.backbone_dir(params) == "meta-llama/Llama-2-13b-hf"
+    spec, trained = chapters._system("LLaMA-2-13B, zero-shot", chapters.backbone_dir(params), params.prompts[-1])
+    job, _key, _out = jobs.eval_config(params, spec, trained)
+    assert job["model"] == "meta-llama/Llama-2-13b-hf" and job["prompt"]["shots"] == "HW" and job["prompt"]["num_beams"] == 1
+
+
+def test_zh_en_gets_512_prompt_tokens_and_truncations_are_counted(tiny_backbone) -> None:
+    """Defect 8: zh-en sources were cut at 256 prompt tokens without a word; the official eval reruns zh-en with 512."""
+    from alma_core.generate import count_truncated
+
+    params = load_params(ROOT / "params/paper/sec5_main_results.yaml")
+    assert params.evaluation.prompt_tokens_by_direction == {"zh-en": 512}
+    _model, tokenizer = tiny_backbone
+    long = "这是一个很长的句子。" * 60
+    assert count_truncated(tokenizer, [long, "短句。"], "zh", "en", 256) == 1
+    assert count_truncated(tokenizer, ["短句。"], "zh", "en", 256) == 0
+
+
+def test_evaluation_job_decodes_on_the_gpu_in_bf16(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_backbone) -> None:
+    """Defect 2: evaluation loaded models without device/dtype (fp32 on the CPU) and ran COMET with gpus=0."""
+    import torch
+
+    from alma_core import metrics
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert evaluate.decoding_device("auto") == ("cuda", "bf16")
+    assert evaluate.decoding_device("fp16") == ("cuda", "fp16")
+    seen: dict[str, object] = {}
+    model, tokenizer = tiny_backbone
+    monkeypatch.setattr(evaluate, "load_job_model", lambda job, device, dtype: seen.update(device=device, dtype=dtype)
+                        or (model, tokenizer))
+    def comet(*args: object, gpus: int = 0, **kwargs: object) -> None:
+        seen["gpus"] = gpus
+        raise metrics.CometUnavailableError("offline")
+
+    monkeypatch.setattr(metrics, "comet", comet)
+    from alma_core.data import sample_data_dir
+
+    job = {"system": "s", "model": "m", "directions": ["de-en"], "test_root": str(sample_data_dir()), "test_format": "json",
+           "max_sentences": 2, "num_beams": 1, "batch_size": 2, "max_new_tokens": 3, "max_prompt_tokens": 64,
+           "comet_model": "Unbabel/wmt22-comet-da", "comet_batch_size": 2, "output_dir": str(tmp_path / "out")}
+    (tmp_path / "job.yaml").write_text(yaml.safe_dump(job), encoding="utf-8")
+    out = evaluate.run_job(tmp_path / "job.yaml")
+    assert seen == {"device": "cuda", "dtype": "bf16", "gpus": 1}
+    run = store.read_json(out / "run.json")
+    assert run["device"] == "cuda" and run["dtype"] == "bf16"
+    assert {r["metric"] for r in store.read_json(out / "scores.json")} == {"bleu", "chrf", "comet", "off_target", "truncated"}
