@@ -364,7 +364,7 @@ def training_details(params: Any) -> Any:
     import pandas as pd
 
     from alma_core.params import load_notebook_params
-    from alma_core.train import batch_plan, make_config
+    from alma_core.config import batch_plan, make_config
 
     columns = {"paper (App. C)": PAPER_TRAINING}
     for source in params.sources:

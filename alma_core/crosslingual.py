@@ -580,7 +580,7 @@ def run_job(config_path: str | os.PathLike) -> Path:
     import yaml
 
     from alma_core.io import atomic_write_json
-    from alma_core.report import package_versions
+    from alma_core.provenance import package_versions
 
     job = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
     out = Path(job["output_dir"])

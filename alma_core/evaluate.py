@@ -319,7 +319,7 @@ def run_job(config_path: str | os.PathLike) -> Path:
     import yaml
 
     from alma_core.generate import count_truncated, translate
-    from alma_core.report import package_versions
+    from alma_core.provenance import package_versions
 
     job = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
     out = Path(job["output_dir"])

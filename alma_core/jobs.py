@@ -263,7 +263,7 @@ def _write_job(out: Path, name: str, kind: str, config: Mapping[str, Any], param
 
 def resolved_values(config: Mapping[str, Any], world_size: int) -> str:
     """Shell comments with the values a training job resolves at run time (App. C): lr, batch plan, schedule, precision."""
-    from alma_core.train import batch_plan, make_config
+    from alma_core.config import batch_plan, make_config
 
     cfg = make_config(dict(config), source="job config")
     plan = batch_plan(cfg, world_size)

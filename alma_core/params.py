@@ -10,12 +10,30 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 
 from alma_core.io import validation_message
+from alma_core.params_common import (
+    PROFILES,
+    EvalParams,
+    LaunchParams,
+    NotebookParams,
+    ParamsError,
+    Profile,
+    PromptVariant,
+    SystemSpec,
+    _Strict,
+    check_train_runs,
+)
+from alma_core.params_sweeps import (
+    AppAObjectivesParams,
+    BackboneSpec,
+    Sec3ParallelDataParams,
+    Sec61MonolingualTokensParams,
+)
 
 __all__ = [
     "ParamsError",
@@ -46,94 +64,6 @@ __all__ = [
     "load_notebook_params",
     "notebook_params",
 ]
-
-Profile = Literal["tiny", "paper", "released"]
-PROFILES: tuple[str, ...] = ("tiny", "paper", "released")
-
-
-class ParamsError(ValueError):
-    """A params file that does not match its notebook's schema."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LaunchParams(_Strict):
-    """How jobs are started (fields of alma_core.launch.RunSpec): one process on a laptop, DeepSpeed/SLURM on a cluster."""
-
-    launcher: Literal["python", "torchrun", "deepspeed", "accelerate", "slurm"] = "python"
-    nodes: int = Field(1, ge=1)
-    gpus_per_node: int = Field(1, ge=1, description="processes per node (1 on a CPU)")
-    deepspeed_config: str | None = None
-    slurm_partition: str | None = None
-    slurm_time: str = "24:00:00"
-    slurm_account: str | None = None
-    slurm_cpus_per_task: int = Field(16, ge=1)
-    slurm_setup: list[str] = Field(default_factory=list)
-    submit: bool = Field(False, description="slurm: submit the sbatch script (else it is only written)")
-    wait: bool = Field(False, description="slurm: submit with `sbatch --wait`, block until the job ends, then go on")
-    env: dict[str, str] = Field(default_factory=dict)
-
-
-class EvalParams(_Strict):
-    """Test sets, decoding and metrics of an evaluation (Section 5.1: beam 5, sacreBLEU, COMET-22)."""
-
-    directions: list[str] = Field(min_length=1)
-    test_root: str | None = None
-    test_format: Literal["json", "sacrebleu-echo"] = "json"
-    max_sentences: int | None = Field(None, ge=1)
-    num_beams: int = Field(5, ge=1)
-    batch_size: int = Field(16, ge=1)
-    max_new_tokens: int = Field(256, ge=1)
-    max_prompt_tokens: int = Field(256, ge=8)
-    prompt_tokens_by_direction: dict[str, int] = Field(
-        default_factory=lambda: {"zh-en": 512},
-        description="a larger prompt budget for these directions (the official evaluation reruns zh-en with 512)")
-    dtype: Literal["auto", "fp32", "bf16", "fp16"] = Field(
-        "auto", description="model dtype for decoding; auto = bf16 on a GPU that has it (else fp16), fp32 on a CPU")
-    comet_model: str = "Unbabel/wmt22-comet-da"
-    comet_batch_size: int = Field(8, ge=1)
-
-    @field_validator("directions")
-    @classmethod
-    def _directions(cls, value: list[str]) -> list[str]:
-        for direction in value:
-            parts = direction.split("-")
-            if len(parts) != 2 or "en" not in parts or parts[0] == parts[1]:
-                raise ValueError(f"direction {direction!r} must look like 'de-en' or 'en-de' (one side English)")
-        return value
-
-
-class PromptVariant(_Strict):
-    """One prompting setting of Appendices E and I: the prompt language and the in-context examples."""
-
-    name: str
-    style: Literal["english", "target"] = "english"
-    shots: Literal["HW", "Filtered"] | None = None
-    n_shots: int = Field(0, ge=0, le=5)
-    num_beams: int | None = Field(None, ge=1, description="beams for this prompt; None = evaluation.num_beams")
-
-
-class SystemSpec(_Strict):
-    """One system of a results table: a backbone evaluated as is, a trained run, or a released checkpoint."""
-
-    name: str
-    model: str = "tiny"
-    adapter: str | None = None
-    train: str | None = None
-    local_files_only: bool = True
-    prompt: PromptVariant | None = Field(None, description="App. E/I prompt variant; None = the Figure 2 prompt")
-
-
-class NotebookParams(_Strict):
-    """Variables every notebook takes: its profile, where results are stored, whether to redo finished work."""
-
-    profile: Profile
-    store_dir: str
-    force: bool = False
-    seed: int = 42
-    data_root: str | None = None
 
 
 class Sec2ZeroShotParams(NotebookParams):
@@ -170,12 +100,8 @@ class Sec5MainResultsParams(NotebookParams):
     @field_validator("train")
     @classmethod
     def _train_configs(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        """Every run must be a valid alma_core.train.TrainConfig (base_model `tiny` = the tiny stand-in)."""
-        from alma_core.train import make_config
-
-        for name, run in value.items():
-            make_config({"base_model": "tiny", "output_dir": "-", **run}, source=f"train.{name}")
-        return value
+        """Every run must be a valid alma_core.config.TrainConfig (base_model `tiny` = the tiny stand-in)."""
+        return check_train_runs(value)
 
 
 class AppCTrainingDetailsParams(NotebookParams):
@@ -205,8 +131,8 @@ class _TwoStageParams(NotebookParams):
     @field_validator("stage1", "stage2")
     @classmethod
     def _train_config(cls, value: dict[str, Any]) -> dict[str, Any]:
-        """Each must be a valid alma_core.train.TrainConfig (base_model `tiny` = the tiny stand-in)."""
-        return _check_runs({"stage": value})["stage"]
+        """Each must be a valid alma_core.config.TrainConfig (base_model `tiny` = the tiny stand-in)."""
+        return check_train_runs({"stage": value})["stage"]
 
 
 class Sec62DataQualityParams(_TwoStageParams):
@@ -237,207 +163,6 @@ class AppIICLParams(_TwoStageParams):
     prompts: list[PromptVariant] = Field(min_length=1)
 
 
-def _count_label(n: int) -> str:
-    """A data or token count as the paper writes it: 10K, 1M, 20M, 1B (exact below 1000)."""
-    for size, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "K")):
-        if n >= size:
-            return f"{n / size:.3g}{suffix}"
-    return str(n)
-
-
-def _check_runs(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Every derived run must be a valid alma_core.train.TrainConfig (base_model `tiny` = the tiny stand-in)."""
-    from alma_core.train import make_config
-
-    for name, run in runs.items():
-        make_config({"base_model": "tiny", "output_dir": "-", **run}, source=f"train.{name}")
-    return runs
-
-
-class BackboneSpec(_Strict):
-    """A backbone of a data-size sweep (Section 3, App. A): a hub id/path, or a tiny stand-in with its own config."""
-
-    label: str
-    model: str = "tiny"
-    tiny_backbone: dict[str, Any] = Field(default_factory=dict)
-    sizes: list[int] | None = Field(None, description="parallel-data sizes this backbone trains on; None = all `sizes`")
-
-
-class _DerivedRuns(NotebookParams):
-    """A sweep whose `train` runs and `systems` are derived from a few variables (never set them in a params file)."""
-
-    DERIVED: ClassVar[frozenset[str]] = frozenset({"train", "systems"})
-    train: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    systems: list[SystemSpec] = Field(default_factory=list)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _derive(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        if data.get("train") or data.get("systems"):
-            raise ValueError("`train` and `systems` are derived from the sweep variables of this notebook; remove them")
-        try:
-            return {**data, **cls._expand(data)}
-        except (TypeError, KeyError, AttributeError, ValueError):
-            return data  # the field validators below report what is wrong with the sweep variables
-
-    @classmethod
-    def _expand(cls, data: dict[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
-
-    @field_validator("train")
-    @classmethod
-    def _train_configs(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        return _check_runs(value)
-
-
-class Sec3ParallelDataParams(_DerivedRuns):
-    """Section 3: stage 2 of several backbones (and one trained from scratch) on growing nested parallel subsets (Figure 4)."""
-
-    backbones: dict[str, BackboneSpec] = Field(min_length=1)
-    sizes: list[int] = Field(min_length=1, description="nested parallel-data steps (10K ... 20M in the paper)")
-    stage2: dict[str, Any] = Field(description="TrainConfig values shared by every run (language_pairs = evaluation.directions)")
-    DERIVED: ClassVar[frozenset[str]] = frozenset({"train", "systems", "tiny_backbone"})
-    tiny_backbone: dict[str, Any] = Field(default_factory=dict, description="set per backbone by for_backbone(); leave empty")
-    evaluation: EvalParams
-    launch: LaunchParams = LaunchParams()
-
-    @field_validator("sizes")
-    @classmethod
-    def _increasing(cls, value: list[int]) -> list[int]:
-        if any(n < 1 for n in value) or value != sorted(set(value)):
-            raise ValueError("sizes must be positive and strictly increasing, e.g. [20, 60, 180]")
-        return value
-
-    @classmethod
-    def _expand(cls, data: dict[str, Any]) -> dict[str, Any]:
-        train, systems = {}, []
-        directions = data["evaluation"]["directions"]
-        for key, spec in data["backbones"].items():
-            spec = BackboneSpec.model_validate(spec)
-            for size in spec.sizes or data["sizes"]:
-                run = f"{key}-{size}"
-                train[run] = {**data["stage2"], "base_model": spec.model, "language_pairs": list(directions),
-                              "max_train_examples": size}
-                systems.append({"name": f"{spec.label}, {_count_label(size)} pairs", "train": run})
-        return {"train": train, "systems": systems}
-
-    def size_of(self, run: str) -> int:
-        """The parallel-data size of a derived run."""
-        return int(self.train[run]["max_train_examples"])
-
-    def point_of(self, system: str) -> tuple[str, int]:
-        """(backbone label, parallel-data size) of a system of the sweep."""
-        run = next(s.train for s in self.systems if s.name == system)
-        return self.backbones[run.rsplit("-", 1)[0]].label, self.size_of(run)
-
-    def for_backbone(self, key: str) -> Sec3ParallelDataParams:
-        """These params restricted to one backbone's runs and systems (its tiny stand-in config as `tiny_backbone`)."""
-        runs = {name: run for name, run in self.train.items() if name.rsplit("-", 1)[0] == key}
-        systems = [s for s in self.systems if s.train in runs]
-        return self.model_copy(update={"tiny_backbone": self.backbones[key].tiny_backbone, "train": runs, "systems": systems})
-
-
-class AppAObjectivesParams(_DerivedRuns):
-    """Appendix A: CLM vs. prefix-LM vs. mixture-of-denoisers across parallel-data sizes, full weights (Figure 6)."""
-
-    backbone: BackboneSpec
-    objectives: list[Literal["clm", "prefix_lm", "mod"]] = Field(min_length=1)
-    sizes: list[int] = Field(min_length=1, description="parallel-data sizes; 0 = the zero-shot backbone")
-    stage2: dict[str, Any] = Field(description="TrainConfig values shared by every run (language_pairs = evaluation.directions)")
-    DERIVED: ClassVar[frozenset[str]] = frozenset({"train", "systems", "tiny_backbone"})
-    tiny_backbone: dict[str, Any] = Field(default_factory=dict, description="copied from backbone.tiny_backbone; leave empty")
-    evaluation: EvalParams
-    launch: LaunchParams = LaunchParams()
-
-    @field_validator("sizes")
-    @classmethod
-    def _increasing(cls, value: list[int]) -> list[int]:
-        if any(n < 0 for n in value) or value != sorted(set(value)):
-            raise ValueError("sizes must be >= 0 and strictly increasing, e.g. [0, 20, 60, 180]")
-        return value
-
-    @classmethod
-    def _expand(cls, data: dict[str, Any]) -> dict[str, Any]:
-        spec = BackboneSpec.model_validate(data["backbone"])
-        train, systems = {}, []
-        if 0 in data["sizes"]:
-            systems.append({"name": f"{spec.label}, zero-shot", "model": spec.model,
-                            "local_files_only": spec.model == "tiny"})
-        for objective in data["objectives"]:
-            for size in [n for n in data["sizes"] if n > 0]:
-                run = f"{objective}-{size}"
-                train[run] = {**data["stage2"], "base_model": spec.model, "objective": objective,
-                              "language_pairs": list(data["evaluation"]["directions"]), "max_train_examples": size}
-                systems.append({"name": f"{objective}, {_count_label(size)} pairs", "train": run})
-        return {"train": train, "systems": systems, "tiny_backbone": spec.tiny_backbone}
-
-    def point_of(self, system: str) -> tuple[str, int]:
-        """(objective, parallel-data size) of a system; the zero-shot system is every objective's size 0."""
-        spec = next(s for s in self.systems if s.name == system)
-        if spec.train is None:
-            return "zero-shot", 0
-        run = self.train[spec.train]
-        return run["objective"], int(run["max_train_examples"])
-
-
-class Sec61MonolingualTokensParams(_DerivedRuns):
-    """Section 6.1 / Appendix F: stage-1 checkpoints every N monolingual tokens, each followed by stage 2 (Figure 5, Tables 7-8)."""
-
-    tiny_backbone: dict[str, Any] = Field(default_factory=dict)
-    stage1: dict[str, Any] = Field(description="TrainConfig values of the one stage-1 run (its length comes from the checkpoints)")
-    stage2: dict[str, Any] = Field(description="TrainConfig values of every stage-2 run (language_pairs = evaluation.directions)")
-    checkpoint_every_tokens: int = Field(ge=1, description="N: a stage-1 snapshot every N tokens (1B in the paper)")
-    checkpoints: int = Field(ge=1, description="how many snapshots (20 for ALMA-7B in the paper)")
-    label: str = Field("ALMA", description="system name prefix in the tables")
-    evaluation: EvalParams
-    launch: LaunchParams = LaunchParams()
-
-    @staticmethod
-    def _steps_per_checkpoint(data: Mapping[str, Any]) -> int:
-        stage1 = data["stage1"]
-        per_step = int(stage1.get("global_batch_size", 256)) * int(stage1.get("max_length", 512))
-        return max(1, -(-int(data["checkpoint_every_tokens"]) // per_step))
-
-    @classmethod
-    def _stage2_runs(cls, data: Mapping[str, Any], stage1_dir: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        steps = cls._steps_per_checkpoint(data)
-        per_step = int(data["stage1"].get("global_batch_size", 256)) * int(data["stage1"].get("max_length", 512))
-        train, systems = {}, []
-        for k in range(1, int(data["checkpoints"]) + 1):
-            label = _count_label(k * steps * per_step)
-            run = f"stage2-after-{label}"
-            train[run] = {**data["stage2"], "base_model": f"{stage1_dir}/checkpoint-{k * steps}",
-                          "local_files_only": True, "language_pairs": list(data["evaluation"]["directions"])}
-            systems.append({"name": f"{data.get('label', 'ALMA')}@{label}", "train": run})
-        return train, systems
-
-    @classmethod
-    def _expand(cls, data: dict[str, Any]) -> dict[str, Any]:
-        steps, k = cls._steps_per_checkpoint(data), int(data["checkpoints"])
-        stage1 = {**{key: v for key, v in data["stage1"].items() if key != "train_tokens"}, "stage": 1,
-                  "max_steps": k * steps, "eval_every": (steps - 0.5) / (k * steps),
-                  "save_total_limit": None, "load_best_model_at_end": False, "save_only_model": True}
-        train, systems = cls._stage2_runs(data, "<stage1 output_dir>")  # after_stage1() puts the real folder
-        return {"train": {"stage1": stage1, **train}, "systems": systems}
-
-    def stage1_only(self) -> Sec61MonolingualTokensParams:
-        """These params with the stage-1 run only (its checkpoints are the bases of stage 2)."""
-        return self.model_copy(update={"train": {"stage1": self.train["stage1"]}, "systems": []})
-
-    def after_stage1(self, stage1_dir: str | Path) -> Sec61MonolingualTokensParams:
-        """These params with the stage-2 runs on the checkpoints of the finished stage-1 run in `stage1_dir`."""
-        train, systems = self._stage2_runs(self.model_dump(), str(stage1_dir))
-        return self.model_copy(update={"train": train, "systems": [SystemSpec(**s) for s in systems]})
-
-    def tokens_of(self, system: str) -> int:
-        """Stage-1 tokens seen by the checkpoint behind a system (steps x global batch x block length)."""
-        run = next(s.train for s in self.systems if s.name == system)
-        step = int(str(self.train[run]["base_model"]).rsplit("-", 1)[1])
-        return step * int(self.stage1.get("global_batch_size", 256)) * int(self.stage1.get("max_length", 512))
-
-
 class CrossLingualEvalParams(_Strict):
     """Appendix J's benchmarks: tasks and languages, where the items come from, and the scoring batch."""
 
@@ -464,7 +189,7 @@ class AppJCrossLingualParams(NotebookParams):
     @field_validator("train")
     @classmethod
     def _train_configs(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        return _check_runs(value)
+        return check_train_runs(value)
 
 
 class AddLanguagePairParams(NotebookParams):
@@ -481,7 +206,7 @@ class AddLanguagePairParams(NotebookParams):
     @field_validator("train")
     @classmethod
     def _train_configs(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        return _check_runs(value)
+        return check_train_runs(value)
 
 
 SCHEMAS: dict[str, type[NotebookParams]] = {
@@ -537,7 +262,7 @@ PARAMS_DIR_ENV = "ALMA_PARAMS_DIR"
 
 
 def params_path(notebook: str, profile: str, root: str | Path | None = None) -> Path:
-    """`params/<profile>/<notebook>.yaml` under the repository root (or under $ALMA_PARAMS_DIR: e.g. the rehearsal's scaled copies)."""
+    """`params/<profile>/<notebook>.yaml` under the repo root or $ALMA_PARAMS_DIR. Used by notebooks/add_language_pair.ipynb."""
     from alma_core.store import repo_root
 
     base = os.environ.get(PARAMS_DIR_ENV)
@@ -575,7 +300,7 @@ def load_notebook_params(notebook: str, profile: str, root: str | Path | None = 
 
 
 def notebook_params(notebook: str, namespace: Mapping[str, Any]) -> NotebookParams:
-    """Validate the variables of a notebook's `parameters` cell (after papermill's injection)."""
+    """Validate a notebook's `parameters` cell after papermill's injection (Sec. 2-6, App. A-J). Used by every chapter notebook."""
     fields = _schema_for(notebook, f"notebooks/{notebook}.ipynb").model_fields
     values = {key: namespace[key] for key in fields if key in namespace}
     return validate_params(notebook, values, where=f"notebooks/{notebook}.ipynb parameters")

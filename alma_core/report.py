@@ -5,13 +5,13 @@ provenance from run.json, and the closing "What this reproduces / deviations" bo
 from __future__ import annotations
 
 import os
-import platform
-from collections.abc import Iterable, Mapping, Sequence
-from importlib import metadata
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from alma_core.provenance import package_versions
 
 __all__ = [
     "BANNERS",
@@ -23,7 +23,6 @@ __all__ = [
     "reported_vs_build",
     "style_table",
     "show_table",
-    "package_versions",
     "provenance",
     "show_provenance",
     "closing",
@@ -31,7 +30,6 @@ __all__ = [
 ]
 
 NOT_COMPUTED = "not computed"
-PACKAGES = ("torch", "transformers", "peft", "deepspeed", "sacrebleu", "unbabel-comet", "alma-core")
 BANNERS: dict[str, str] = {
     "tiny": (
         "**Profile `tiny`**: a tiny LLaMA-architecture model pretrained locally on sample text stands in for "
@@ -137,17 +135,6 @@ def show_table(table: pd.DataFrame, caption: str = "", digits: int = 2) -> None:
     from IPython.display import display
 
     display(style_table(table, caption, digits))
-
-
-def package_versions(packages: Iterable[str] = PACKAGES) -> dict[str, str]:
-    """Installed versions of the packages that determine the numbers."""
-    versions = {"python": platform.python_version()}
-    for name in packages:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
 
 
 def _compact_versions(versions: Mapping[str, Any]) -> str:

@@ -17,7 +17,8 @@ from transformers import Trainer, TrainingArguments
 
 from alma_core.modeling import TinyBackboneConfig, build_tiny_backbone, load_backbone
 from alma_core.objectives import RightPadCollator
-from alma_core.train import make_config, stage2_datasets
+from alma_core.config import make_config
+from alma_core.stage2 import stage2_datasets
 
 EXAMPLES, MICRO_BATCH, OFFICIAL_LENGTH = 96, 8, 512
 

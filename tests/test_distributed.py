@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from alma_core.io import read_json
-from alma_core.train import make_config, run_training
+from alma_core.config import make_config
+from alma_core.train import run_training
 
 REPO = Path(__file__).resolve().parent.parent
 TOLERANCE = 1e-4  # relative, per-step training loss and gradient norm, fp32

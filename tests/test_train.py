@@ -1,4 +1,4 @@
-"""Tests of alma_core.train: stage 1 -> stage 2 (full, LoRA, DeepSpeed ZeRO-2) on CPU, resume, batch plan, config errors."""
+"""Tests of alma_core.train (+ config, stage1, stage2, trainer): stage 1 -> stage 2 (full, LoRA, ZeRO-2) on CPU, resume, batch plan."""
 
 from __future__ import annotations
 
@@ -11,17 +11,9 @@ import yaml
 
 from alma_core.io import read_json
 from alma_core.modeling import trainable_names
-from alma_core.train import (
-    NonFiniteLossError,
-    TrainConfigError,
-    TrainDataError,
-    batch_plan,
-    load_train_config,
-    load_trained,
-    main,
-    make_config,
-    run_training,
-)
+from alma_core.config import TrainConfigError, TrainDataError, batch_plan, load_train_config, make_config
+from alma_core.train import load_trained, main, run_training
+from alma_core.trainer import NonFiniteLossError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -136,9 +128,9 @@ class _State:
 
 
 def test_nonfinite_loss_stops_training():
-    from alma_core.train import _callbacks
+    from alma_core.trainer import training_callbacks
 
-    finite_check = _callbacks()[0]
+    finite_check = training_callbacks()[0]
     finite_check.on_log(None, _State(), None, logs={"loss": 1.0, "grad_norm": 2.0})
     with pytest.raises(NonFiniteLossError, match="loss = nan at step 7.*right padding"):
         finite_check.on_log(None, _State(), None, logs={"loss": float("nan"), "grad_norm": 2.0})
@@ -148,10 +140,10 @@ def test_nonfinite_loss_stops_training():
 
 def test_fp16_overflow_step_is_counted_not_fatal(caplog):
     """DeepSpeed/AMP fp16 log grad_norm = inf on a step skipped for a loss-scale overflow: warn and count, do not stop."""
-    from alma_core.train import _callbacks
+    from alma_core.trainer import training_callbacks
 
-    finite_check = _callbacks()[0]
-    with caplog.at_level("WARNING", logger="alma_core.train"):
+    finite_check = training_callbacks()[0]
+    with caplog.at_level("WARNING", logger="alma_core.trainer"):
         finite_check.on_log(None, _State(), None, logs={"loss": 9.5, "grad_norm": float("inf")})
     assert finite_check.skipped_steps == {7} and "step 7 skipped" in caplog.text and "overflow" in caplog.text
 
@@ -244,7 +236,7 @@ def _pairs_file(path: Path, xx: str, n: int, array: bool = False) -> None:
 
 def test_direction_without_valid_file_trains_on_all_pairs(tiny_tokenizer, tmp_path):
     """Official code: is-en has no valid file, so it adds no validation examples and trains on all its pairs."""
-    from alma_core.train import stage2_datasets, validation_sources
+    from alma_core.stage2 import stage2_datasets, validation_sources
 
     _pairs_file(tmp_path / "deen" / "train.de-en.json", "de", 40)
     _pairs_file(tmp_path / "deen" / "valid.de-en.json", "de", 6, array=True)
@@ -286,7 +278,7 @@ def _stage1_values(base: Path, out: Path, **kw) -> dict:
 def test_stage1_streams_oscar_2301_shards(tiny_backbone_dir, tmp_path):
     """monolingual_source oscar reads OSCAR-2301 `{lang}_meta/{lang}_meta_part_*.jsonl.zst` shards (data_files, no script)."""
     from alma_core.data import sample_data_dir
-    from alma_core.train import oscar_pattern
+    from alma_core.config import oscar_pattern
 
     for lang in ("en", "de"):
         _oscar_shards(tmp_path / "oscar", lang, (sample_data_dir() / "monolingual" / f"{lang}.txt").read_text().splitlines())
@@ -305,7 +297,7 @@ def test_stage1_streams_oscar_2301_shards(tiny_backbone_dir, tmp_path):
 
 def test_stream_resumes_where_it_stopped(tiny_tokenizer, tmp_path):
     """A stage-1 stream restarted from a saved position yields the next blocks, not the first ones again."""
-    from alma_core.train import StreamPosition, packed_blocks
+    from alma_core.stage1 import StreamPosition, packed_blocks
 
     cfg = make_config(_stage1_values("x", tmp_path, max_length=48))
     track: dict = {}
