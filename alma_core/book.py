@@ -4,19 +4,17 @@
 `params/<profile>/<name>.yaml` into `book/_executed/<name>.ipynb` (the copy the book renders),
 skipping a notebook whose inputs (notebook, params file, alma_core sources, profile) are unchanged.
 `build` runs `jupyter-book build` with warnings as errors (execution off). `dry-run` renders every
-job of a profile without running it. `check` opens the built pages in headless Chromium.
+job of a profile without running it. `check` opens the built pages in headless Chromium (alma_core.browser).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import html.parser
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -39,9 +37,6 @@ __all__ = [
     "run",
     "build",
     "dry_run",
-    "page_report",
-    "find_chromium",
-    "check",
     "main",
 ]
 
@@ -289,8 +284,6 @@ def build(root: Path | None = None) -> Path:
     return root / "_build" / "html"
 
 
-
-
 def dry_run(profile: str = "paper", root: Path | None = None, out: Path | None = None) -> list[Path]:
     """Render every job of every notebook for `profile` (commands, sbatch scripts, DeepSpeed configs)."""
     root = root or repo_root()
@@ -308,43 +301,6 @@ def dry_run(profile: str = "paper", root: Path | None = None, out: Path | None =
     return written
 
 
-# ---------------------------------------------------------------------------------------------
-# What the chapters' tables share (the paper's column order, COMET notes) and Appendix C.
-
-LANG_ORDER = ("de", "cs", "is", "zh", "ru")
-PAPER_TRAINING = {
-    "backbone": "LLaMA-2-7B / 13B",
-    "stage": "2 (human-written parallel data)",
-    "fine-tuning": "full weights / LoRA",
-    "learning rate": "2e-5 (full); 2e-3 (LoRA, official script)",
-    "lr schedule": "inverse_sqrt",
-    "warm-up ratio": 0.01,
-    "weight decay": 0.01,
-    "max length": 512,
-    "epochs": "2 (App. C); 1 in the official scripts",
-    "global batch": "256 (16 GPUs x 4 x 4)",
-    "micro batch x accumulation": "4 x 4",
-    "precision": "fp16",
-    "DeepSpeed": "ZeRO stage 2",
-    "validation every": "10% of training",
-    "best checkpoint by": "lowest validation loss",
-    "LoRA": "r 16, alpha 32, dropout 0.05, down_proj",
-    "GPUs": "16 MI200",
-}
-
-
-def eval_langs(params: Any) -> list[str]:
-    """The non-English languages of a notebook's evaluation directions, in the paper's column order."""
-    langs = {part for d in params.evaluation.directions for part in d.split("-") if part != "en"}
-    return [lang for lang in LANG_ORDER if lang in langs] + sorted(langs - set(LANG_ORDER))
-
-
-def comet_note(scores: Any) -> str:
-    """Why COMET is missing from a scores frame ('' when it was computed)."""
-    notes = scores.loc[(scores["metric"] == "comet") & scores["value"].isna(), "note"] if len(scores) else []
-    return str(notes.iloc[0]) if len(notes) else ""
-
-
 def _launch_jobs(name: str, params: Any, out: Path) -> list[Path]:
     """Render the jobs of one notebook's params (training runs, evaluations) without running them."""
     from alma_core import chapters, crosslingual, jobs
@@ -357,203 +313,6 @@ def _launch_jobs(name: str, params: Any, out: Path) -> list[Path]:
     written = jobs.render_jobs(params, out, systems=[])  # Appendix J scores answer options instead of translating
     trained = {run: jobs.train_config(params, run)[2] for run in params.train}
     return written + crosslingual.render_jobs(params, out, trained)
-
-
-def training_details(params: Any) -> Any:
-    """Appendix C as a table: the paper's settings beside the TrainConfig of every run of the source notebooks."""
-    import pandas as pd
-
-    from alma_core.params import load_notebook_params
-    from alma_core.config import batch_plan, make_config
-
-    columns = {"paper (App. C)": PAPER_TRAINING}
-    for source in params.sources:
-        src_params = load_notebook_params(source, params.profile)
-        for run, values in getattr(src_params, "train", {}).items():
-            cfg = make_config({**values, "output_dir": "-"}, source=f"params/{params.profile}/{source}.yaml")
-            world = src_params.launch.nodes * src_params.launch.gpus_per_node
-            plan = batch_plan(cfg, world)
-            columns[f"{source}: {run}"] = {
-                "backbone": values.get("base_model", "tiny") + (" (tiny stand-in)" if values.get("base_model", "tiny") == "tiny" else ""),
-                "stage": cfg.stage, "fine-tuning": "LoRA" if cfg.lora else "full weights", "learning rate": cfg.lr,
-                "lr schedule": cfg.lr_scheduler, "warm-up ratio": cfg.warmup_ratio, "weight decay": cfg.weight_decay,
-                "max length": cfg.max_length, "epochs": cfg.max_steps and f"max_steps {cfg.max_steps}" or cfg.epochs,
-                "global batch": plan["global_batch_size"],
-                "micro batch x accumulation": f"{plan['micro_batch_size']} x {plan['gradient_accumulation_steps']}",
-                "precision": cfg.precision, "DeepSpeed": cfg.deepspeed or "none",
-                "validation every": f"{cfg.eval_every:.0%} of training",
-                "best checkpoint by": "lowest validation loss" if cfg.load_best_model_at_end else "last step",
-                "LoRA": f"r {cfg.lora_r}, alpha {cfg.lora_alpha}, dropout {cfg.lora_dropout}, {', '.join(cfg.lora_target_modules)}" if cfg.lora else "-",
-                "GPUs": f"{world} ({src_params.launch.launcher})" if src_params.profile != "tiny" else f"CPU, {world} process ({src_params.launch.launcher})",
-            }
-    table = pd.DataFrame(columns).astype(str)
-    table.index.name = "setting"
-    return table
-
-
-def run_jsons(params: Any) -> dict[str, Path]:
-    """run.json of every training run of the source notebooks (whether finished or not)."""
-    from alma_core.jobs import train_config
-    from alma_core.params import load_notebook_params
-
-    found = {}
-    for source in params.sources:
-        src_params = load_notebook_params(source, params.profile)
-        for run in getattr(src_params, "train", {}):
-            found[f"{source}: {run}"] = train_config(src_params, run)[2] / "run.json"
-    return found
-
-
-def run_outcomes(params: Any) -> Any:
-    """What each training run did: steps, losses, tokens, wall time, hardware (from run.json)."""
-    import pandas as pd
-
-    from alma_core.io import read_json
-
-    rows = {}
-    for name, path in run_jsons(params).items():
-        record = read_json(path) if path.is_file() else {}
-        hardware = record.get("hardware", {})
-        rows[name] = {"status": record.get("status", "not run yet"), "steps": record.get("steps"),
-                      "final loss": record.get("final_loss"), "eval loss": record.get("eval_loss"),
-                      "tokens seen": record.get("tokens_seen"), "seconds": record.get("wall_time_s"),
-                      "hardware": ", ".join(f"{k} {v}" for k, v in hardware.items()) if isinstance(hardware, dict) else hardware}
-    return pd.DataFrame.from_dict(rows, orient="index")
-
-
-class _PageParser(html.parser.HTMLParser):
-    """Counts tables, images (with their sources) and error outputs of a rendered page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables = 0
-        self.images: list[str] = []
-        self.errors = 0
-        self.title = ""
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attr = dict(attrs)
-        if tag == "table":
-            self.tables += 1
-        elif tag == "img" and attr.get("src"):
-            self.images.append(attr["src"] or "")
-        elif tag == "title" and not self.title:
-            self._in_title = True
-        classes = (attr.get("class") or "").split()
-        if "output" in classes and "traceback" in classes:
-            self.errors += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-        if "Traceback (most recent call last)" in data:
-            self.errors += 1
-
-
-def page_report(dom: str, page: Path) -> dict[str, Any]:
-    """Tables, images, missing image files and error outputs of one rendered page."""
-    parser = _PageParser()
-    parser.feed(dom)
-    local = [s for s in parser.images if not s.startswith(("http:", "https:", "data:"))]
-    missing = [s for s in local if not (page.parent / s.split("#")[0].split("?")[0]).is_file()]
-    return {"title": parser.title.strip(), "tables": parser.tables, "images": len(parser.images), "missing_images": missing, "errors": parser.errors}
-
-
-def expected_outputs(executed: Path) -> dict[str, int]:
-    """How many tables and figures an executed notebook produced (what its page must show)."""
-    import nbformat
-
-    nb = nbformat.read(executed, as_version=4)
-    tables = images = 0
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if "image/png" in data or "image/svg+xml" in data:
-                images += 1
-            if "<table" in str(data.get("text/html", "")):
-                tables += 1
-    return {"tables": tables, "images": images}
-
-
-def find_chromium(install: bool = True) -> str:
-    """Path of a headless-capable Chromium; installs Debian's `chromium` if missing, else fails loudly."""
-    names = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-    for name in names:
-        if found := shutil.which(name):
-            return found
-    if install:
-        prefix = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else [])
-        print("[check] chromium not found; installing Debian's chromium with apt-get ...", flush=True)
-        subprocess.run([*prefix, "apt-get", "install", "-y", "chromium"], check=False)
-        for name in names:
-            if found := shutil.which(name):
-                return found
-    raise BookError(
-        "CHECK FAILED: no Chromium on this machine and `apt-get install -y chromium` did not provide one; "
-        "install chromium (Debian package `chromium`) and rerun `make check-book`"
-    )
-
-
-def _render_dom(chromium: str, page: Path, shot: Path, budget_ms: int = 3000) -> str:
-    """The DOM of `page` after Chromium rendered it headless; also writes a screenshot."""
-    flags = [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", f"--virtual-time-budget={budget_ms}",
-    ]
-    with tempfile.TemporaryDirectory(prefix="alma-chromium-") as profile_dir:
-        base = [chromium, *flags, f"--user-data-dir={profile_dir}"]
-        url = page.resolve().as_uri()
-        dom = subprocess.run(["timeout", "60", *base, "--dump-dom", url], capture_output=True, text=True, check=False)
-        subprocess.run(["timeout", "60", *base, "--window-size=1280,2400", f"--screenshot={shot}", url], capture_output=True, check=False)
-    if dom.returncode != 0 or "<html" not in dom.stdout.lower():
-        raise BookError(f"CHECK FAILED: chromium could not render {page} (exit {dom.returncode}): {dom.stderr[-500:]}")
-    return dom.stdout
-
-
-def check(root: Path | None = None, chromium: str | None = None) -> dict[str, dict[str, Any]]:
-    """Open every chapter page in headless Chromium: it renders, with its tables and figure images."""
-    root = root or repo_root()
-    html_dir = root / "_build" / "html"
-    if not (html_dir / "index.html").is_file():
-        raise BookError("CHECK FAILED: no built book in _build/html; run `make book` first")
-    chromium = chromium or find_chromium()
-    shots = root / "_build" / "check"
-    shots.mkdir(parents=True, exist_ok=True)
-    reports: dict[str, dict[str, Any]] = {}
-    problems: list[str] = []
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    for entry in _toc_files(toc):
-        page = html_dir / f"{Path(entry).with_suffix('').as_posix()}.html"
-        name = Path(entry).stem
-        if not page.is_file():
-            problems.append(f"{entry}: page {page.relative_to(root)} was not built")
-            continue
-        report = page_report(_render_dom(chromium, page, shots / f"{name}.png"), page)
-        executed = root / EXECUTED / f"{name}.ipynb"
-        want = expected_outputs(executed) if entry.startswith(EXECUTED.as_posix()) and executed.is_file() else {"tables": 0, "images": 0}
-        if entry.startswith(EXECUTED.as_posix()) and not _stamp(executed).get("placeholder"):
-            want["tables"] = max(want["tables"], 1)  # every chapter shows at least its reported-vs-build table
-        report["expected"] = want
-        reports[entry] = report
-        if report["tables"] < want["tables"]:
-            problems.append(f"{entry}: {report['tables']} tables rendered, the notebook produced {want['tables']}")
-        if report["images"] < want["images"]:
-            problems.append(f"{entry}: {report['images']} images rendered, the notebook produced {want['images']}")
-        if report["missing_images"]:
-            problems.append(f"{entry}: image files missing: {report['missing_images']}")
-        if report["errors"]:
-            problems.append(f"{entry}: {report['errors']} error output(s) on the page")
-        print(f"[check] {entry}: {report['tables']} tables, {report['images']} images, title {report['title']!r}", flush=True)
-    atomic_write_json(shots / "report.json", reports)
-    if problems:
-        raise BookError("CHECK FAILED:\n" + "\n".join(problems))
-    print(f"[check] {len(reports)} pages OK; screenshots in {shots.relative_to(root)}", flush=True)
-    return reports
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -578,7 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "dry-run":
             dry_run(args.profile)
         else:
-            check()
+            from alma_core import browser  # the page check lives beside the book, not in it
+
+            browser.check()
     except (BookError, ParamsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

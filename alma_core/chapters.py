@@ -2,8 +2,8 @@
 
 They train and evaluate through `alma_core.jobs` (so through `alma_core.launch`: a process on the
 right device in every profile, DeepSpeed/SLURM at paper scale), evaluate each model with one prompt
-variant (Figure 2, target-language, k-shot) on the notebook's directions, and shape the paper's
-average tables.
+variant (Figure 2, target-language, k-shot) on the notebook's directions. Their tables (Tables 3, 10,
+11) are built by `alma_core.tables`, their data variants by `alma_core.variants`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from alma_core import jobs, report, store
+from alma_core import jobs, report, store, tables
 from alma_core.io import read_json
 from alma_core.params import PromptVariant, SystemSpec
+from alma_core.variants import stage2_languages
 
 __all__ = [
     "train_runs",
@@ -27,10 +28,6 @@ __all__ = [
     "test_root",
     "stage2_languages",
     "score_systems",
-    "averages",
-    "bleu_bars",
-    "comet_note",
-    "blank_comet",
     "show_prompt_provenance",
     "render_jobs",
 ]
@@ -68,11 +65,6 @@ def test_root(params: Any) -> Path:
     return Path(store.resolve(params.evaluation.test_root) if params.evaluation.test_root else store.data_dir(params.data_root))
 
 
-def stage2_languages(params: Any) -> list[str]:
-    """The non-English languages of the stage-2 runs' language pairs."""
-    return sorted({part for pair in params.stage2["language_pairs"] for part in pair.split("-")} - {"en"})
-
-
 def _system(name: str, model: str | Path, variant: PromptVariant | None) -> tuple[SystemSpec, dict[str, Path]]:
     """A system to evaluate: a finished training folder (a `train` system) or a backbone id/path, with its prompt."""
     if (Path(model) / "run.json").is_file():
@@ -100,42 +92,12 @@ def score_systems(
     return scores, provenance
 
 
-def averages(frame: pd.DataFrame, metrics_: tuple[str, ...] = ("bleu", "comet")) -> pd.DataFrame:
-    """One row per system, (direction, metric) columns: the paper's Avg. cells, or the mean over this build's languages."""
-    rows = frame[frame["metric"].isin(metrics_)]
-    rows = rows[rows["lang"] == "avg"] if (rows["lang"] == "avg").any() else rows
-    table = rows.pivot_table(index="system", columns=["direction", "metric"], values="value", aggfunc="mean",
-                             sort=False, dropna=False)
-    return table.reindex(columns=[(d, m) for d in ("xx-en", "en-xx") for m in metrics_ if (d, m) in table.columns])
-
-
-def bleu_bars(table: pd.DataFrame) -> pd.DataFrame:
-    """The BLEU columns of an `averages` table, numeric, labelled by direction, for a bar chart."""
-    return table.xs("bleu", axis=1, level="metric").apply(pd.to_numeric, errors="coerce").rename(columns=report.DIRECTION_LABELS)
-
-
-def comet_note(params: Any) -> str:
-    """Why COMET is absent ('' when the notebook computes it)."""
-    if params.evaluation.comet_model != "none":
-        return ""
-    return "COMET skipped in this profile (evaluation.comet_model: none) to fit the book's time budget"
-
-
-def blank_comet(table: pd.DataFrame, note: str) -> pd.DataFrame:
-    """An `averages` table whose COMET cells read "not computed" when `note` says COMET was skipped."""
-    if not note:
-        return table
-    table = table.astype(object)
-    table.loc[:, [c for c in table.columns if c[1] == "comet"]] = "not computed"
-    return table
-
-
 def show_prompt_provenance(params: Any, provenance: dict[str, dict[str, str]], limit: int = 6) -> None:
     """The provenance table: sacreBLEU signature per system/direction, the language-ID signature, the COMET model."""
     first = next(iter(provenance.values()), {})
     report.show_provenance(
         {name: {"signature": info["signature"], "model": name.rsplit(" ", 1)[0]} for name, info in list(provenance.items())[:limit]},
-        extra={"off-target language ID": first.get("off-target", ""), "COMET": comet_note(params) or params.evaluation.comet_model},
+        extra={"off-target language ID": first.get("off-target", ""), "COMET": tables.comet_note(params) or params.evaluation.comet_model},
     )
 
 

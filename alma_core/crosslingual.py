@@ -51,8 +51,6 @@ __all__ = [
     "start_job",
     "ensure_evaluated",
     "render_jobs",
-    "table12",
-    "deltas",
     "scored_examples",
     "main",
 ]
@@ -698,46 +696,6 @@ def render_jobs(params: Any, out: Path, trained: Mapping[str, Path] | None = Non
         atomic_write_text(script, render_job(params, config_path))
         written += [config_path, script]
     return written
-
-
-# ---------------------------------------------------------------------------------------------
-# Table 12 layout
-
-
-def table12(frame: Any, metric: str = "accuracy", *, source: str | None = None) -> Any:
-    """Tidy (system, task, lang, metric, value) rows -> Table 12's layout: one row per system, (task, lang) columns + Avg."""
-    import pandas as pd
-
-    rows = frame[(frame["metric"] == metric) & (frame["lang"].astype(str) != "avg")].copy()
-    if "setting" in rows.columns:  # the reported table names "LLaMA-2-7B" + "1B mono." as one row
-        rows["system"] = [f"{s}, {st}" if isinstance(st, str) and st else s for s, st in zip(rows["system"], rows["setting"])]
-    columns = []
-    for task in TASKS:
-        langs = [lang for lang in TABLE12_LANGUAGES[task] if ((rows["task"] == task) & (rows["lang"] == lang)).any()]
-        columns += [(task, lang) for lang in langs] + ([(task, "Avg.")] if langs else [])
-    wide = rows.pivot_table(index="system", columns=["task", "lang"], values="value", aggfunc="first", sort=False)
-    for task in TASKS:
-        present = [c for c in wide.columns if c[0] == task]
-        if present:
-            wide[(task, "Avg.")] = wide[present].mean(axis=1, skipna=False)
-    wide = wide.reindex(columns=pd.MultiIndex.from_tuples(columns)) if columns else wide
-    if source is not None:
-        wide.insert(0, ("", "source"), source)
-    wide.index.name = None
-    return wide
-
-
-def deltas(wide: Any, pairs: Sequence[tuple[str, str]], *, source: str | None = None) -> Any:
-    """One row per (before, after) pair: after minus before in every Table 12 column (the effect of stage 1)."""
-    import pandas as pd
-
-    numeric = wide.drop(columns=[c for c in wide.columns if c[0] == ""], errors="ignore")
-    rows = {f"{after} minus {before}": numeric.loc[after] - numeric.loc[before]
-            for before, after in pairs if before in numeric.index and after in numeric.index}
-    table = pd.DataFrame(rows).T.reindex(columns=numeric.columns)
-    if source is not None:
-        table.insert(0, ("", "source"), source)
-    return table
 
 
 def scored_examples(items_by_task: Mapping[str, MultipleChoiceItem]) -> Any:

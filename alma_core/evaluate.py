@@ -1,4 +1,4 @@
-"""Scoring translations per direction and laying results out like Tables 1-2 (Section 5.1; Appendix E off-target).
+"""Scoring translations per direction (Section 5.1; Appendix E off-target); the CLI prints them in the Tables 1-2 layout.
 
 CLI: score existing hypothesis files against the test sets::
 
@@ -22,7 +22,7 @@ import pandas as pd
 
 from alma_core import metrics
 from alma_core.io import atomic_write_json, atomic_write_text
-from alma_core.languages import PAPER_LANGUAGES, get_language, paper_directions, wmt_test_set
+from alma_core.languages import get_language, paper_directions, wmt_test_set
 
 __all__ = [
     "EvaluationError",
@@ -30,7 +30,6 @@ __all__ = [
     "direction_kind",
     "score_direction",
     "results_frame",
-    "paper_layout",
     "find_hypotheses",
     "read_hypotheses",
     "evaluate_system",
@@ -41,7 +40,6 @@ __all__ = [
 ]
 
 METRICS = ("bleu", "comet", "chrf", "off_target")
-AVERAGE = "Avg."
 
 
 class EvaluationError(ValueError):
@@ -122,42 +120,6 @@ def results_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             if value is not None:
                 rows.append({"system": system, "direction": direction, "lang": lang, "metric": metric, "value": float(value)})
     return pd.DataFrame(rows, columns=["system", "direction", "lang", "metric", "value"])
-
-
-def _lang_order(langs: Iterable[str]) -> list[str]:
-    """The paper's column order (de, cs, is, zh, ru) first, then any other languages alphabetically."""
-    langs = set(langs)
-    return [c for c in PAPER_LANGUAGES if c in langs] + sorted(langs - set(PAPER_LANGUAGES))
-
-
-def paper_layout(frame: pd.DataFrame, metric: str | Sequence[str] = "bleu") -> pd.DataFrame:
-    """Tables 1-2 layout: a row per system, columns (direction, lang[, metric]) with an Avg. per direction.
-
-    An average is left empty (NaN) when the system lacks a language of that direction, as in the paper.
-    """
-    names = [metric] if isinstance(metric, str) else list(metric)
-    unknown = sorted(set(names) - set(frame["metric"])) if len(frame) else names
-    if unknown:
-        raise EvaluationError(f"no {unknown} values in the results; available: {sorted(set(frame['metric']))}")
-    sub = frame[frame["metric"].isin(names)]
-    systems = list(dict.fromkeys(sub["system"]))
-    blocks = []
-    for direction in [d for d in ("en-xx", "xx-en") if d in set(sub["direction"])] + sorted(
-        set(sub["direction"]) - {"en-xx", "xx-en"}
-    ):
-        part = sub[sub["direction"] == direction]
-        table = part.pivot_table(index="system", columns=["lang", "metric"], values="value", aggfunc="first")
-        langs = _lang_order(part["lang"])
-        table = table.reindex(columns=pd.MultiIndex.from_product([langs, names], names=["lang", "metric"]))
-        for name in names:
-            table[(AVERAGE, name)] = table.xs(name, axis=1, level="metric").mean(axis=1, skipna=False)
-        table = table.reindex(columns=pd.MultiIndex.from_product([langs + [AVERAGE], names], names=["lang", "metric"]))
-        table.columns = pd.MultiIndex.from_tuples([(direction, *c) for c in table.columns], names=["direction", "lang", "metric"])
-        blocks.append(table)
-    out = pd.concat(blocks, axis=1).reindex(systems)
-    if isinstance(metric, str):
-        out.columns = out.columns.droplevel("metric")
-    return out
 
 
 def find_hypotheses(hyps_dir: str | os.PathLike, src: str, tgt: str) -> Path:
@@ -241,7 +203,9 @@ def _parse_directions(text: str | None) -> list[tuple[str, str]]:
 
 
 def _format_table(frame: pd.DataFrame, metric: str) -> str:
-    """A printable paper-layout table for one metric."""
+    """A printable Tables 1-2 layout of one metric (Sec. 5.1), built by alma_core.tables."""
+    from alma_core.tables import paper_layout
+
     table = paper_layout(frame, metric)
     digits = 4 if metric == "off_target" else 2
     return f"{metric}:\n" + table.round(digits).to_string(na_rep="-")

@@ -1,5 +1,5 @@
-"""What a chapter shows around its numbers: the profile banner, "reported vs. this build" tables,
-provenance from run.json, and the closing "What this reproduces / deviations" box.
+"""What a chapter shows around its numbers (display only; the tables come from `alma_core.tables`):
+the profile banner, styled tables, provenance from run.json, and the closing "What this reproduces / deviations" box.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from alma_core.provenance import package_versions
+from alma_core.tables import DIRECTION_LABELS, NOT_COMPUTED  # noqa: F401 - display labels of the tables
 
 __all__ = [
     "BANNERS",
@@ -19,8 +20,6 @@ __all__ = [
     "banner",
     "show_banner",
     "show_markdown",
-    "wide_table",
-    "reported_vs_build",
     "style_table",
     "show_table",
     "provenance",
@@ -29,7 +28,6 @@ __all__ = [
     "show_closing",
 ]
 
-NOT_COMPUTED = "not computed"
 BANNERS: dict[str, str] = {
     "tiny": (
         "**Profile `tiny`**: a tiny LLaMA-architecture model pretrained locally on sample text stands in for "
@@ -69,41 +67,6 @@ def show_markdown(text: str) -> None:
 def show_banner(profile: str, note: str = "") -> None:
     """Display the profile banner at the top of a chapter."""
     show_markdown(banner(profile, note))
-
-
-def wide_table(frame: pd.DataFrame, metric: str, *, direction: str | None = None, langs: Sequence[str] | None = None,
-               source: str | None = None, average: bool = True) -> pd.DataFrame:
-    """Tidy (system, direction, lang, metric, value) rows -> one row per system, one column per language (+ Avg.)."""
-    rows = frame[frame["metric"] == metric]
-    if direction is not None:
-        rows = rows[rows["direction"] == direction]
-    rows = rows[rows["lang"].astype(str) != "avg"]
-    table = rows.pivot_table(index="system", columns="lang", values="value", aggfunc="first", sort=False, dropna=False)
-    if langs is not None:
-        table = table.reindex(columns=[lang for lang in langs])
-    if average and len(table.columns):
-        table["Avg."] = table.mean(axis=1, skipna=False)
-    table.columns.name = None
-    if source is not None:
-        table.insert(0, "source", source)
-    return table
-
-
-def reported_vs_build(reported: pd.DataFrame, build: pd.DataFrame | None, metric: str, direction: str,
-                      langs: Sequence[str], *, reported_systems: Sequence[str] | None = None,
-                      missing_reason: str = "") -> pd.DataFrame:
-    """One table: the paper's rows (source "paper") above this build's rows (source "this build")."""
-    paper_rows = reported if reported_systems is None else reported[reported["system"].isin(reported_systems)]
-    parts = [wide_table(paper_rows, metric, direction=direction, langs=langs, source="paper")]
-    if build is not None and len(build):
-        mine = wide_table(build, metric, direction=direction, langs=langs, source="this build")
-        if mine.drop(columns="source").isna().all().all() and missing_reason:
-            mine = mine.astype(object)
-            mine.loc[:, [c for c in mine.columns if c != "source"]] = f"{NOT_COMPUTED}: {missing_reason}"
-        parts.append(mine)
-    table = pd.concat(parts)
-    table.index.name = f"{metric.upper()} {direction}"
-    return table
 
 
 def style_table(table: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
@@ -194,19 +157,6 @@ def show_closing(reproduces: Sequence[str], deviations: Sequence[str], profile: 
     show_markdown(closing(reproduces, deviations, profile))
 
 
-def loss_mask_table(tokenizer: Any, example: Mapping[str, Sequence[int]]) -> pd.DataFrame:
-    """Token by token: id, text, label and whether the token is in the loss (Section 4.2, Figure 2)."""
-    ids = list(example["input_ids"])
-    labels = list(example["labels"])
-    pieces = [tokenizer.decode([i]) for i in ids]
-    special = {tokenizer.bos_token_id: "<BOS>", tokenizer.eos_token_id: "<EOS>"}
-    shown = [special.get(i, p).replace("\n", "\\n") for i, p in zip(ids, pieces)]
-    frame = pd.DataFrame({"token id": ids, "token": shown, "label": labels,
-                          "in loss": ["yes" if label != -100 else "no (masked)" for label in labels]})
-    frame.index.name = "position"
-    return frame
-
-
 def highlight_loss(frame: pd.DataFrame) -> Any:
     """The loss-mask table styled: trained tokens green, masked tokens grey."""
     def colour(row: pd.Series) -> list[str]:
@@ -214,20 +164,3 @@ def highlight_loss(frame: pd.DataFrame) -> Any:
         return ["background-color: #d8f0d8" if trained else "color: #888888"] * len(row)
 
     return frame.style.apply(colour, axis=1)
-
-
-DIRECTION_LABELS = {"en-xx": "en→xx", "xx-en": "xx→en"}
-
-
-def direction_averages(*frames: pd.DataFrame, metric: str, systems: Sequence[str] | None = None) -> pd.DataFrame:
-    """Mean score per system and direction (en→xx, xx→en) over the languages present (Figure 3, Tables 1-2)."""
-    rows = pd.concat(frames, ignore_index=True)
-    rows = rows[(rows["metric"] == metric) & (rows["lang"].astype(str) != "avg")]
-    if systems is not None:
-        rows = rows[rows["system"].isin(systems)]
-    table = rows.pivot_table(index="system", columns="direction", values="value", aggfunc="mean", sort=False)
-    if systems is not None:
-        table = table.reindex([s for s in systems if s in table.index])
-    table = table.reindex(columns=[d for d in DIRECTION_LABELS if d in table.columns]).rename(columns=DIRECTION_LABELS)
-    table.columns.name = None
-    return table

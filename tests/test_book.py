@@ -9,13 +9,14 @@ import nbformat
 import pytest
 import yaml
 
-from alma_core import book, jobs
+from alma_core import book, browser, jobs
 from alma_core.evaluate import run_job
 from alma_core.params import load_params
 from alma_core.params import SCHEMAS, NotebookParams, register_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = book.toc_chapters(ROOT)
+MAX_DEF_LINES = 5  # a notebook may name a one-liner; anything longer belongs in alma_core
 
 
 def _parameter_names(cell: nbformat.NotebookNode) -> set[str]:
@@ -50,6 +51,9 @@ def test_notebook_house_style(name: str) -> None:
     assert all(not c.outputs and c.execution_count is None for c in code), "commit notebooks without outputs"
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "first cell is the chapter title"
     assert "What this reproduces / deviations" in nb.cells[-1].source and nb.cells[-1].cell_type == "markdown"
+    long_defs = [f"{node.name} ({node.end_lineno - node.lineno + 1} lines)" for c in code for node in ast.walk(ast.parse(c.source))
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.end_lineno - node.lineno + 1 > MAX_DEF_LINES]
+    assert not long_defs, f"move the logic of {long_defs} into alma_core (a notebook only calls the library)"
     names = _parameter_names(tagged[0])
     derived = getattr(SCHEMAS[name], "DERIVED", frozenset())  # sweep schemas derive these from the other fields
     assert names == set(SCHEMAS[name].model_fields) - derived, "parameters cell = the schema's (non-derived) fields"
@@ -78,16 +82,29 @@ def test_page_report_counts_tables_images_and_missing_files(tmp_path: Path) -> N
     page = tmp_path / "page.html"
     dom = ("<html><head><title>Sec 5</title></head><body><table></table><table></table>"
            "<img src='_images/fig.png'><img src='_images/gone.png'></body></html>")
-    report = book.page_report(dom, page)
+    report = browser.page_report(dom, page)
     assert report["tables"] == 2 and report["images"] == 2 and report["title"] == "Sec 5"
     assert report["missing_images"] == ["_images/gone.png"] and report["errors"] == 0
-    assert book.page_report("<pre>Traceback (most recent call last):</pre>", page)["errors"] == 1
+    assert browser.page_report("<pre>Traceback (most recent call last):</pre>", page)["errors"] == 1
 
 
-def test_check_fails_loudly_without_chromium(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(book.shutil, "which", lambda name: None)
-    with pytest.raises(book.BookError, match="CHECK FAILED"):
-        book.find_chromium(install=False)
+def test_check_fails_loudly_without_chromium_and_never_installs(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"library code ran {args}")
+
+    monkeypatch.setattr(browser.shutil, "which", lambda name: None)
+    monkeypatch.setattr(browser.subprocess, "run", no_subprocess)
+    with pytest.raises(book.BookError, match="CHECK FAILED") as err:
+        browser.find_chromium()
+    assert "sudo apt-get install -y chromium" in str(err.value)
+    source = Path(browser.__file__).read_text(encoding="utf-8") + Path(book.__file__).read_text(encoding="utf-8")
+    assert '"sudo"' not in source and '"apt-get"' not in source, "library code must not install packages"
+
+
+def test_book_cli_check_goes_through_the_browser_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    called = []
+    monkeypatch.setattr(browser, "check", lambda: called.append(True) or {})
+    assert book.main(["check"]) == 0 and called == [True]
 
 
 class _SmokeParams(NotebookParams):
@@ -201,7 +218,7 @@ def _tidy(system: str, values: dict[tuple[str, str], float | None], metric: str 
 
 
 def test_reported_vs_build_table_and_not_computed() -> None:
-    from alma_core.report import NOT_COMPUTED, direction_averages, reported_vs_build
+    from alma_core.tables import NOT_COMPUTED, direction_averages, reported_vs_build
     from alma_core.results import reported
 
     build = _tidy("tiny", {("en-xx", "de"): 1.0, ("en-xx", "cs"): 3.0, ("xx-en", "de"): 5.0})
@@ -220,7 +237,7 @@ def test_figure_has_both_panels_and_the_banner() -> None:
 
     matplotlib.use("Agg")
     from alma_core import plots
-    from alma_core.report import direction_averages
+    from alma_core.tables import direction_averages
     from alma_core.results import reported
 
     fig = plots.bars_reported_vs_build(direction_averages(reported(4), metric="bleu"), None, profile="tiny")

@@ -298,11 +298,13 @@ def test_paper_jobs_render_as_one_gpu_sbatch_scripts_of_the_crosslingual_module(
 def test_table12_layout_and_stage1_deltas_on_the_reported_numbers() -> None:
     from alma_core.results import reported
 
-    wide = cl.table12(reported(12))
+    from alma_core import tables
+
+    wide = tables.table12(reported(12))
     assert list(wide.columns[:5]) == [("XNLI", "de"), ("XNLI", "en"), ("XNLI", "ru"), ("XNLI", "zh"), ("XNLI", "Avg.")]
     assert wide.loc["LLaMA-2-7B, 20B mono.", ("XStoryCloze", "ru")] == pytest.approx(67.57)
     assert wide.loc["LLaMA-2-7B", ("XNLI", "Avg.")] == pytest.approx(44.64, abs=0.01)  # recomputed = printed Avg.
-    delta = cl.deltas(wide, [("LLaMA-2-7B", "LLaMA-2-7B, 20B mono."), ("missing", "LLaMA-2-7B")], source="paper")
+    delta = tables.deltas(wide, [("LLaMA-2-7B", "LLaMA-2-7B, 20B mono."), ("missing", "LLaMA-2-7B")], source="paper")
     assert len(delta) == 1 and delta.iloc[0][("XNLI", "de")] == pytest.approx(50.48 - 45.90)
     assert delta.iloc[0][("", "source")] == "paper"
 

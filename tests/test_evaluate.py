@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from alma_core import metrics
-from alma_core.evaluate import EvaluationError, main, paper_layout, results_frame, score_direction
+from alma_core.evaluate import EvaluationError, main, results_frame, score_direction
+from alma_core.tables import TableError, paper_layout
 from alma_core.generate import translate
 
 
@@ -67,7 +68,7 @@ def test_paper_layout_matches_tables_1_and_2():
     assert table.loc["baseline", ("xx-en", "Avg.")] == pytest.approx(11.0)
     both = paper_layout(results_frame(_records()), ["bleu", "chrf"])
     assert both.loc["ALMA-tiny", ("xx-en", "Avg.", "chrf")] == pytest.approx(50.0)
-    with pytest.raises(EvaluationError, match="no \\['comet'\\] values"):
+    with pytest.raises(TableError, match="no \\['comet'\\] values"):
         paper_layout(results_frame(_records()), "comet")
 
 

@@ -100,7 +100,7 @@ def prepare(repo: Path, root: Path, *, gpu: bool = False) -> dict[str, str]:
 
 def rehearse(*, gpu: bool = False, force: bool = False, only: Sequence[str] = (), check: bool = True) -> Path:
     """Prepare, execute every paper chapter and the released ones, build and check the rehearsal book; its HTML folder."""
-    from alma_core import book
+    from alma_core import book, browser
     from alma_core.store import repo_root
 
     repo = repo_root()
@@ -119,7 +119,7 @@ def rehearse(*, gpu: bool = False, force: bool = False, only: Sequence[str] = ()
         raise book.BookError("rehearsal failed:\n" + "\n".join(failures))
     html = book.build(dest)
     if check:
-        book.check(dest)
+        browser.check(dest)
     return html
 
 

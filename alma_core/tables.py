@@ -1,0 +1,378 @@
+"""THE builder of the book's tables: the paper's layout (Tables 1-2, 4, 6-9), averages (Tables 3, 10, 11),
+Table 12 (App. J), Appendix C, and the COMET note. Pure pandas frames; `report` and `plots` display them.
+
+Every table lists languages in the paper's column order (`alma_core.languages.PAPER_LANGUAGES`,
+de cs is zh ru), then any other language alphabetically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from alma_core.languages import PAPER_LANGUAGES
+
+__all__ = [
+    "AVERAGE",
+    "NOT_COMPUTED",
+    "DIRECTION_LABELS",
+    "TableError",
+    "lang_order",
+    "eval_langs",
+    "comet_note",
+    "paper_layout",
+    "wide_table",
+    "reported_vs_build",
+    "direction_averages",
+    "averages",
+    "bleu_bars",
+    "blank_comet",
+    "quality_preview",
+    "snapshot_tables",
+    "token_curves",
+    "pair_results",
+    "table12",
+    "deltas",
+    "loss_mask_table",
+    "PAPER_TRAINING",
+    "training_details",
+    "run_jsons",
+    "run_outcomes",
+]
+
+AVERAGE = "Avg."
+NOT_COMPUTED = "not computed"
+DIRECTION_LABELS = {"en-xx": "en→xx", "xx-en": "xx→en"}
+
+
+class TableError(ValueError):
+    """A table asked of results that do not hold it (a metric that was not computed)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The paper's language order and the COMET note
+
+
+def lang_order(langs: Iterable[str]) -> list[str]:
+    """The paper's column order (Sec. 5.1, Tables 1-2: de, cs, is, zh, ru) first, then any other language alphabetically. Used by the builders below."""
+    langs = set(langs)
+    return [c for c in PAPER_LANGUAGES if c in langs] + sorted(langs - set(PAPER_LANGUAGES))
+
+
+def eval_langs(params: Any) -> list[str]:
+    """The non-English languages of a notebook's evaluation directions in the paper's order (Sec. 5.1). Used by notebooks/sec2_zero_shot.ipynb and the other chapters."""
+    return lang_order({part for d in params.evaluation.directions for part in d.split("-") if part != "en"})
+
+
+def comet_note(params: Any, scores: pd.DataFrame | None = None) -> str:
+    """Why COMET is missing (Sec. 5.1): the note the jobs wrote into `scores`, else the profile's skip; '' when computed. Used by every chapter notebook."""
+    if scores is not None:
+        notes = scores.loc[(scores["metric"] == "comet") & scores["value"].isna(), "note"] if len(scores) else []
+        return str(notes.iloc[0]) if len(notes) else ""
+    if params.evaluation.comet_model != "none":
+        return ""
+    return "COMET skipped in this profile (evaluation.comet_model: none) to fit the book's time budget"
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables 1-2 layout (and Tables 4, 6-9, which share it)
+
+
+def paper_layout(frame: pd.DataFrame, metric: str | Sequence[str] = "bleu") -> pd.DataFrame:
+    """Tables 1-2 (Sec. 5.1): a row per system, (direction, lang[, metric]) columns, an Avg. per direction (empty when a language is missing, as in the paper). Used by `python -m alma_core.evaluate`."""
+    names = [metric] if isinstance(metric, str) else list(metric)
+    unknown = sorted(set(names) - set(frame["metric"])) if len(frame) else names
+    if unknown:
+        raise TableError(f"no {unknown} values in the results; available: {sorted(set(frame['metric']))}")
+    sub = frame[frame["metric"].isin(names)]
+    systems = list(dict.fromkeys(sub["system"]))
+    blocks = []
+    for direction in [d for d in ("en-xx", "xx-en") if d in set(sub["direction"])] + sorted(
+        set(sub["direction"]) - {"en-xx", "xx-en"}
+    ):
+        part = sub[sub["direction"] == direction]
+        table = part.pivot_table(index="system", columns=["lang", "metric"], values="value", aggfunc="first")
+        langs = lang_order(part["lang"])
+        table = table.reindex(columns=pd.MultiIndex.from_product([langs, names], names=["lang", "metric"]))
+        for name in names:
+            table[(AVERAGE, name)] = table.xs(name, axis=1, level="metric").mean(axis=1, skipna=False)
+        table = table.reindex(columns=pd.MultiIndex.from_product([langs + [AVERAGE], names], names=["lang", "metric"]))
+        table.columns = pd.MultiIndex.from_tuples([(direction, *c) for c in table.columns], names=["direction", "lang", "metric"])
+        blocks.append(table)
+    out = pd.concat(blocks, axis=1).reindex(systems)
+    if isinstance(metric, str):
+        out.columns = out.columns.droplevel("metric")
+    return out
+
+
+def wide_table(frame: pd.DataFrame, metric: str, *, direction: str | None = None, langs: Sequence[str] | None = None,
+               source: str | None = None, average: bool = True) -> pd.DataFrame:
+    """One direction of Tables 1-2 (Sec. 5.1): a row per system, a column per language (+ Avg.). Used by notebooks/appE_off_target.ipynb and appH_human_written_data.ipynb."""
+    rows = frame[frame["metric"] == metric]
+    if direction is not None:
+        rows = rows[rows["direction"] == direction]
+    rows = rows[rows["lang"].astype(str) != "avg"]
+    table = rows.pivot_table(index="system", columns="lang", values="value", aggfunc="first", sort=False, dropna=False)
+    if langs is not None:
+        table = table.reindex(columns=list(langs))
+    if average and len(table.columns):
+        table[AVERAGE] = table.mean(axis=1, skipna=False)
+    table.columns.name = None
+    if source is not None:
+        table.insert(0, "source", source)
+    return table
+
+
+def reported_vs_build(reported: pd.DataFrame, build: pd.DataFrame | None, metric: str, direction: str,
+                      langs: Sequence[str], *, reported_systems: Sequence[str] | None = None,
+                      missing_reason: str = "") -> pd.DataFrame:
+    """The paper's rows (source "paper") above this build's (source "this build") in the Tables 1-2 layout (Sec. 5.1). Used by notebooks/sec2_zero_shot.ipynb, sec5_main_results.ipynb, sec6_2_data_quality.ipynb, appE_off_target.ipynb."""
+    paper_rows = reported if reported_systems is None else reported[reported["system"].isin(reported_systems)]
+    parts = [wide_table(paper_rows, metric, direction=direction, langs=langs, source="paper")]
+    if build is not None and len(build):
+        mine = wide_table(build, metric, direction=direction, langs=langs, source="this build")
+        if mine.drop(columns="source").isna().all().all() and missing_reason:
+            mine = mine.astype(object)
+            mine.loc[:, [c for c in mine.columns if c != "source"]] = f"{NOT_COMPUTED}: {missing_reason}"
+        parts.append(mine)
+    table = pd.concat(parts)
+    table.index.name = f"{metric.upper()} {direction}"
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# Averages (Figure 3; Tables 3, 10, 11)
+
+
+def direction_averages(*frames: pd.DataFrame, metric: str, systems: Sequence[str] | None = None) -> pd.DataFrame:
+    """Mean score per system and direction (en→xx, xx→en) over the languages present (Sec. 2 Figure 3, Sec. 5.1 Tables 1-2). Used by notebooks/sec2_zero_shot.ipynb and sec5_main_results.ipynb."""
+    rows = pd.concat(frames, ignore_index=True)
+    rows = rows[(rows["metric"] == metric) & (rows["lang"].astype(str) != "avg")]
+    if systems is not None:
+        rows = rows[rows["system"].isin(systems)]
+    table = rows.pivot_table(index="system", columns="direction", values="value", aggfunc="mean", sort=False)
+    if systems is not None:
+        table = table.reindex([s for s in systems if s in table.index])
+    table = table.reindex(columns=[d for d in DIRECTION_LABELS if d in table.columns]).rename(columns=DIRECTION_LABELS)
+    table.columns.name = None
+    return table
+
+
+def averages(frame: pd.DataFrame, metrics_: tuple[str, ...] = ("bleu", "comet")) -> pd.DataFrame:
+    """Tables 3, 10, 11 (Sec. 6.2, App. H, I): a row per system, (direction, metric) columns of the Avg. cells. Used by notebooks/sec6_2_data_quality.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb."""
+    rows = frame[frame["metric"].isin(metrics_)]
+    rows = rows[rows["lang"] == "avg"] if (rows["lang"] == "avg").any() else rows
+    table = rows.pivot_table(index="system", columns=["direction", "metric"], values="value", aggfunc="mean",
+                             sort=False, dropna=False)
+    return table.reindex(columns=[(d, m) for d in ("xx-en", "en-xx") for m in metrics_ if (d, m) in table.columns])
+
+
+def bleu_bars(table: pd.DataFrame) -> pd.DataFrame:
+    """The BLEU columns of an `averages` table, numeric, labelled by direction (Sec. 6.2, App. H, I: Tables 3, 10, 11 as bars). Used by notebooks/sec6_2_data_quality.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb."""
+    return table.xs("bleu", axis=1, level="metric").apply(pd.to_numeric, errors="coerce").rename(columns=DIRECTION_LABELS)
+
+
+def blank_comet(table: pd.DataFrame, note: str) -> pd.DataFrame:
+    """An `averages` table whose COMET cells read "not computed" when `note` says COMET was skipped (Sec. 6.2, App. H, I). Used by notebooks/sec6_2_data_quality.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb."""
+    if not note:
+        return table
+    table = table.astype(object)
+    table.loc[:, [c for c in table.columns if c[1] == "comet"]] = NOT_COMPUTED
+    return table
+
+
+def quality_preview(params: Any, shown: int = 4) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    """Sec. 6.2: (xx, % of xx-en pairs each quality changes, some changed English sides) of the first stage-2 language. Used by notebooks/sec6_2_data_quality.ipynb."""
+    from alma_core.data import load_pairs
+    from alma_core.sampling import degrade_pairs
+    from alma_core.store import data_dir
+    from alma_core.variants import stage2_languages
+
+    xx = stage2_languages(params)[0]
+    base = load_pairs(data_dir(params.data_root), xx, "en", "train")
+    variants = {q: degrade_pairs(base, q, params.seed) for q in params.qualities}
+    rows = [i for i in range(len(base)) if any(v[i] != base[i] for v in variants.values())][:shown]
+    changed = pd.DataFrame({q: [sum(a != b for a, b in zip(v, base)) / len(base) * 100] for q, v in variants.items()},
+                           index=["% of pairs changed"])
+    examples = pd.DataFrame({q: [v[i][1] for i in rows] for q, v in variants.items()}, index=[f"{xx}-en pair {i}" for i in rows])
+    return xx, changed, examples
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 6.1: stage-1 tokens (Figure 5, Tables 7-8)
+
+
+def snapshot_tables(table8: pd.DataFrame, table7: pd.DataFrame, scores: pd.DataFrame, build_langs: Sequence[str],
+                    metric: str, direction: str) -> pd.DataFrame:
+    """Tables 7-8 (Sec. 6.1, App. F): the paper's 7B and 13B (greedy) snapshots, then this build's rows. Used by notebooks/sec6_1_monolingual_tokens.ipynb."""
+    langs = list(PAPER_LANGUAGES)
+    parts = [wide_table(table8, metric, direction=direction, langs=langs, source="paper, Table 8 (7B)"),
+             wide_table(table7[table7["setting"] == "greedy"], metric, direction=direction, langs=langs, source="paper, Table 7 (13B, greedy)"),
+             wide_table(scores, metric, direction=direction, langs=build_langs, source="this build")]
+    table = pd.concat(parts).reindex(columns=["source", *langs, AVERAGE])
+    table.index.name = f"{metric.upper()} {direction}"
+    return table
+
+
+def token_curves(table8: pd.DataFrame, scores: pd.DataFrame, tokens_of: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Figure 5 (Sec. 6.1): (paper, build) average BLEU/COMET per direction against stage-1 tokens. Used by notebooks/sec6_1_monolingual_tokens.ipynb."""
+    paper = table8[(table8["lang"] == "avg") & table8["system"].str.startswith("ALMA-7B@")].copy()
+    paper["tokens (billions)"] = paper["system"].str.split("@").str[1].str.rstrip("B").astype(float)
+    paper["direction"] = paper["direction"].map(DIRECTION_LABELS)
+    build = scores[scores["metric"].isin(["bleu", "comet"]) & scores["value"].notna()]
+    build = build.groupby(["system", "direction", "metric"], sort=False)["value"].mean().reset_index()
+    build["monolingual tokens"] = build["system"].map(tokens_of)
+    build["direction"] = build["direction"].map(DIRECTION_LABELS)
+    build = build.sort_values("direction", key=lambda d: d.map({"en→xx": 0, "xx→en": 1}), kind="stable")
+    return paper, build
+
+
+# ---------------------------------------------------------------------------------------------
+# Beyond the paper: one added language pair
+
+
+def pair_results(scores: pd.DataFrame, xx: str) -> pd.DataFrame:
+    """An added xx↔en pair (Sec. 5.1 metrics, App. E off-target rate): a row per system, (direction, metric) columns. Used by notebooks/add_language_pair.ipynb."""
+    tidy = scores.assign(metric=scores["metric"].replace({"off_target": "off-target %"}))
+    results = tidy.pivot_table(index="system", columns=["direction", "metric"], values="value", aggfunc="first", sort=False)
+    return results.rename(columns={"xx-en": f"{xx}→en", "en-xx": f"en→{xx}"}, level=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Table 12 (Appendix J)
+
+
+def table12(frame: pd.DataFrame, metric: str = "accuracy", *, source: str | None = None) -> pd.DataFrame:
+    """Table 12 (App. J): a row per system, (task, lang) columns + an Avg. per task. Used by notebooks/appJ_crosslingual.ipynb."""
+    from alma_core.crosslingual import TABLE12_LANGUAGES, TASKS
+
+    rows = frame[(frame["metric"] == metric) & (frame["lang"].astype(str) != "avg")].copy()
+    if "setting" in rows.columns:  # the reported table names "LLaMA-2-7B" + "1B mono." as one row
+        rows["system"] = [f"{s}, {st}" if isinstance(st, str) and st else s for s, st in zip(rows["system"], rows["setting"])]
+    columns = []
+    for task in TASKS:
+        langs = [lang for lang in TABLE12_LANGUAGES[task] if ((rows["task"] == task) & (rows["lang"] == lang)).any()]
+        columns += [(task, lang) for lang in langs] + ([(task, AVERAGE)] if langs else [])
+    wide = rows.pivot_table(index="system", columns=["task", "lang"], values="value", aggfunc="first", sort=False)
+    for task in TASKS:
+        present = [c for c in wide.columns if c[0] == task]
+        if present:
+            wide[(task, AVERAGE)] = wide[present].mean(axis=1, skipna=False)
+    wide = wide.reindex(columns=pd.MultiIndex.from_tuples(columns)) if columns else wide
+    if source is not None:
+        wide.insert(0, ("", "source"), source)
+    wide.index.name = None
+    return wide
+
+
+def deltas(wide: pd.DataFrame, pairs: Sequence[tuple[str, str]], *, source: str | None = None) -> pd.DataFrame:
+    """Stage 1's effect in Table 12 (App. J): after minus before in every column, a row per pair. Used by notebooks/appJ_crosslingual.ipynb."""
+    numeric = wide.drop(columns=[c for c in wide.columns if c[0] == ""], errors="ignore")
+    rows = {f"{after} minus {before}": numeric.loc[after] - numeric.loc[before]
+            for before, after in pairs if before in numeric.index and after in numeric.index}
+    table = pd.DataFrame(rows).T.reindex(columns=numeric.columns)
+    if source is not None:
+        table.insert(0, ("", "source"), source)
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 4.2: the loss mask (Figure 2)
+
+
+def loss_mask_table(tokenizer: Any, example: Mapping[str, Sequence[int]]) -> pd.DataFrame:
+    """Token by token: id, text, label and whether the token is in the loss (Sec. 4.2, Figure 2). Used by notebooks/sec4_recipe.ipynb."""
+    ids = list(example["input_ids"])
+    labels = list(example["labels"])
+    pieces = [tokenizer.decode([i]) for i in ids]
+    special = {tokenizer.bos_token_id: "<BOS>", tokenizer.eos_token_id: "<EOS>"}
+    shown = [special.get(i, p).replace("\n", "\\n") for i, p in zip(ids, pieces)]
+    frame = pd.DataFrame({"token id": ids, "token": shown, "label": labels,
+                          "in loss": ["yes" if label != -100 else "no (masked)" for label in labels]})
+    frame.index.name = "position"
+    return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# Appendix C: training details
+
+PAPER_TRAINING = {
+    "backbone": "LLaMA-2-7B / 13B",
+    "stage": "2 (human-written parallel data)",
+    "fine-tuning": "full weights / LoRA",
+    "learning rate": "2e-5 (full); 2e-3 (LoRA, official script)",
+    "lr schedule": "inverse_sqrt",
+    "warm-up ratio": 0.01,
+    "weight decay": 0.01,
+    "max length": 512,
+    "epochs": "2 (App. C); 1 in the official scripts",
+    "global batch": "256 (16 GPUs x 4 x 4)",
+    "micro batch x accumulation": "4 x 4",
+    "precision": "fp16",
+    "DeepSpeed": "ZeRO stage 2",
+    "validation every": "10% of training",
+    "best checkpoint by": "lowest validation loss",
+    "LoRA": "r 16, alpha 32, dropout 0.05, down_proj",
+    "GPUs": "16 MI200",
+}
+
+
+def training_details(params: Any) -> pd.DataFrame:
+    """App. C: the paper's settings beside the TrainConfig of every run of the source notebooks. Used by notebooks/appC_training_details.ipynb."""
+    from alma_core.params import load_notebook_params
+    from alma_core.config import batch_plan, make_config
+
+    columns = {"paper (App. C)": PAPER_TRAINING}
+    for source in params.sources:
+        src_params = load_notebook_params(source, params.profile)
+        for run, values in getattr(src_params, "train", {}).items():
+            cfg = make_config({**values, "output_dir": "-"}, source=f"params/{params.profile}/{source}.yaml")
+            world = src_params.launch.nodes * src_params.launch.gpus_per_node
+            plan = batch_plan(cfg, world)
+            columns[f"{source}: {run}"] = {
+                "backbone": values.get("base_model", "tiny") + (" (tiny stand-in)" if values.get("base_model", "tiny") == "tiny" else ""),
+                "stage": cfg.stage, "fine-tuning": "LoRA" if cfg.lora else "full weights", "learning rate": cfg.lr,
+                "lr schedule": cfg.lr_scheduler, "warm-up ratio": cfg.warmup_ratio, "weight decay": cfg.weight_decay,
+                "max length": cfg.max_length, "epochs": cfg.max_steps and f"max_steps {cfg.max_steps}" or cfg.epochs,
+                "global batch": plan["global_batch_size"],
+                "micro batch x accumulation": f"{plan['micro_batch_size']} x {plan['gradient_accumulation_steps']}",
+                "precision": cfg.precision, "DeepSpeed": cfg.deepspeed or "none",
+                "validation every": f"{cfg.eval_every:.0%} of training",
+                "best checkpoint by": "lowest validation loss" if cfg.load_best_model_at_end else "last step",
+                "LoRA": f"r {cfg.lora_r}, alpha {cfg.lora_alpha}, dropout {cfg.lora_dropout}, {', '.join(cfg.lora_target_modules)}" if cfg.lora else "-",
+                "GPUs": f"{world} ({src_params.launch.launcher})" if src_params.profile != "tiny" else f"CPU, {world} process ({src_params.launch.launcher})",
+            }
+    table = pd.DataFrame(columns).astype(str)
+    table.index.name = "setting"
+    return table
+
+
+def run_jsons(params: Any) -> dict[str, Path]:
+    """App. C: run.json of every training run of the source notebooks (finished or not). Used by notebooks/appC_training_details.ipynb."""
+    from alma_core.jobs import train_config
+    from alma_core.params import load_notebook_params
+
+    found = {}
+    for source in params.sources:
+        src_params = load_notebook_params(source, params.profile)
+        for run in getattr(src_params, "train", {}):
+            found[f"{source}: {run}"] = train_config(src_params, run)[2] / "run.json"
+    return found
+
+
+def run_outcomes(params: Any) -> pd.DataFrame:
+    """App. C: what each training run did (steps, losses, tokens, wall time, hardware from run.json). Used by notebooks/appC_training_details.ipynb."""
+    from alma_core.io import read_json
+
+    rows = {}
+    for name, path in run_jsons(params).items():
+        record = read_json(path) if path.is_file() else {}
+        hardware = record.get("hardware", {})
+        rows[name] = {"status": record.get("status", "not run yet"), "steps": record.get("steps"),
+                      "final loss": record.get("final_loss"), "eval loss": record.get("eval_loss"),
+                      "tokens seen": record.get("tokens_seen"), "seconds": record.get("wall_time_s"),
+                      "hardware": ", ".join(f"{k} {v}" for k, v in hardware.items()) if isinstance(hardware, dict) else hardware}
+    return pd.DataFrame.from_dict(rows, orient="index")
