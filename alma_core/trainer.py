@@ -229,6 +229,21 @@ def single_rank_env(enabled: bool) -> Iterator[bool]:
             from accelerate.state import AcceleratorState
 
             AcceleratorState._reset_state(reset_partial_state=True)
+        _forget_deepspeed_groups()
+
+
+def _forget_deepspeed_groups() -> None:
+    """Drop DeepSpeed's cached process groups and comm backend, which die with the process group ("Group ... is not
+    registered" in the next in-process run otherwise)."""
+    if "deepspeed" not in sys.modules:
+        return
+    from deepspeed import comm
+    from deepspeed.utils import groups
+
+    for name, value in vars(groups).copy().items():
+        if name.startswith("_") and name.endswith(("_GROUP", "_GROUP_RANKS")) and name.isupper():
+            setattr(groups, name, {} if isinstance(value, dict) else None)
+    comm.comm.cdb = None
 
 
 def close_process_group() -> None:
