@@ -45,13 +45,24 @@ def _stage1_run(params: Any) -> dict[str, Any]:
     return {**params.stage1, "base_model": params.stage1.get("base_model", "tiny")}
 
 
-def stage1_model(params: Any) -> Path:
-    """The stage-1 (monolingual) model every two-stage chapter starts from; trained once, shared by key (Sec. 4.1)."""
+def stage1_model(params: Any) -> Path | str:
+    """The stage-1 (monolingual) model every two-stage chapter starts from: the released one named by `stage1_from`,
+    else trained once and shared by key (Sec. 4.1)."""
+    if params.stage1_from:
+        return params.stage1_from
     return train_runs(params, {"stage 1": _stage1_run(params)})["stage 1"]
 
 
-def show_runs(runs: dict[str, dict[str, Any]], trained: dict[str, Path], title: str) -> None:
-    """The table of training runs (settings and what each run.json says it did)."""
+def show_runs(runs: dict[str, dict[str, Any]], trained: dict[str, Path | str], title: str) -> None:
+    """The table of training runs (settings and what each run.json says it did); a released model is named, not tabled."""
+    released = {name: model for name, model in trained.items() if not Path(model).is_dir()}
+    if released:
+        report.show_markdown("\n".join(f"- **{name}**: the released `{model}` (not trained by this build)"
+                                        for name, model in released.items()))
+    runs = {name: run for name, run in runs.items() if name not in released}
+    trained = {name: Path(out) for name, out in trained.items() if name not in released}
+    if not trained:
+        return
     report.show_table(jobs.training_summary(SimpleNamespace(train=runs), trained), title)
 
 
@@ -103,7 +114,10 @@ def show_prompt_provenance(params: Any, provenance: dict[str, dict[str, str]], l
 
 def render_jobs(params: Any, out: Path) -> list[Path]:
     """The dry run of a two-stage chapter: its stage-1 run, a stage-2 run on it, and that system's evaluation."""
-    stage1 = jobs.train_config(SimpleNamespace(**{**dict(params), "train": {"stage 1": _stage1_run(params)}}), "stage 1")[2]
-    runs = {"stage 1": _stage1_run(params), "stage 2": {**params.stage2, "base_model": str(stage1)}}
+    if params.stage1_from:
+        runs = {"stage 2": {**params.stage2, "base_model": params.stage1_from}}
+    else:
+        stage1 = jobs.train_config(SimpleNamespace(**{**dict(params), "train": {"stage 1": _stage1_run(params)}}), "stage 1")[2]
+        runs = {"stage 1": _stage1_run(params), "stage 2": {**params.stage2, "base_model": str(stage1)}}
     systems = [SystemSpec(name="stage 1 + stage 2", train="stage 2")]
     return jobs.render_jobs(SimpleNamespace(**{**dict(params), "train": runs}), out, systems=systems)

@@ -124,6 +124,9 @@ class _TwoStageParams(NotebookParams):
 
     tiny_backbone: dict[str, Any] = Field(default_factory=dict)
     stage1: dict[str, Any] = Field(description="TrainConfig values of the stage-1 (monolingual) run")
+    stage1_from: str | None = Field(
+        None, description="a released stage-1 model (hub id or path) to build on instead of training `stage1` "
+        "(haoranxu/ALMA-7B-Pretrain: 20B tokens on LLaMA-2-7B; -13B-Pretrain: 12B tokens); `stage1` then documents it")
     stage2: dict[str, Any] = Field(description="TrainConfig values shared by every stage-2 (parallel) run")
     evaluation: EvalParams
     launch: LaunchParams = LaunchParams()

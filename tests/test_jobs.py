@@ -155,3 +155,16 @@ def test_evaluation_job_decodes_on_the_gpu_in_bf16(tmp_path: Path, monkeypatch: 
     run = store.read_json(out / "run.json")
     assert run["device"] == "cuda" and run["dtype"] == "bf16"
     assert {r["metric"] for r in store.read_json(out / "scores.json")} == {"bleu", "chrf", "comet", "off_target", "truncated"}
+
+
+def test_two_stage_chapters_build_on_the_released_stage1(tmp_path: Path) -> None:
+    """One stage-1 run per backbone: App. E/I start from haoranxu/ALMA-13B-Pretrain, Sec. 6.2/H from -7B-Pretrain,
+    instead of each training its own 12-20B-token stage 1 (Sec. 6.1's notebook is the one that trains stage 1)."""
+    for name, model in (("appE_off_target", "haoranxu/ALMA-13B-Pretrain"), ("appI_icl", "haoranxu/ALMA-13B-Pretrain"),
+                        ("sec6_2_data_quality", "haoranxu/ALMA-7B-Pretrain"),
+                        ("appH_human_written_data", "haoranxu/ALMA-7B-Pretrain")):
+        params = load_params(ROOT / f"params/paper/{name}.yaml")
+        assert chapters.stage1_model(params) == model  # nothing trained, nothing launched
+        written = chapters.render_jobs(params, tmp_path / name)
+        configs = [yaml.safe_load(p.read_text()) for p in written if p.name.endswith(".train.yaml")]
+        assert [c["base_model"] for c in configs] == [model] and all(c["stage"] == 2 for c in configs)
