@@ -7,6 +7,7 @@ de cs is zh ru), then any other language alphabetically.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pandas as pd
 from alma_core.languages import PAPER_LANGUAGES
 
 __all__ = [
+    "deepspeed_summary",
     "AVERAGE",
     "NOT_COMPUTED",
     "DIRECTION_LABELS",
@@ -320,6 +322,22 @@ PAPER_TRAINING = {
 }
 
 
+def deepspeed_summary(path: str | None) -> str:
+    """App. C: what a run's DeepSpeed JSON sets (ZeRO stage, accumulation dtype, offload). Used by notebooks/appC_training_details.ipynb."""
+    from alma_core.store import resolve
+
+    if not path:
+        return "none"
+    try:
+        config = json.loads(resolve(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"{path} (not readable here)"
+    zero = config.get("zero_optimization", {})
+    parts = [f"ZeRO-{zero.get('stage', 0)}", f"grad accumulation in {config.get('data_types', {}).get('grad_accum_dtype', 'the model dtype')}",
+             f"optimizer offload {zero.get('offload_optimizer', {}).get('device', 'none')}"]
+    return f"{', '.join(parts)} ({path})"
+
+
 def training_details(params: Any) -> pd.DataFrame:
     """App. C: the paper's settings beside the TrainConfig of every run of the source notebooks. Used by notebooks/appC_training_details.ipynb."""
     from alma_core.params import load_notebook_params
@@ -339,9 +357,10 @@ def training_details(params: Any) -> pd.DataFrame:
                 "max length": cfg.max_length, "epochs": cfg.max_steps and f"max_steps {cfg.max_steps}" or cfg.epochs,
                 "global batch": plan["global_batch_size"],
                 "micro batch x accumulation": f"{plan['micro_batch_size']} x {plan['gradient_accumulation_steps']}",
-                "precision": cfg.precision, "DeepSpeed": cfg.deepspeed or "none",
+                "precision": cfg.precision, "DeepSpeed": deepspeed_summary(src_params.launch.deepspeed_config or cfg.deepspeed),
                 "validation every": f"{cfg.eval_every:.0%} of training",
-                "best checkpoint by": "lowest validation loss" if cfg.load_best_model_at_end else "last step",
+                "best checkpoint by": "lowest validation loss" if cfg.load_best_model_at_end and cfg.stage == 2
+                else "last step (the final model)",
                 "LoRA": f"r {cfg.lora_r}, alpha {cfg.lora_alpha}, dropout {cfg.lora_dropout}, {', '.join(cfg.lora_target_modules)}" if cfg.lora else "-",
                 "GPUs": f"{world} ({src_params.launch.launcher})" if src_params.profile != "tiny" else f"CPU, {world} process ({src_params.launch.launcher})",
             }

@@ -116,3 +116,15 @@ def test_every_function_a_notebook_calls_says_so() -> None:
             if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
                 doc = ast.get_docstring(node) or ""
                 assert "Used by " in doc and "\n" not in doc and ("Sec." in doc or "App." in doc), f"{module.__name__}.{node.name}"
+
+
+def test_appendix_c_shows_the_deepspeed_config_the_runs_used() -> None:
+    """Sec. 5's runs name no DeepSpeed JSON themselves; the launch block passes params/launch/ds_zero2.json (App. C)."""
+    from alma_core.params import load_params
+    from alma_core.tables import training_details
+
+    params = load_params(Path(__file__).resolve().parents[1] / "params/paper/appC_training_details.yaml")
+    table = training_details(params)
+    row = table.loc["DeepSpeed"]
+    assert row["sec5_main_results: alma_7b_full"].startswith("ZeRO-2, grad accumulation in fp32")
+    assert table.loc["best checkpoint by", "sec5_main_results: alma_7b_lora"] == "lowest validation loss"
