@@ -98,8 +98,12 @@ def prepare(repo: Path, root: Path, *, gpu: bool = False) -> dict[str, str]:
     return env
 
 
-def rehearse(*, gpu: bool = False, force: bool = False, only: Sequence[str] = (), check: bool = True) -> Path:
-    """Prepare, execute every paper chapter and the released ones, build and check the rehearsal book; its HTML folder."""
+def rehearse(*, gpu: bool = False, force: bool = False, only: Sequence[str] = (), check: bool = True,
+             build: bool = True) -> Path:
+    """Prepare, execute every paper chapter and the released ones, build and check the rehearsal book; its HTML folder.
+
+    `build=False` executes every chapter but builds no HTML (so checks none): returns the executed chapters' folder.
+    """
     from alma_core import book, browser
     from alma_core.store import repo_root
 
@@ -117,6 +121,8 @@ def rehearse(*, gpu: bool = False, force: bool = False, only: Sequence[str] = ()
             failures.append(str(err))
     if failures:
         raise book.BookError("rehearsal failed:\n" + "\n".join(failures))
+    if not build:
+        return dest / book.EXECUTED
     html = book.build(dest)
     if check:
         browser.check(dest)
@@ -124,20 +130,24 @@ def rehearse(*, gpu: bool = False, force: bool = False, only: Sequence[str] = ()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: `python -m alma_core.rehearsal [--gpu] [--force] [--only NAME ...] [--no-check]`."""
+    """CLI: `python -m alma_core.rehearsal [--gpu] [--force] [--only NAME ...] [--no-check] [--no-build]`."""
     parser = argparse.ArgumentParser(prog="python -m alma_core.rehearsal", description=__doc__.splitlines()[0])
     parser.add_argument("--gpu", action="store_true", help="the params' dtypes, CUDA decoding, COMET on the GPU, 1 process")
     parser.add_argument("--force", action="store_true", help="re-execute every notebook and redo every job")
     parser.add_argument("--only", nargs="*", default=[], help="notebook names (default: all)")
     parser.add_argument("--no-check", action="store_true", help="skip the headless-Chromium check")
+    parser.add_argument("--no-build", action="store_true",
+                        help="execute every chapter but skip the HTML build (and so the browser check)")
     args = parser.parse_args(argv)
     from alma_core.book import BookError
 
     started = time.time()
     try:
-        html = rehearse(gpu=args.gpu, force=args.force, only=args.only, check=not args.no_check)
+        html = rehearse(gpu=args.gpu, force=args.force, only=args.only, check=not args.no_check,
+                        build=not args.no_build)
     except BookError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"[rehearsal] book in {html} ({time.time() - started:.0f} s in all)", flush=True)
+    what = "executed chapters in" if args.no_build else "book in"
+    print(f"[rehearsal] {what} {html} ({time.time() - started:.0f} s in all)", flush=True)
     return 0
