@@ -18,7 +18,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Lint (ruff, configured in pyproject.toml), then the offline CPU test suite.
 test: $(STAMP)
+	$(PY) -m ruff check alma_core tests benchmarks
 	$(PY) -m pytest -q
 
 # Run every notebook with papermill on PROFILE, then build the HTML book (warnings are errors).
@@ -32,7 +34,7 @@ paper-dry-run: $(STAMP)
 
 # Headless-Chromium check of the built HTML (needs Debian's chromium).
 check-book: $(STAMP)
-	$(PY) -m alma_core.book check
+	$(PY) -m alma_core.browser
 
 # The paper + released profiles end to end, offline on this CPU, changed in scale only (local hub of tiny
 # models under the real ids, real data formats, the real sbatch script under a SLURM stand-in, 2 ranks).

@@ -4,7 +4,8 @@
 `params/<profile>/<name>.yaml` into `book/_executed/<name>.ipynb` (the copy the book renders),
 skipping a notebook whose inputs (notebook, params file, alma_core sources, profile) are unchanged.
 `build` runs `jupyter-book build` with warnings as errors (execution off). `dry-run` renders every
-job of a profile without running it. `check` opens the built pages in headless Chromium (alma_core.browser).
+job of a profile without running it. The headless-Chromium check of the built pages has its own CLI,
+`python -m alma_core.browser` (it reads the book's folders; the book never imports it).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from typing import Any
 
 import yaml
 
+from alma_core import chapters, crosslingual, jobs
 from alma_core.io import atomic_write_json, atomic_write_text
-from alma_core.params import PROFILES, ParamsError, load_params, params_path, read_yaml
+from alma_core.params import PROFILES, CrossLingualEvalParams, ParamsError, load_params, params_path, read_yaml
 from alma_core.store import repo_root
 
 __all__ = [
@@ -57,17 +59,17 @@ class BookError(RuntimeError):
     """A book step that failed; the message says which notebook/page and what to do."""
 
 
-def _toc_files(node: Any) -> Iterable[str]:
+def toc_files(node: Any) -> Iterable[str]:
     """Every `file:` entry of a (nested) _toc.yml structure."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key in ("file", "root") and isinstance(value, str):
                 yield value
             else:
-                yield from _toc_files(value)
+                yield from toc_files(value)
     elif isinstance(node, list):
         for item in node:
-            yield from _toc_files(item)
+            yield from toc_files(item)
 
 
 def toc_chapters(root: Path | None = None) -> list[str]:
@@ -75,11 +77,14 @@ def toc_chapters(root: Path | None = None) -> list[str]:
     root = root or repo_root()
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     prefix = EXECUTED.as_posix() + "/"
-    return [Path(f).name.removesuffix(".ipynb") for f in _toc_files(toc) if f.startswith(prefix)]
+    return [Path(f).name.removesuffix(".ipynb") for f in toc_files(toc) if f.startswith(prefix)]
 
 
-def notebook_pairs(profile: str, root: Path | None = None, only: Sequence[str] = ()) -> list[tuple[str, Path, Path | None]]:
-    """(name, notebook, params file or None when the profile has none) for every chapter of the book (or `only` those)."""
+def notebook_pairs(
+    profile: str, root: Path | None = None, only: Sequence[str] = ()
+) -> list[tuple[str, Path, Path | None]]:
+    """(name, notebook, params file or None when the profile has none) for every chapter of the book (or `only`
+    those)."""
     root = root or repo_root()
     pairs = []
     for name in toc_chapters(root):
@@ -87,7 +92,9 @@ def notebook_pairs(profile: str, root: Path | None = None, only: Sequence[str] =
             continue
         notebook = root / "notebooks" / f"{name}.ipynb"
         if not notebook.is_file():
-            raise BookError(f"_toc.yml lists {EXECUTED}/{name} but notebooks/{name}.ipynb does not exist; add it or drop the entry")
+            raise BookError(
+                f"_toc.yml lists {EXECUTED}/{name} but notebooks/{name}.ipynb does not exist; add it or drop the entry"
+            )
         params = params_path(name, profile, root)
         pairs.append((name, notebook, params if params.is_file() else None))
     return pairs
@@ -98,7 +105,11 @@ def source_hash(root: Path | None = None) -> str:
     root = root or repo_root()
     digest = hashlib.sha256()
     for path in sorted((root / "alma_core").rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix in {".py", ".csv", ".json", ".jsonl", ".txt", ".yaml"}:
+        if (
+            path.is_file()
+            and "__pycache__" not in path.parts
+            and path.suffix in {".py", ".csv", ".json", ".jsonl", ".txt", ".yaml"}
+        ):
             digest.update(path.relative_to(root).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -112,7 +123,7 @@ def input_hash(notebook: Path, params: Path | None, profile: str, sources: str, 
     return digest.hexdigest()[:16]
 
 
-def _stamp(executed: Path) -> dict[str, Any]:
+def read_stamp(executed: Path) -> dict[str, Any]:
     """The run stamp stored in an executed notebook's metadata ({} when absent/unreadable)."""
     import nbformat
 
@@ -183,7 +194,8 @@ def _write_stamp(dest: Path, stamp: dict[str, Any]) -> None:
 
 def run(profile: str, *, force: bool = False, only: Sequence[str] = (), root: Path | None = None,
         executed: Path | None = None) -> dict[str, str]:
-    """Execute every chapter for `profile` into `executed` (default book/_executed), skipping unchanged ones; {notebook: status}."""
+    """Execute every chapter for `profile` into `executed` (default book/_executed), skipping unchanged ones;
+    {notebook: status}."""
     root = root or repo_root()
     out_dir = executed or root / EXECUTED
     sources = source_hash(root)
@@ -197,7 +209,7 @@ def run(profile: str, *, force: bool = False, only: Sequence[str] = (), root: Pa
             print(f"[book] {name}: {status[name]}", flush=True)
             continue
         key = input_hash(notebook, params, profile, sources)
-        if not force and dest.is_file() and _stamp(dest).get("input_hash") == key:
+        if not force and dest.is_file() and read_stamp(dest).get("input_hash") == key:
             status[name] = "unchanged, skipped"
             print(f"[book] {name}: {status[name]}", flush=True)
             continue
@@ -244,7 +256,7 @@ def write_summary(root: Path | None = None) -> Path:
     lines = ["| Paper | Chapter | This build |", "|---|---|---|"]
     for item, name in PAPER_ITEMS:
         executed = root / EXECUTED / f"{name}.ipynb"
-        stamp = _stamp(executed) if executed.is_file() else {}
+        stamp = read_stamp(executed) if executed.is_file() else {}
         if stamp.get("placeholder"):
             ran = f"not run on the `{stamp.get('profile')}` profile"
         elif stamp:
@@ -256,7 +268,8 @@ def write_summary(root: Path | None = None) -> Path:
 
 
 def stage_sources(root: Path, dest: Path) -> Path:
-    """Copy the book's own pages and configuration (not its executed chapters) to `dest`, to build another profile's book there."""
+    """Copy the book's own pages and configuration (not its executed chapters) to `dest`, to build another profile's
+    book there."""
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy2(root / name, dest / name)
     shutil.copytree(root / "book", dest / "book", ignore=shutil.ignore_patterns("_executed"), dirs_exist_ok=True)
@@ -274,13 +287,17 @@ def build(root: Path | None = None) -> Path:
     root = root or repo_root()
     missing = [n for n in toc_chapters(root) if not (root / EXECUTED / f"{n}.ipynb").is_file()]
     if missing:
-        raise BookError(f"no executed copy of {missing} in {EXECUTED}/; run `python -m alma_core.book run --profile tiny` first")
+        raise BookError(
+            f"no executed copy of {missing} in {EXECUTED}/; run `python -m alma_core.book run --profile tiny` first"
+        )
     write_summary(root)
     cmd = [*_jupyter_book(), "build", str(root), "--builder", "html", "-W", "--keep-going"]
     print("[book] " + " ".join(cmd), flush=True)
     done = subprocess.run(cmd, cwd=root, check=False)
     if done.returncode != 0:
-        raise BookError(f"jupyter-book build failed (exit {done.returncode}); the warnings above name the page and line")
+        raise BookError(
+            f"jupyter-book build failed (exit {done.returncode}); the warnings above name the page and line"
+        )
     return root / "_build" / "html"
 
 
@@ -303,10 +320,8 @@ def dry_run(profile: str = "paper", root: Path | None = None, out: Path | None =
 
 def _launch_jobs(name: str, params: Any, out: Path) -> list[Path]:
     """Render the jobs of one notebook's params (training runs, evaluations) without running them."""
-    from alma_core import chapters, crosslingual, jobs
-    from alma_core.params import CrossLingualEvalParams
-
-    if hasattr(params, "stage1") and hasattr(params, "stage2") and not hasattr(params, "train"):  # Sec. 6.2, App. E, H, I
+    # Sec. 6.2, App. E, H, I
+    if hasattr(params, "stage1") and hasattr(params, "stage2") and not hasattr(params, "train"):
         return chapters.render_jobs(params, out)
     if not isinstance(getattr(params, "evaluation", None), CrossLingualEvalParams):
         return jobs.render_jobs(params, out)
@@ -316,7 +331,7 @@ def _launch_jobs(name: str, params: Any, out: Path) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: run / build / dry-run / check."""
+    """CLI: run / build / dry-run (the page check: `python -m alma_core.browser`)."""
     parser = argparse.ArgumentParser(prog="python -m alma_core.book", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="execute the chapter notebooks with papermill")
@@ -326,7 +341,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("build", help="jupyter-book build, warnings as errors")
     p_dry = sub.add_parser("dry-run", help="render every job of a profile without running it")
     p_dry.add_argument("--profile", default="paper", choices=PROFILES)
-    sub.add_parser("check", help="headless Chromium check of the built HTML")
     args = parser.parse_args(argv)
     start = time.time()
     try:
@@ -334,12 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             run(args.profile, force=args.force, only=args.only)
         elif args.command == "build":
             build()
-        elif args.command == "dry-run":
-            dry_run(args.profile)
         else:
-            from alma_core import browser  # the page check lives beside the book, not in it
-
-            browser.check()
+            dry_run(args.profile)
     except (BookError, ParamsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -1,26 +1,28 @@
 """The built book in headless Chromium: every page renders, with the tables and figures its notebook produced.
 
-`python -m alma_core.book check` (`make check-book`) runs `check`. This module never installs anything:
+`python -m alma_core.browser` (`make check-book`) runs `check`. This module never installs anything:
 without Chromium it fails with the install command (`sudo apt-get install -y chromium`); CI installs it
 in `.ci/run` before the check.
 """
 
 from __future__ import annotations
 
+import argparse
 import html.parser
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from alma_core.book import EXECUTED, BookError, _stamp, _toc_files
+from alma_core.book import EXECUTED, BookError, read_stamp, toc_files
 from alma_core.io import atomic_write_json
 from alma_core.store import repo_root
 
-__all__ = ["CHROMIUM_NAMES", "INSTALL_COMMAND", "page_report", "expected_outputs", "find_chromium", "check"]
+__all__ = ["CHROMIUM_NAMES", "INSTALL_COMMAND", "page_report", "expected_outputs", "find_chromium", "check", "main"]
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL_COMMAND = "sudo apt-get install -y chromium"
@@ -66,7 +68,13 @@ def page_report(dom: str, page: Path) -> dict[str, Any]:
     parser.feed(dom)
     local = [s for s in parser.images if not s.startswith(("http:", "https:", "data:"))]
     missing = [s for s in local if not (page.parent / s.split("#")[0].split("?")[0]).is_file()]
-    return {"title": parser.title.strip(), "tables": parser.tables, "images": len(parser.images), "missing_images": missing, "errors": parser.errors}
+    return {
+        "title": parser.title.strip(),
+        "tables": parser.tables,
+        "images": len(parser.images),
+        "missing_images": missing,
+        "errors": parser.errors,
+    }
 
 
 def expected_outputs(executed: Path) -> dict[str, int]:
@@ -106,7 +114,11 @@ def _render_dom(chromium: str, page: Path, shot: Path, budget_ms: int = 3000) ->
         base = [chromium, *flags, f"--user-data-dir={profile_dir}"]
         url = page.resolve().as_uri()
         dom = subprocess.run(["timeout", "60", *base, "--dump-dom", url], capture_output=True, text=True, check=False)
-        subprocess.run(["timeout", "60", *base, "--window-size=1280,2400", f"--screenshot={shot}", url], capture_output=True, check=False)
+        subprocess.run(
+            ["timeout", "60", *base, "--window-size=1280,2400", f"--screenshot={shot}", url],
+            capture_output=True,
+            check=False,
+        )
     if dom.returncode != 0 or "<html" not in dom.stdout.lower():
         raise BookError(f"CHECK FAILED: chromium could not render {page} (exit {dom.returncode}): {dom.stderr[-500:]}")
     return dom.stdout
@@ -124,7 +136,7 @@ def check(root: Path | None = None, chromium: str | None = None) -> dict[str, di
     reports: dict[str, dict[str, Any]] = {}
     problems: list[str] = []
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    for entry in _toc_files(toc):
+    for entry in toc_files(toc):
         page = html_dir / f"{Path(entry).with_suffix('').as_posix()}.html"
         name = Path(entry).stem
         if not page.is_file():
@@ -132,8 +144,12 @@ def check(root: Path | None = None, chromium: str | None = None) -> dict[str, di
             continue
         report = page_report(_render_dom(chromium, page, shots / f"{name}.png"), page)
         executed = root / EXECUTED / f"{name}.ipynb"
-        want = expected_outputs(executed) if entry.startswith(EXECUTED.as_posix()) and executed.is_file() else {"tables": 0, "images": 0}
-        if entry.startswith(EXECUTED.as_posix()) and not _stamp(executed).get("placeholder"):
+        want = (
+            expected_outputs(executed)
+            if entry.startswith(EXECUTED.as_posix()) and executed.is_file()
+            else {"tables": 0, "images": 0}
+        )
+        if entry.startswith(EXECUTED.as_posix()) and not read_stamp(executed).get("placeholder"):
             want["tables"] = max(want["tables"], 1)  # every chapter shows at least its reported-vs-build table
         report["expected"] = want
         reports[entry] = report
@@ -145,9 +161,29 @@ def check(root: Path | None = None, chromium: str | None = None) -> dict[str, di
             problems.append(f"{entry}: image files missing: {report['missing_images']}")
         if report["errors"]:
             problems.append(f"{entry}: {report['errors']} error output(s) on the page")
-        print(f"[check] {entry}: {report['tables']} tables, {report['images']} images, title {report['title']!r}", flush=True)
+        print(
+            f"[check] {entry}: {report['tables']} tables, {report['images']} images, title {report['title']!r}",
+            flush=True,
+        )
     atomic_write_json(shots / "report.json", reports)
     if problems:
         raise BookError("CHECK FAILED:\n" + "\n".join(problems))
     print(f"[check] {len(reports)} pages OK; screenshots in {shots.relative_to(root)}", flush=True)
     return reports
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: `python -m alma_core.browser [--root DIR]` checks the built book (`make check-book`)."""
+    parser = argparse.ArgumentParser(prog="python -m alma_core.browser", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=None, help="the checkout whose _build/html to check")
+    args = parser.parse_args(argv)
+    try:
+        check(args.root)
+    except BookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -36,7 +36,8 @@ METRICS = ("bleu", "chrf", "comet", "off_target")
 
 
 def train_runs(params: Any, runs: dict[str, dict[str, Any]]) -> dict[str, Path]:
-    """Train `{name: TrainConfig values}` through the job layer (DeepSpeed/SLURM at paper scale), skipping finished runs."""
+    """Train `{name: TrainConfig values}` through the job layer (DeepSpeed/SLURM at paper scale), skipping finished
+    runs."""
     return jobs.ensure_trained(params, runs)
 
 
@@ -54,7 +55,8 @@ def stage1_model(params: Any) -> Path | str:
 
 
 def show_runs(runs: dict[str, dict[str, Any]], trained: dict[str, Path | str], title: str) -> None:
-    """The table of training runs (settings and what each run.json says it did); a released model is named, not tabled."""
+    """The table of training runs (settings and what each run.json says it did); a released model is named, not
+    tabled."""
     released = {name: model for name, model in trained.items() if not Path(model).is_dir()}
     if released:
         report.show_markdown("\n".join(f"- **{name}**: the released `{model}` (not trained by this build)"
@@ -73,7 +75,9 @@ def backbone_dir(params: Any) -> str:
 
 def test_root(params: Any) -> Path:
     """Where the notebook's test sets live: `evaluation.test_root`, else the data root (sample data by default)."""
-    return Path(store.resolve(params.evaluation.test_root) if params.evaluation.test_root else store.data_dir(params.data_root))
+    return Path(
+        store.resolve(params.evaluation.test_root) if params.evaluation.test_root else store.data_dir(params.data_root)
+    )
 
 
 def _system(name: str, model: str | Path, variant: PromptVariant | None) -> tuple[SystemSpec, dict[str, Path]]:
@@ -86,7 +90,8 @@ def _system(name: str, model: str | Path, variant: PromptVariant | None) -> tupl
 def score_systems(
     params: Any, systems: Iterable[tuple[str, str | Path, PromptVariant | None]]
 ) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
-    """Evaluate (system name, model, prompt variant) triples as jobs (cached by inputs): one tidy frame and provenance."""
+    """Evaluate (system name, model, prompt variant) triples as jobs (cached by inputs): one tidy frame and
+    provenance."""
     specs, trained = [], {}
     for name, model, variant in systems:
         spec, runs = _system(name, model, variant)
@@ -107,8 +112,14 @@ def show_prompt_provenance(params: Any, provenance: dict[str, dict[str, str]], l
     """The provenance table: sacreBLEU signature per system/direction, the language-ID signature, the COMET model."""
     first = next(iter(provenance.values()), {})
     report.show_provenance(
-        {name: {"signature": info["signature"], "model": name.rsplit(" ", 1)[0]} for name, info in list(provenance.items())[:limit]},
-        extra={"off-target language ID": first.get("off-target", ""), "COMET": tables.comet_note(params) or params.evaluation.comet_model},
+        {
+            name: {"signature": info["signature"], "model": name.rsplit(" ", 1)[0]}
+            for name, info in list(provenance.items())[:limit]
+        },
+        extra={
+            "off-target language ID": first.get("off-target", ""),
+            "COMET": tables.comet_note(params) or params.evaluation.comet_model,
+        },
     )
 
 
@@ -117,7 +128,9 @@ def render_jobs(params: Any, out: Path) -> list[Path]:
     if params.stage1_from:
         runs = {"stage 2": {**params.stage2, "base_model": params.stage1_from}}
     else:
-        stage1 = jobs.train_config(SimpleNamespace(**{**dict(params), "train": {"stage 1": _stage1_run(params)}}), "stage 1")[2]
+        stage1 = jobs.train_config(
+            SimpleNamespace(**{**dict(params), "train": {"stage 1": _stage1_run(params)}}), "stage 1"
+        )[2]
         runs = {"stage 1": _stage1_run(params), "stage 2": {**params.stage2, "base_model": str(stage1)}}
     systems = [SystemSpec(name="stage 1 + stage 2", train="stage 2")]
     return jobs.render_jobs(SimpleNamespace(**{**dict(params), "train": runs}), out, systems=systems)

@@ -13,8 +13,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from alma_core.data import OSCAR_DATA_FILES
+from alma_core.data import OSCAR_DATA_FILES, monolingual_path, oscar_files, parallel_path, sample_data_dir
 from alma_core.io import validation_message
+from alma_core.store import resolve
 
 __all__ = [
     "FULL_LR",
@@ -59,13 +60,21 @@ class TrainConfig(BaseModel):
     language_pairs: list[str] = Field(default_factory=list, description="directions, e.g. [de-en, en-de]")
     max_train_examples: int | None = Field(None, ge=1)
     max_eval_examples: int | None = Field(None, ge=1)
-    eval_holdout: float = Field(0.05, gt=0, lt=1, description="share of train held out per direction, only when NO "
-                                "direction has a valid file (a direction without one otherwise trains on all its pairs)")
+    eval_holdout: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="share of train held out per direction, only when NO "
+        "direction has a valid file (a direction without one otherwise trains on all its pairs)",
+    )
     # stage 1: monolingual mixture
     monolingual_source: Literal["files", "oscar"] = "files"
     monolingual_root: str | None = Field(None, description="root of monolingual/{lang}.txt; None = shipped sample")
-    oscar_data_files: str = Field(OSCAR_DATA_FILES, description="monolingual_source oscar: OSCAR-2301 JSON-lines(.zst) "
-                                  "shards, a pattern with {lang}; hf://datasets/... or a local path (relative = repo root)")
+    oscar_data_files: str = Field(
+        OSCAR_DATA_FILES,
+        description="monolingual_source oscar: OSCAR-2301 JSON-lines(.zst) "
+        "shards, a pattern with {lang}; hf://datasets/... or a local path (relative = repo root)",
+    )
     monolingual_langs: list[str] = Field(default_factory=list)
     monolingual_ratios: dict[str, float] | None = Field(None, description="None = App. D.1 temperature sampling")
     temperature: float = Field(6.0, gt=0)
@@ -95,8 +104,11 @@ class TrainConfig(BaseModel):
     pad_to_multiple_of: int | None = Field(None, ge=1)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     gradient_checkpointing: bool = Field(False, description="recompute activations in the backward pass (less memory)")
-    save_only_model: bool = Field(False, description="every checkpoint but the newest keeps weights only (no optimizer "
-                                  "states; Sec. 6.1 snapshots); the newest stays complete, so resume restores the optimizer")
+    save_only_model: bool = Field(
+        False,
+        description="every checkpoint but the newest keeps weights only (no optimizer "
+        "states; Sec. 6.1 snapshots); the newest stays complete, so resume restores the optimizer",
+    )
     deepspeed: str | None = Field(None, description="DeepSpeed JSON, e.g. params/launch/ds_zero2.json")
     seed: int = 42
     logging_steps: int = Field(10, ge=1)
@@ -136,7 +148,8 @@ def make_config(values: dict[str, Any], source: str = "<config>") -> TrainConfig
 
 
 def load_train_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Read a YAML training config (Section 5.2, App. C); unknown keys, wrong types and stage mismatches fail naming the key."""
+    """Read a YAML training config (Section 5.2, App. C); unknown keys, wrong types and stage mismatches fail naming the
+    key."""
     path = Path(path)
     if not path.is_file():
         raise TrainConfigError(f"{path}: no such config file. Fix: check the path")
@@ -178,31 +191,26 @@ def train_directions(cfg: TrainConfig) -> list[tuple[str, str]]:
 
 
 def parallel_data_root(cfg: TrainConfig) -> Path:
-    """Root of the parallel data in the official layout {xx}en/train.{xx}-en.json; the shipped sample when unset (Sec. 5.1)."""
-    from alma_core.data import sample_data_dir
-
+    """Root of the parallel data in the official layout {xx}en/train.{xx}-en.json; the shipped sample when unset (Sec.
+    5.1)."""
     return Path(cfg.data_root) if cfg.data_root else Path(sample_data_dir())
 
 
 def monolingual_data_root(cfg: TrainConfig) -> Path:
     """Root of monolingual/{lang}.txt for stage 1 from files; the shipped sample when unset (Section 4.1)."""
-    from alma_core.data import sample_data_dir
-
     return Path(cfg.monolingual_root) if cfg.monolingual_root else Path(sample_data_dir())
 
 
 def oscar_pattern(cfg: TrainConfig) -> str:
-    """The OSCAR-2301 shard pattern of a run (Sec. 4.1): remote as given, a relative local path resolved against the repo root."""
-    from alma_core.store import resolve
-
+    """The OSCAR-2301 shard pattern of a run (Sec. 4.1): remote as given, a relative local path resolved against the
+    repo root."""
     pattern = cfg.oscar_data_files
     return pattern if "://" in pattern else str(resolve(pattern))
 
 
 def check_data(cfg: TrainConfig) -> None:
-    """Fail before any model loads (Sections 4-5.2), naming the key and the path, when a data file or base model is missing."""
-    from alma_core.data import monolingual_path, parallel_path
-
+    """Fail before any model loads (Sections 4-5.2), naming the key and the path, when a data file or base model is
+    missing."""
     base = Path(cfg.base_model)
     if (base.is_absolute() or cfg.base_model.startswith(".")) and not base.is_dir():
         raise TrainDataError(f"base_model: {base} does not exist. Fix: build/train it first or give a hub id")
@@ -225,13 +233,12 @@ def check_data(cfg: TrainConfig) -> None:
             path = monolingual_path(monolingual_data_root(cfg), lang)
             if not path.is_file():
                 raise TrainDataError(
-                    f"monolingual_langs: {lang} needs {path}, which does not exist. Fix: set monolingual_root or drop {lang}"
+                    f"monolingual_langs: {lang} needs {path}, which does not exist. Fix: set monolingual_root or drop "
+                    f"{lang}"
                 )
     elif cfg.monolingual_ratios is None:
         raise TrainDataError("monolingual_ratios: needed with monolingual_source=oscar (App. D.1 ratios)")
     elif "://" not in cfg.oscar_data_files:
-        from alma_core.data import oscar_files
-
         for lang in cfg.monolingual_langs:
             try:
                 oscar_files(lang, oscar_pattern(cfg))

@@ -1,4 +1,5 @@
-"""Scoring translations per direction (Section 5.1; Appendix E off-target); the CLI prints them in the Tables 1-2 layout.
+"""Scoring translations per direction (Section 5.1; Appendix E off-target); the CLI prints them in the Tables 1-2
+layout.
 
 CLI: score existing hypothesis files against the test sets::
 
@@ -21,8 +22,13 @@ from typing import Any
 import pandas as pd
 
 from alma_core import metrics
+from alma_core.data import read_shots, shots_path
+from alma_core.generate import count_truncated, load_translator, read_translations, translate
 from alma_core.io import atomic_write_json, atomic_write_text
 from alma_core.languages import get_language, paper_directions, wmt_test_set
+from alma_core.provenance import package_versions
+from alma_core.testsets import read_lines, read_test_set
+from alma_core.train import load_trained
 
 __all__ = [
     "EvaluationError",
@@ -97,7 +103,9 @@ def score_direction(
             result = metrics.comet(
                 sources, hypotheses, references, model=comet_model, batch_size=comet_batch_size, gpus=gpus
             )
-            record.update(comet=result.score, comet_version=result.extra["comet_version"], comet_signature=result.signature)
+            record.update(
+                comet=result.score, comet_version=result.extra["comet_version"], comet_signature=result.signature
+            )
         except metrics.CometUnavailableError as err:
             record["comet_error"] = str(err)
     off = metrics.off_target_rate(hypotheses, tgt, off_target_candidates)
@@ -106,19 +114,24 @@ def score_direction(
 
 
 def results_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Tidy results: one row per system x direction x language x metric (columns system, direction, lang, metric, value)."""
+    """Tidy results: one row per system x direction x language x metric (columns system, direction, lang, metric,
+    value)."""
     rows = []
     for record in records:
         system = record.get("system")
         if system is None:
-            raise EvaluationError(f"record for {record.get('pair', '?')} has no 'system' key; add one (e.g. the model name)")
+            raise EvaluationError(
+                f"record for {record.get('pair', '?')} has no 'system' key; add one (e.g. the model name)"
+            )
         direction, lang = record.get("direction"), record.get("lang")
         if direction is None or lang is None:
             direction, lang = direction_kind(record["src"], record["tgt"])
         for metric in METRICS:
             value = record.get(metric)
             if value is not None:
-                rows.append({"system": system, "direction": direction, "lang": lang, "metric": metric, "value": float(value)})
+                rows.append(
+                    {"system": system, "direction": direction, "lang": lang, "metric": metric, "value": float(value)}
+                )
     return pd.DataFrame(rows, columns=["system", "direction", "lang", "metric", "value"])
 
 
@@ -137,9 +150,6 @@ def find_hypotheses(hyps_dir: str | os.PathLike, src: str, tgt: str) -> Path:
 
 def read_hypotheses(path: str | os.PathLike, sources: Sequence[str]) -> list[str]:
     """Hypotheses aligned with `sources` from a translate() JSONL file or a plain one-per-line file."""
-    from alma_core.generate import read_translations
-    from alma_core.testsets import read_lines
-
     path = Path(path)
     if path.suffix == ".jsonl":
         done = read_translations(path, sources)
@@ -168,8 +178,6 @@ def evaluate_system(
     gpus: int = 0,
 ) -> list[dict[str, Any]]:
     """Score one system's hypothesis files for several directions; a record per direction."""
-    from alma_core.testsets import read_test_set
-
     records = []
     comet_failed: str | None = None
     for src, tgt in directions:
@@ -203,10 +211,15 @@ def _parse_directions(text: str | None) -> list[tuple[str, str]]:
 
 
 def _format_table(frame: pd.DataFrame, metric: str) -> str:
-    """A printable Tables 1-2 layout of one metric (Sec. 5.1), built by alma_core.tables."""
-    from alma_core.tables import paper_layout
-
-    table = paper_layout(frame, metric)
+    """A printable pivot of one metric for the CLI: systems x (direction, language). The book's paper layout (Tables
+    1-2,
+    averages, the paper's language order) is alma_core.tables.paper_layout; the runs layer does not import the book."""
+    rows = frame[frame["metric"] == metric]
+    table = rows.pivot_table(index="system", columns=["direction", "lang"], values="value", aggfunc="first", sort=False)
+    directions = list(dict.fromkeys(table.columns.get_level_values(0)))
+    for direction in directions:
+        table[(direction, "Avg.")] = table[direction].mean(axis=1)
+    table = table[[column for direction in directions for column in table.columns if column[0] == direction]]
     digits = 4 if metric == "off_target" else 2
     return f"{metric}:\n" + table.round(digits).to_string(na_rep="-")
 
@@ -216,7 +229,8 @@ def _format_table(frame: pd.DataFrame, metric: str) -> str:
 
 
 def decoding_device(dtype: str | None = "auto") -> tuple[str, str]:
-    """(device, dtype) for decoding: the GPU when there is one, in bf16 (fp16 without bf16) for `auto`; fp32 on a CPU."""
+    """(device, dtype) for decoding: the GPU when there is one, in bf16 (fp16 without bf16) for `auto`; fp32 on a
+    CPU."""
     import torch
 
     if not torch.cuda.is_available():
@@ -227,16 +241,19 @@ def decoding_device(dtype: str | None = "auto") -> tuple[str, str]:
 
 
 def load_job_model(job: Mapping[str, Any], device: str, dtype: str) -> tuple[Any, Any]:
-    """A job's model on `device` in `dtype`: a finished training run (LoRA merged), or a backbone/released checkpoint."""
+    """A job's model on `device` in `dtype`: a finished training run (LoRA merged), or a backbone/released
+    checkpoint."""
     if job.get("trained"):
-        from alma_core.train import load_trained
-
         model, tokenizer = load_trained(job["trained"], dtype=dtype, merge=True)
         return model.to(device).eval(), tokenizer
-    from alma_core.generate import load_translator
 
-    return load_translator(job["model"], adapter=job.get("adapter"), local_files_only=job.get("local_files_only", False),
-                           dtype=dtype, device=device)
+    return load_translator(
+        job["model"],
+        adapter=job.get("adapter"),
+        local_files_only=job.get("local_files_only", False),
+        dtype=dtype,
+        device=device,
+    )
 
 
 def _score_rows(system: str, src: str, tgt: str, values: Mapping[str, Any], note: str) -> list[dict[str, Any]]:
@@ -248,7 +265,8 @@ def _score_rows(system: str, src: str, tgt: str, values: Mapping[str, Any], note
 
 def _comet_by_direction(triples: Mapping[str, tuple[list[str], list[str], list[str]]], job: Mapping[str, Any],
                         gpus: int) -> tuple[dict[str, float], str, str]:
-    """COMET of every direction from ONE model call (loading COMET dominates small runs); ({}, reason, '') if unavailable."""
+    """COMET of every direction from ONE model call (loading COMET dominates small runs); ({}, reason, '') if
+    unavailable."""
     flat = [(d, s, h, r) for d, (srcs, hyps, refs) in triples.items() for s, h, r in zip(srcs, hyps, refs)]
     if str(job.get("comet_model", "none")).lower() == "none":
         return {}, "COMET skipped (evaluation.comet_model: none)", ""
@@ -264,10 +282,8 @@ def _comet_by_direction(triples: Mapping[str, tuple[list[str], list[str], list[s
 
 
 def _job_sources(job: Mapping[str, Any], src: str, tgt: str) -> tuple[list[str], list[str], list[tuple[str, str]]]:
-    """(sources, references, shots) of one direction of a job: its test set (first max_sentences) and k-shot examples."""
-    from alma_core.data import read_shots, shots_path
-    from alma_core.testsets import read_test_set
-
+    """(sources, references, shots) of one direction of a job: its test set (first max_sentences) and k-shot
+    examples."""
     sources, refs = read_test_set(job["test_root"], src, tgt, fmt=job["test_format"])
     if job.get("max_sentences"):
         sources, refs = sources[: job["max_sentences"]], refs[: job["max_sentences"]]
@@ -281,9 +297,6 @@ def run_job(config_path: str | os.PathLike) -> Path:
     """One system's evaluation (Section 5.1; App. E/I prompts): translate every direction (resumable), then BLEU,
     chrF, COMET, off-target rate and the count of sources cut to fit the prompt; writes scores.json and run.json."""
     import yaml
-
-    from alma_core.generate import count_truncated, translate
-    from alma_core.provenance import package_versions
 
     job = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
     out = Path(job["output_dir"])
@@ -305,10 +318,16 @@ def run_job(config_path: str | os.PathLike) -> Path:
         bleu = metrics.bleu(hyps, refs, tgt)
         off = metrics.off_target_rate(hyps, tgt, job.get("off_target_candidates"))
         signatures[f"bleu {direction}"], signatures["off-target"] = bleu.signature, off.signature
-        outputs[direction] = {"sentences": len(sources), "seconds": round(time.time() - started, 2),
-                              "example": hyps[0] if hyps else "", "bleu": bleu.score, "chrf": metrics.chrf(hyps, refs).score,
-                              "off_target": 100 * off.score, "prompt_tokens": budget,
-                              "truncated": count_truncated(tokenizer, sources, src, tgt, budget, style=style, shots=shots)}
+        outputs[direction] = {
+            "sentences": len(sources),
+            "seconds": round(time.time() - started, 2),
+            "example": hyps[0] if hyps else "",
+            "bleu": bleu.score,
+            "chrf": metrics.chrf(hyps, refs).score,
+            "off_target": 100 * off.score,
+            "prompt_tokens": budget,
+            "truncated": count_truncated(tokenizer, sources, src, tgt, budget, style=style, shots=shots),
+        }
     comet_scores, comet_error, signatures["comet"] = _comet_by_direction(triples, job, 1 if device == "cuda" else 0)
     rows = []
     for direction in triples:
@@ -342,7 +361,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--hyps", required=True, help="folder with {src}-{tgt}.jsonl / test-{src}-{tgt} files")
     parser.add_argument("--testsets", required=True, help="test-set root (see alma_core.testsets)")
     parser.add_argument("--format", default="sacrebleu-echo", choices=["sacrebleu-echo", "json"])
-    parser.add_argument("--directions", default=None, help="comma-separated, e.g. de-en,en-de (default: the paper's ten)")
+    parser.add_argument(
+        "--directions", default=None, help="comma-separated, e.g. de-en,en-de (default: the paper's ten)"
+    )
     parser.add_argument("--system", required=True, help="name of the system in the tables")
     parser.add_argument("--out", required=True, help="results JSON path; a CSV of the tidy frame is written beside it")
     parser.add_argument("--comet-model", default=metrics.DEFAULT_COMET_MODEL, help="hub id, checkpoint path, or 'none'")

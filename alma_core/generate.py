@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from alma_core.io import atomic_write_text
+from alma_core.modeling import load_backbone
 from alma_core.prompts import PromptStyle, clean_output, prompt_parts
 
 __all__ = [
@@ -111,7 +112,8 @@ def count_truncated(
     style: PromptStyle = "english",
     shots: Sequence[tuple[str, str]] = (),
 ) -> int:
-    """How many sources do not fit `max_prompt_tokens` and are cut by `build_prompts` (reported, never silent; Section 5.1)."""
+    """How many sources do not fit `max_prompt_tokens` and are cut by `build_prompts` (reported, never silent; Section
+    5.1)."""
     before, after = prompt_parts(src, tgt, style=style, shots=shots)
     return sum(n > max_prompt_tokens for n in _token_counts(tokenizer, [before + s + after for s in sources]))
 
@@ -161,7 +163,8 @@ def read_translations(path: str | os.PathLike, sources: Sequence[str] | None = N
         if sources is not None and (index >= len(sources) or sources[index] != source):
             given = repr(sources[index][:60]) if index < len(sources) else f"nothing (only {len(sources)} sources)"
             raise ResumeMismatchError(
-                f"{path}:{lineno}: holds sentence {index} {source[:60]!r} but the sources given now have {given} there; "
+                f"{path}:{lineno}: holds sentence {index} {source[:60]!r} but the sources given now have {given} "
+                f"there; "
                 "this file belongs to another test set or direction: pass another output_path or delete the file"
             )
         done[index] = hypothesis
@@ -210,7 +213,9 @@ def translate(
     if isinstance(sources, str):
         raise GenerationError("pass a list of source sentences, not a single string")
     if batch_size < 1 or num_beams < 1 or max_new_tokens < 1:
-        raise GenerationError(f"batch_size, num_beams and max_new_tokens must be >= 1 (got {batch_size}, {num_beams}, {max_new_tokens})")
+        raise GenerationError(
+            f"batch_size, num_beams and max_new_tokens must be >= 1 (got {batch_size}, {num_beams}, {max_new_tokens})"
+        )
     sources = list(sources)
     path = Path(output_path) if output_path is not None else None
     done = read_translations(path, sources) if path is not None else {}
@@ -284,8 +289,6 @@ def load_translator(
 
     The adapter is merged into the base weights by default (same outputs, faster decoding).
     """
-    from alma_core.modeling import load_backbone
-
     model, tokenizer = load_backbone(path_or_id, local_files_only=local_files_only, dtype=dtype)
     if adapter is not None:
         from peft import PeftModel

@@ -9,22 +9,34 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_text", "atomic_write_json", "read_json", "stable_hash", "validation_message"]
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "atomic_write_json",
+    "read_json",
+    "stable_hash",
+    "validation_message",
+]
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write text to a temp file beside `path`, then rename it into place (never a half-written file)."""
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write bytes to a temp file beside `path`, then rename it into place (never a half-written file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """UTF-8 text written atomically (alma_core.io.atomic_write_bytes)."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:

@@ -20,7 +20,9 @@ from typing import Any
 import yaml
 
 from alma_core import launch, store
+from alma_core.config import batch_plan, make_config
 from alma_core.io import atomic_write_text, read_json
+from alma_core.tiny_comet import build_tiny_comet
 
 __all__ = [
     "JobError",
@@ -62,8 +64,14 @@ def run_spec(params: Any, config_path: Path, module: str = TRAIN_MODULE) -> laun
         values.update(nodes=1, gpus_per_node=1, deepspeed_config=None,
                       launcher="slurm" if values["launcher"] == "slurm" else "python")
     job = config_path.parent.name
-    return launch.RunSpec(config_path=str(config_path), slurm_job_name=f"alma-{job}"[:60], module=module, in_process=False,
-                          slurm_output=str(config_path.parent / "slurm-%j.log"), **values)
+    return launch.RunSpec(
+        config_path=str(config_path),
+        slurm_job_name=f"alma-{job}"[:60],
+        module=module,
+        in_process=False,
+        slurm_output=str(config_path.parent / "slurm-%j.log"),
+        **values,
+    )
 
 
 def _submit(params: Any, script: Path) -> None:
@@ -76,7 +84,10 @@ def _submit(params: Any, script: Path) -> None:
                           capture_output=True, text=True, check=False)
     job_id = done.stdout.strip().split(";")[0]
     if not wait:
-        raise JobError(f"submitted {script} as job {job_id or '?'} ({done.stderr.strip()}); rerun the notebook when it has finished")
+        raise JobError(
+            f"submitted {script} as job {job_id or '?'} ({done.stderr.strip()}); rerun the notebook when it has "
+            f"finished"
+        )
     if done.returncode != 0:
         logs = sorted(script.parent.glob("slurm-*.log"))
         tail = logs[-1].read_text(encoding="utf-8", errors="replace")[-3000:] if logs else done.stderr[-2000:]
@@ -105,7 +116,8 @@ def start(params: Any, config_path: Path, module: str, dry_run: bool = False) ->
 
 def ensure(params: Any, config: Mapping[str, Any], key: str, out: Path, module: str, *,
            finished: Callable[[Path], bool], info: Mapping[str, Any]) -> Path:
-    """Run one job unless done for `key`: skip, adopt a finished result without a marker, or write its config and start it."""
+    """Run one job unless done for `key`: skip, adopt a finished result without a marker, or write its config and
+    start it."""
     if finished(out) and not store.is_done(out, key) and not params.force:  # a job run by hand
         store.mark_done(out, key, {**info, "adopted": True})
     if params.force or not store.is_done(out, key):
@@ -178,8 +190,6 @@ def comet_checkpoint(params: Any) -> str:
     """The COMET model of an evaluation: `tiny` builds the locally made checkpoint in the store."""
     if params.evaluation.comet_model != "tiny":
         return params.evaluation.comet_model
-    from alma_core.tiny_comet import build_tiny_comet
-
     return str(build_tiny_comet(store.resolve(params.store_dir) / "tiny_comet"))
 
 
@@ -211,7 +221,10 @@ def eval_config(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[
     if ev.comet_model == "tiny":  # the locally built checkpoint changes with its code, not with its name
         import hashlib
 
-        identity = {"system": identity, "tiny_comet": hashlib.sha256(Path(comet_checkpoint(params)).read_bytes()).hexdigest()[:16]}
+        identity = {
+            "system": identity,
+            "tiny_comet": hashlib.sha256(Path(comet_checkpoint(params)).read_bytes()).hexdigest()[:16],
+        }
     key = store.run_key({"job": {k: v for k, v in job.items() if k not in ("trained", "model", "system")},
                          "identity": identity})
     out = store.resolve(params.store_dir) / "eval" / f"{slug(system.name)}-{key}"
@@ -228,8 +241,11 @@ def scores_frame(frames: list[Any]) -> Any:
     return scores
 
 
-def ensure_evaluated(params: Any, trained: Mapping[str, Path], systems: list[Any] | None = None) -> tuple[Any, dict[str, Path]]:
-    """Evaluate every system (or `systems`) through launch unless done for the same inputs; (tidy scores, {system: run.json})."""
+def ensure_evaluated(
+    params: Any, trained: Mapping[str, Path], systems: list[Any] | None = None
+) -> tuple[Any, dict[str, Path]]:
+    """Evaluate every system (or `systems`) through launch unless done for the same inputs; (tidy scores, {system:
+    run.json})."""
     import pandas as pd
 
     frames, runs = [], {}
@@ -262,9 +278,8 @@ def _write_job(out: Path, name: str, kind: str, config: Mapping[str, Any], param
 
 
 def resolved_values(config: Mapping[str, Any], world_size: int) -> str:
-    """Shell comments with the values a training job resolves at run time (App. C): lr, batch plan, schedule, precision."""
-    from alma_core.config import batch_plan, make_config
-
+    """Shell comments with the values a training job resolves at run time (App. C): lr, batch plan, schedule,
+    precision."""
     cfg = make_config(dict(config), source="job config")
     plan = batch_plan(cfg, world_size)
     lines = [f"learning rate {cfg.lr:g} ({cfg.lr_scheduler}, warm-up {cfg.warmup_ratio})",
@@ -275,7 +290,8 @@ def resolved_values(config: Mapping[str, Any], world_size: int) -> str:
 
 
 def render_jobs(params: Any, out: Path, systems: list[Any] | None = None) -> list[Path]:
-    """Write every job of one notebook's params (training configs, evaluations; launch command or script) without running it."""
+    """Write every job of one notebook's params (training configs, evaluations; launch command or script) without
+    running it."""
     if not hasattr(params, "launch"):
         return []
     out.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""Turn a run spec into the process that trains it: python, torchrun, deepspeed, accelerate, or a SLURM job (Section 5.2).
+"""Turn a run spec into the process that trains it: python, torchrun, deepspeed, accelerate, or a SLURM job (Section
+5.2).
 
 The paper trains on 16 GPUs with DeepSpeed ZeRO-2; the same training YAML runs in-process on a
 laptop CPU. `render` shows the exact command (or sbatch script); `launch` runs it and streams its log.
@@ -38,8 +39,12 @@ class RunSpec(BaseModel):
 
     launcher: Launcher = "python"
     config_path: str = Field(description="job YAML, passed as `--config` to the module")
-    module: str = Field("alma_core.train", description="module (and subcommand) run with -m, e.g. 'alma_core.book eval-job'")
-    in_process: bool = Field(True, description="launcher python: call the module's main() in this process (no start-up cost)")
+    module: str = Field(
+        "alma_core.train", description="module (and subcommand) run with -m, e.g. 'alma_core.book eval-job'"
+    )
+    in_process: bool = Field(
+        True, description="launcher python: call the module's main() in this process (no start-up cost)"
+    )
     nodes: int = Field(1, ge=1)
     gpus_per_node: int = Field(1, ge=1)
     deepspeed_config: str | None = Field(None, description="DeepSpeed JSON; passed to the run as --set deepspeed=...")
@@ -118,7 +123,8 @@ def command(spec: RunSpec) -> list[str]:
 
 
 def sbatch_script(spec: RunSpec) -> str:
-    """An sbatch script for nodes x GPUs: one srun task per node, each a torchrun with c10d rendezvous on the head node."""
+    """An sbatch script for nodes x GPUs: one srun task per node, each a torchrun with c10d rendezvous on the head
+    node."""
     lines = ["#!/bin/bash", f"#SBATCH --job-name={spec.slurm_job_name}", f"#SBATCH --nodes={spec.nodes}",
              "#SBATCH --ntasks-per-node=1", f"#SBATCH --gpus-per-node={spec.gpus_per_node}",
              f"#SBATCH --cpus-per-task={spec.slurm_cpus_per_task}", f"#SBATCH --time={spec.slurm_time}",

@@ -125,7 +125,9 @@ def resolve_comet_checkpoint(model: str | os.PathLike = DEFAULT_COMET_MODEL) -> 
 
         return Path(download_model(str(model)))
     except Exception as err:  # hub/cache errors come in many types; all mean "not here"
-        raise _unavailable(str(model), f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
+        raise _unavailable(
+            str(model), f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        ) from None
 
 
 @functools.lru_cache(maxsize=2)

@@ -1,4 +1,5 @@
-"""Backbones and tokenizers: LLaMA pad/EOS handling, LoRA on down_proj, and the tiny stand-in for LLaMA-2 (Sections 2.2, 5.2)."""
+"""Backbones and tokenizers: LLaMA pad/EOS handling, LoRA on down_proj, and the tiny stand-in for LLaMA-2 (Sections 2.2,
+5.2)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alma_core.data import sample_data_dir
 from alma_core.io import atomic_write_json, read_json, stable_hash
 
 __all__ = [
@@ -67,7 +69,6 @@ class TinyBackboneConfig(BaseModel):
 def _corpus_root(cfg: TinyBackboneConfig) -> Path:
     if cfg.corpus_dir is not None:
         return Path(cfg.corpus_dir)
-    from alma_core.data import sample_data_dir
 
     return Path(sample_data_dir())
 
@@ -80,7 +81,10 @@ def _corpus_texts(root: Path) -> dict[str, list[str]]:
     """All text of the corpus by language: monolingual/{lang}.txt plus both sides of parallel train files."""
     mono = root / "monolingual"
     if not mono.is_dir():
-        raise ModelLoadError(f"{mono}: no monolingual corpus for the tiny backbone; pass corpus_dir= a root with monolingual/{{lang}}.txt")
+        raise ModelLoadError(
+            f"{mono}: no monolingual corpus for the tiny backbone; pass corpus_dir= a root with "
+            f"monolingual/{{lang}}.txt"
+        )
     texts = {p.stem: _read_lines(p) for p in sorted(mono.glob("*.txt"))}
     if "en" not in texts:
         raise ModelLoadError(f"{mono}/en.txt is missing; the tiny backbone is 'pretrained' on English-dominant text")
@@ -215,7 +219,9 @@ def build_tiny_backbone(cache_dir: str | os.PathLike, cfg: TinyBackboneConfig | 
 
     cfg = cfg or TinyBackboneConfig()
     texts = _corpus_texts(_corpus_root(cfg))
-    key = stable_hash({"cfg": cfg.model_dump(exclude={"corpus_dir"}), "corpus": _corpus_digest(texts), "v": _FORMAT_VERSION})
+    key = stable_hash(
+        {"cfg": cfg.model_dump(exclude={"corpus_dir"}), "corpus": _corpus_digest(texts), "v": _FORMAT_VERSION}
+    )
     target = Path(cache_dir) / key
     if (target / "backbone.json").exists():
         return target
@@ -262,7 +268,8 @@ def build_tiny_backbone(cache_dir: str | os.PathLike, cfg: TinyBackboneConfig | 
 
 
 def fix_pad_token(model: Any, tokenizer: Any) -> int:
-    """Make pad != EOS (official handling): pad -> <unk> (LLaMA id 0), else a spare pad token, else a new <pad>; the pad id.
+    """Make pad != EOS (official handling): pad -> <unk> (LLaMA id 0), else a spare pad token, else a new <pad>; the pad
+    id.
 
     With pad == EOS the EOS label is masked with the padding and the model never learns to stop.
     """
@@ -334,8 +341,11 @@ def _hub_load_error(name: str, err: Exception, local_files_only: bool) -> ModelL
     )
 
 
-def load_backbone(name_or_path: str | os.PathLike, *, local_files_only: bool = False, dtype: Any = None) -> tuple[Any, Any]:
-    """Load (model, tokenizer) by hub id or local folder, in `dtype`, with pad != EOS set everywhere (Sections 2.2, 5.2).
+def load_backbone(
+    name_or_path: str | os.PathLike, *, local_files_only: bool = False, dtype: Any = None
+) -> tuple[Any, Any]:
+    """Load (model, tokenizer) by hub id or local folder, in `dtype`, with pad != EOS set everywhere (Sections 2.2,
+    5.2).
 
     A name is a local folder only when it exists or is written as a path (see `is_local_model_path`); anything else
     is a hub id, resolved through the Hugging Face cache (HF_HOME) exactly as `from_pretrained` does.
@@ -345,7 +355,9 @@ def load_backbone(name_or_path: str | os.PathLike, *, local_files_only: bool = F
     local = is_local_model_path(name_or_path)
     name = str(Path(str(name_or_path)).expanduser()) if local else str(name_or_path)
     if local and not Path(name).is_dir():
-        raise ModelLoadError(f"backbone {name!r}: no such directory; build it with build_tiny_backbone() or give a hub id")
+        raise ModelLoadError(
+            f"backbone {name!r}: no such directory; build it with build_tiny_backbone() or give a hub id"
+        )
     torch_dtype = _torch_dtype(dtype)
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local_files_only)
@@ -354,7 +366,9 @@ def load_backbone(name_or_path: str | os.PathLike, *, local_files_only: bool = F
         )
     except OSError as err:
         if local:
-            raise ModelLoadError(f"backbone {name!r} could not be loaded ({err}); check the folder holds a saved model") from None
+            raise ModelLoadError(
+                f"backbone {name!r} could not be loaded ({err}); check the folder holds a saved model"
+            ) from None
         raise _hub_load_error(name, err, local_files_only) from None
     fix_pad_token(model, tokenizer)
     return model, tokenizer

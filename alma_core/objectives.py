@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import torch
 
 from alma_core.languages import get_language
 from alma_core.prompts import PromptStyle, prompt_parts
+
+if TYPE_CHECKING:  # torch is imported where tensors are built, so building examples needs no torch import
+    import torch
 
 __all__ = [
     "IGNORE_INDEX",
@@ -160,7 +162,14 @@ def parallel_example(
 
 
 def _target_ids(
-    tokenizer: Any, src: str, tgt: str, source: str, target: str, *, style: PromptStyle, shots: Sequence[tuple[str, str]]
+    tokenizer: Any,
+    src: str,
+    tgt: str,
+    source: str,
+    target: str,
+    *,
+    style: PromptStyle,
+    shots: Sequence[tuple[str, str]],
 ) -> list[int]:
     """Target tokens as they fall after the prompt when `prompt + target` is tokenized as one string."""
     before, after = prompt_parts(src, tgt, style=style, shots=shots)
@@ -203,7 +212,8 @@ def parallel_examples(
 
 
 def pack_documents(tokenizer: Any, documents: Iterable[str], block_size: int = 512) -> list[dict[str, list[int]]]:
-    """Stage-1 blocks: each document as BOS (where the tokenizer adds one) + text + EOS, cut into `block_size` blocks (Sec. 4.1).
+    """Stage-1 blocks: each document as BOS (where the tokenizer adds one) + text + EOS, cut into `block_size` blocks
+    (Sec. 4.1).
 
     Every token is in the loss; the last incomplete block is dropped, as in the official code.
     """
@@ -224,7 +234,8 @@ def pack_documents(tokenizer: Any, documents: Iterable[str], block_size: int = 5
 def prefix_lm_example(
     tokenizer: Any, src: str, tgt: str, source: str, target: str, max_length: int = 512, **kwargs: Any
 ) -> dict[str, Any]:
-    """Prefix-LM example (Appendix A): as `parallel_example`, plus `prefix_length` for bidirectional prompt attention."""
+    """Prefix-LM example (Appendix A): as `parallel_example`, plus `prefix_length` for bidirectional prompt
+    attention."""
     example = parallel_example(tokenizer, src, tgt, source, target, max_length, **kwargs)
     example["prefix_length"] = sum(label == IGNORE_INDEX for label in example["labels"])
     return example
@@ -238,7 +249,9 @@ def span_corruption_mask(length: int, mean_span: float, rate: float, rng: np.ran
     n_spans = int(min(max(round(n_noise / mean_span), 1), n_noise, length - n_noise))
 
     def split(total: int, parts: int) -> np.ndarray:
-        cuts = np.sort(rng.choice(np.arange(1, total), size=parts - 1, replace=False)) if parts > 1 else np.array([], int)
+        cuts = (
+            np.sort(rng.choice(np.arange(1, total), size=parts - 1, replace=False)) if parts > 1 else np.array([], int)
+        )
         return np.diff(np.concatenate([[0], cuts, [total]]))
 
     noise, keep = split(n_noise, n_spans), split(length - n_noise, n_spans)
@@ -284,7 +297,12 @@ def denoising_example(
     targets = targets[: max(max_length - len(inputs) - 1, 1)] + [tokenizer.eos_token_id]
     input_ids = (inputs + targets)[:max_length]
     labels = ([IGNORE_INDEX] * len(inputs) + targets)[:max_length]
-    return {"input_ids": input_ids, "attention_mask": [1] * len(input_ids), "labels": labels, "prefix_length": len(inputs)}
+    return {
+        "input_ids": input_ids,
+        "attention_mask": [1] * len(input_ids),
+        "labels": labels,
+        "prefix_length": len(inputs),
+    }
 
 
 def mixture_of_denoisers_example(
@@ -304,7 +322,13 @@ def mixture_of_denoisers_example(
     before, after = prompt_parts(src, tgt)
     spec = DENOISERS[mode]
     return denoising_example(
-        tokenizer, before + source + after + target, spec["mean_span"], spec["rate"], rng, mode=mode, max_length=max_length
+        tokenizer,
+        before + source + after + target,
+        spec["mean_span"],
+        spec["rate"],
+        rng,
+        mode=mode,
+        max_length=max_length,
     )
 
 
@@ -313,8 +337,13 @@ MaskStyle = Literal["additive", "binary"]
 # How each model class reads a 4D attention mask in transformers 4.57 (stack-notes: test causality per architecture):
 # LLaMA/Mistral (SDPA, eager), OPT and Falcon (no ALiBi) add it to the scores (0 = attend, min = blocked);
 # the native MPT model takes 1 = attend and inverts it. BLOOM (and ALiBi Falcon) build ALiBi from a 2D mask.
-_MASK_STYLES: dict[str, MaskStyle] = {"llama": "additive", "mistral": "additive", "opt": "additive", "falcon": "additive",
-                                      "mpt": "binary"}
+_MASK_STYLES: dict[str, MaskStyle] = {
+    "llama": "additive",
+    "mistral": "additive",
+    "opt": "additive",
+    "falcon": "additive",
+    "mpt": "binary",
+}
 _NEEDS_POSITION_IDS = frozenset({"opt"})  # derive positions from a 2D mask, so they are given explicitly
 
 
@@ -323,7 +352,8 @@ def _model_type(model_config: Any) -> str | None:
 
 
 def prefix_lm_mask_style(model_config: Any) -> MaskStyle:
-    """How the model reads a 4D prefix-LM mask (App. A): 'additive' (0 = attend, min = blocked) or 'binary' (1 = attend).
+    """How the model reads a 4D prefix-LM mask (App. A): 'additive' (0 = attend, min = blocked) or 'binary' (1 =
+    attend).
 
     `model_config` is a transformers config (or its model_type). Model types that cannot take a 4D mask are refused.
     """
@@ -333,7 +363,8 @@ def prefix_lm_mask_style(model_config: Any) -> MaskStyle:
         why = "its ALiBi bias is built from a 2D mask" if model_type == "bloom" or alibi_falcon else "it is not checked"
         raise ValueError(
             f"prefix-LM / mixture-of-denoisers (Appendix A) need a 4D attention mask, and model type {model_type!r} "
-            f"cannot take one here ({why}); supported: {sorted(_MASK_STYLES)}. Fix: use objective 'clm' with this model "
+            f"cannot take one here ({why}); supported: {sorted(_MASK_STYLES)}. Fix: use objective 'clm' with this "
+            f"model "
             "or pick a supported backbone"
         )
     return _MASK_STYLES[model_type]
@@ -357,6 +388,8 @@ class RightPadCollator:
         self.model_config = model_config
 
     def __call__(self, features: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        import torch  # here, not at module level: building examples and params validation need no torch
+
         width = max(len(f["input_ids"]) for f in features)
         if self.pad_to_multiple_of:
             width = -(-width // self.pad_to_multiple_of) * self.pad_to_multiple_of
@@ -372,7 +405,9 @@ class RightPadCollator:
         if any("prefix_length" in f for f in features):
             config = self.model_config if self.model_config is not None else "llama"
             prefix = torch.tensor([int(f.get("prefix_length", 0)) for f in features])
-            batch["attention_mask"] = prefix_lm_attention_mask(batch["attention_mask"], prefix, prefix_lm_mask_style(config))
+            batch["attention_mask"] = prefix_lm_attention_mask(
+                batch["attention_mask"], prefix, prefix_lm_mask_style(config)
+            )
             if _model_type(config) in _NEEDS_POSITION_IDS:
                 batch["position_ids"] = torch.arange(width).expand(len(features), width).clone()
         return batch
@@ -381,14 +416,19 @@ class RightPadCollator:
 def prefix_lm_attention_mask(
     padding_mask: torch.Tensor, prefix_length: torch.Tensor, style: MaskStyle = "additive"
 ) -> torch.Tensor:
-    """[B,1,T,T] mask: causal, plus full attention among the first `prefix_length` tokens, padding keys blocked (App. A).
+    """[B,1,T,T] mask: causal, plus full attention among the first `prefix_length` tokens, padding keys blocked (App.
+    A).
 
     style 'additive': 0 = attend, float32 min = blocked (LLaMA, OPT, Falcon); 'binary': 1 = attend, 0 = blocked (MPT).
     """
+    import torch
+
     batch, width = padding_mask.shape
     pos = torch.arange(width)
     causal = pos[None, :] <= pos[:, None]
-    in_prefix = pos[None, :, None].lt(prefix_length[:, None, None]) & pos[None, None, :].lt(prefix_length[:, None, None])
+    in_prefix = pos[None, :, None].lt(prefix_length[:, None, None]) & pos[None, None, :].lt(
+        prefix_length[:, None, None]
+    )
     allowed = (causal[None] | in_prefix) & padding_mask.bool()[:, None, :]
     if style == "binary":
         return allowed[:, None].long()

@@ -34,6 +34,7 @@ from alma_core.params_sweeps import (
     Sec3ParallelDataParams,
     Sec61MonolingualTokensParams,
 )
+from alma_core.store import repo_root
 
 __all__ = [
     "ParamsError",
@@ -170,7 +171,9 @@ class CrossLingualEvalParams(_Strict):
     """Appendix J's benchmarks: tasks and languages, where the items come from, and the scoring batch."""
 
     tasks: dict[Literal["XNLI", "XStoryCloze", "XWinograd"], list[str]] = Field(min_length=1)
-    source: Literal["sample", "files", "hub"] = Field("sample", description="shipped sample items, a local root, or the hub datasets")
+    source: Literal["sample", "files", "hub"] = Field(
+        "sample", description="shipped sample items, a local root, or the hub datasets"
+    )
     data_root: str | None = Field(None, description="files: root of {xnli,xstorycloze,xwinograd}/{lang}.jsonl")
     splits: dict[str, str] = Field(default_factory=dict, description="hub: split per task (default test/eval/test)")
     max_items: int | None = Field(None, ge=1)
@@ -184,7 +187,9 @@ class AppJCrossLingualParams(NotebookParams):
     tiny_backbone: dict[str, Any] = Field(default_factory=dict)
     train: dict[str, dict[str, Any]] = Field(default_factory=dict, description="stage-1 runs (tiny profile)")
     systems: list[SystemSpec] = Field(min_length=1)
-    before_after: list[tuple[str, str]] = Field(default_factory=list, description="(system before stage 1, system after)")
+    before_after: list[tuple[str, str]] = Field(
+        default_factory=list, description="(system before stage 1, system after)"
+    )
     reported_systems: list[str] = Field(default_factory=list, description="Table 12 rows to show; [] = all")
     evaluation: CrossLingualEvalParams
     launch: LaunchParams = LaunchParams()
@@ -265,9 +270,8 @@ PARAMS_DIR_ENV = "ALMA_PARAMS_DIR"
 
 
 def params_path(notebook: str, profile: str, root: str | Path | None = None) -> Path:
-    """`params/<profile>/<notebook>.yaml` under the repo root or $ALMA_PARAMS_DIR. Used by notebooks/add_language_pair.ipynb."""
-    from alma_core.store import repo_root
-
+    """`params/<profile>/<notebook>.yaml` under the repo root or $ALMA_PARAMS_DIR. Used by
+    notebooks/add_language_pair.ipynb."""
     base = os.environ.get(PARAMS_DIR_ENV)
     return (Path(base) if base else Path(root or repo_root()) / "params") / profile / f"{notebook}.yaml"
 
@@ -293,7 +297,9 @@ def load_params(path: str | Path) -> NotebookParams:
     path = Path(path)
     params = validate_params(path.stem, read_yaml(path), where=str(path))
     if path.parent.name in PROFILES and params.profile != path.parent.name:
-        raise ParamsError(f"{path}: profile {params.profile!r} but the file lies in params/{path.parent.name}/; make them agree")
+        raise ParamsError(
+            f"{path}: profile {params.profile!r} but the file lies in params/{path.parent.name}/; make them agree"
+        )
     return params
 
 
@@ -303,7 +309,8 @@ def load_notebook_params(notebook: str, profile: str, root: str | Path | None = 
 
 
 def notebook_params(notebook: str, namespace: Mapping[str, Any]) -> NotebookParams:
-    """Validate a notebook's `parameters` cell after papermill's injection (Sec. 2-6, App. A-J). Used by every chapter notebook."""
+    """Validate a notebook's `parameters` cell after papermill's injection (Sec. 2-6, App. A-J). Used by every
+    chapter notebook."""
     fields = _schema_for(notebook, f"notebooks/{notebook}.ipynb").model_fields
     values = {key: namespace[key] for key in fields if key in namespace}
     return validate_params(notebook, values, where=f"notebooks/{notebook}.ipynb parameters")

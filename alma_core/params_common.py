@@ -36,7 +36,8 @@ class _Strict(BaseModel):
 
 
 class LaunchParams(_Strict):
-    """How jobs are started (fields of alma_core.launch.RunSpec): one process on a laptop, DeepSpeed/SLURM on a cluster."""
+    """How jobs are started (fields of alma_core.launch.RunSpec): one process on a laptop, DeepSpeed/SLURM on a
+    cluster."""
 
     launcher: Literal["python", "torchrun", "deepspeed", "accelerate", "slurm"] = "python"
     nodes: int = Field(1, ge=1)
@@ -113,7 +114,8 @@ class NotebookParams(_Strict):
 
 
 def check_train_runs(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Check every run of a notebook is a valid alma_core.config.TrainConfig (Sec. 5.2, App. C; base_model `tiny` = the stand-in)."""
+    """Check every run of a notebook is a valid alma_core.config.TrainConfig (Sec. 5.2, App. C; base_model `tiny` =
+    the stand-in)."""
     for name, run in runs.items():
         make_config({"base_model": "tiny", "output_dir": "-", **run}, source=f"train.{name}")
     return runs

@@ -68,13 +68,18 @@ class _DerivedRuns(NotebookParams):
 
 
 class Sec3ParallelDataParams(_DerivedRuns):
-    """Section 3: stage 2 of several backbones (and one trained from scratch) on growing nested parallel subsets (Figure 4)."""
+    """Section 3: stage 2 of several backbones (and one trained from scratch) on growing nested parallel subsets (Figure
+    4)."""
 
     backbones: dict[str, BackboneSpec] = Field(min_length=1)
     sizes: list[int] = Field(min_length=1, description="nested parallel-data steps (10K ... 20M in the paper)")
-    stage2: dict[str, Any] = Field(description="TrainConfig values shared by every run (language_pairs = evaluation.directions)")
+    stage2: dict[str, Any] = Field(
+        description="TrainConfig values shared by every run (language_pairs = evaluation.directions)"
+    )
     DERIVED: ClassVar[frozenset[str]] = frozenset({"train", "systems", "tiny_backbone"})
-    tiny_backbone: dict[str, Any] = Field(default_factory=dict, description="set per backbone by for_backbone(); leave empty")
+    tiny_backbone: dict[str, Any] = Field(
+        default_factory=dict, description="set per backbone by for_backbone(); leave empty"
+    )
     evaluation: EvalParams
     launch: LaunchParams = LaunchParams()
 
@@ -108,10 +113,13 @@ class Sec3ParallelDataParams(_DerivedRuns):
         return self.backbones[run.rsplit("-", 1)[0]].label, self.size_of(run)
 
     def for_backbone(self, key: str) -> Sec3ParallelDataParams:
-        """One backbone's runs and systems (Sec. 3; its tiny stand-in as `tiny_backbone`). Used by notebooks/sec3_parallel_data.ipynb."""
+        """One backbone's runs and systems (Sec. 3; its tiny stand-in as `tiny_backbone`). Used by
+        notebooks/sec3_parallel_data.ipynb."""
         runs = {name: run for name, run in self.train.items() if name.rsplit("-", 1)[0] == key}
         systems = [s for s in self.systems if s.train in runs]
-        return self.model_copy(update={"tiny_backbone": self.backbones[key].tiny_backbone, "train": runs, "systems": systems})
+        return self.model_copy(
+            update={"tiny_backbone": self.backbones[key].tiny_backbone, "train": runs, "systems": systems}
+        )
 
 
 class AppAObjectivesParams(_DerivedRuns):
@@ -120,9 +128,13 @@ class AppAObjectivesParams(_DerivedRuns):
     backbone: BackboneSpec
     objectives: list[Literal["clm", "prefix_lm", "mod"]] = Field(min_length=1)
     sizes: list[int] = Field(min_length=1, description="parallel-data sizes; 0 = the zero-shot backbone")
-    stage2: dict[str, Any] = Field(description="TrainConfig values shared by every run (language_pairs = evaluation.directions)")
+    stage2: dict[str, Any] = Field(
+        description="TrainConfig values shared by every run (language_pairs = evaluation.directions)"
+    )
     DERIVED: ClassVar[frozenset[str]] = frozenset({"train", "systems", "tiny_backbone"})
-    tiny_backbone: dict[str, Any] = Field(default_factory=dict, description="copied from backbone.tiny_backbone; leave empty")
+    tiny_backbone: dict[str, Any] = Field(
+        default_factory=dict, description="copied from backbone.tiny_backbone; leave empty"
+    )
     evaluation: EvalParams
     launch: LaunchParams = LaunchParams()
 
@@ -149,7 +161,8 @@ class AppAObjectivesParams(_DerivedRuns):
         return {"train": train, "systems": systems, "tiny_backbone": spec.tiny_backbone}
 
     def point_of(self, system: str) -> tuple[str, int]:
-        """(objective, data size) of a system, zero-shot = size 0 (App. A, Figure 6). Used by notebooks/appA_objectives.ipynb."""
+        """(objective, data size) of a system, zero-shot = size 0 (App. A, Figure 6). Used by
+        notebooks/appA_objectives.ipynb."""
         spec = next(s for s in self.systems if s.name == system)
         if spec.train is None:
             return "zero-shot", 0
@@ -158,11 +171,16 @@ class AppAObjectivesParams(_DerivedRuns):
 
 
 class Sec61MonolingualTokensParams(_DerivedRuns):
-    """Section 6.1 / Appendix F: stage-1 checkpoints every N monolingual tokens, each followed by stage 2 (Figure 5, Tables 7-8)."""
+    """Section 6.1 / Appendix F: stage-1 checkpoints every N monolingual tokens, each followed by stage 2 (Figure 5,
+    Tables 7-8)."""
 
     tiny_backbone: dict[str, Any] = Field(default_factory=dict)
-    stage1: dict[str, Any] = Field(description="TrainConfig values of the one stage-1 run (its length comes from the checkpoints)")
-    stage2: dict[str, Any] = Field(description="TrainConfig values of every stage-2 run (language_pairs = evaluation.directions)")
+    stage1: dict[str, Any] = Field(
+        description="TrainConfig values of the one stage-1 run (its length comes from the checkpoints)"
+    )
+    stage2: dict[str, Any] = Field(
+        description="TrainConfig values of every stage-2 run (language_pairs = evaluation.directions)"
+    )
     checkpoint_every_tokens: int = Field(ge=1, description="N: a stage-1 snapshot every N tokens (1B in the paper)")
     checkpoints: int = Field(ge=1, description="how many snapshots (20 for ALMA-7B in the paper)")
     label: str = Field("ALMA", description="system name prefix in the tables")
@@ -198,16 +216,19 @@ class Sec61MonolingualTokensParams(_DerivedRuns):
         return {"train": {"stage1": stage1, **train}, "systems": systems}
 
     def stage1_only(self) -> Sec61MonolingualTokensParams:
-        """The stage-1 run only, whose checkpoints are stage 2's bases (Sec. 6.1). Used by notebooks/sec6_1_monolingual_tokens.ipynb."""
+        """The stage-1 run only, whose checkpoints are stage 2's bases (Sec. 6.1). Used by
+        notebooks/sec6_1_monolingual_tokens.ipynb."""
         return self.model_copy(update={"train": {"stage1": self.train["stage1"]}, "systems": []})
 
     def after_stage1(self, stage1_dir: str | Path) -> Sec61MonolingualTokensParams:
-        """The stage-2 runs on the checkpoints in `stage1_dir` (Sec. 6.1). Used by notebooks/sec6_1_monolingual_tokens.ipynb."""
+        """The stage-2 runs on the checkpoints in `stage1_dir` (Sec. 6.1). Used by
+        notebooks/sec6_1_monolingual_tokens.ipynb."""
         train, systems = self._stage2_runs(self.model_dump(), str(stage1_dir))
         return self.model_copy(update={"train": train, "systems": [SystemSpec(**s) for s in systems]})
 
     def tokens_of(self, system: str) -> int:
-        """Stage-1 tokens behind a system: steps x batch x length (Sec. 6.1). Used by notebooks/sec6_1_monolingual_tokens.ipynb."""
+        """Stage-1 tokens behind a system: steps x batch x length (Sec. 6.1). Used by
+        notebooks/sec6_1_monolingual_tokens.ipynb."""
         run = next(s.train for s in self.systems if s.name == system)
         step = int(str(self.train[run]["base_model"]).rsplit("-", 1)[1])
         return step * int(self.stage1.get("global_batch_size", 256)) * int(self.stage1.get("max_length", 512))

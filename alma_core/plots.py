@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Any
 
 import matplotlib  # noqa: F401
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -23,7 +21,11 @@ SHORT = {
 
 def banner_text(profile: str) -> str:
     """The one-line profile banner written on every figure."""
-    rehearsal = " (REHEARSAL: tiny random stand-ins, offline; the numbers mean nothing)" if os.environ.get("ALMA_REHEARSAL") else ""
+    rehearsal = (
+        " (REHEARSAL: tiny random stand-ins, offline; the numbers mean nothing)"
+        if os.environ.get("ALMA_REHEARSAL")
+        else ""
+    )
     return "This build: " + SHORT.get(profile, f"profile {profile}") + rehearsal
 
 

@@ -46,6 +46,8 @@ def hardware() -> dict[str, Any]:
     """Machine, CPU count, torch threads and GPU names of this process (App. C: what a run ran on)."""
     import torch
 
-    gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    gpus = (
+        [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    )
     return {"machine": platform.machine(), "system": platform.system(), "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads(), "gpus": gpus, "host": platform.node()}

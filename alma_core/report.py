@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from alma_core.io import read_json
 from alma_core.provenance import package_versions
 from alma_core.tables import DIRECTION_LABELS, NOT_COMPUTED  # noqa: F401 - display labels of the tables
 
@@ -32,7 +33,8 @@ BANNERS: dict[str, str] = {
     "tiny": (
         "**Profile `tiny`**: a tiny LLaMA-architecture model pretrained locally on sample text stands in for "
         "LLaMA-2; sample corpora and test sets; COMET is a tiny checkpoint built locally, not "
-        "Unbabel/wmt22-comet-da. These numbers check the pipeline end to end; they are **not comparable** to the paper's."
+        "Unbabel/wmt22-comet-da. These numbers check the pipeline end to end; they are **not comparable** to the "
+        "paper's."
     ),
     "paper": (
         "**Profile `paper`**: LLaMA-2 backbones, OSCAR-2301, the human-written parallel data, WMT'22 (WMT'21 for is) "
@@ -49,7 +51,8 @@ REHEARSAL_ENV = "ALMA_REHEARSAL"
 
 
 def banner(profile: str, note: str = "") -> str:
-    """The one-paragraph banner naming the profile that produced a chapter's numbers (markdown); a rehearsal says so first."""
+    """The one-paragraph banner naming the profile that produced a chapter's numbers (markdown); a rehearsal says so
+    first."""
     text = BANNERS.get(profile, f"**Profile `{profile}`**")
     rehearsal = os.environ.get(REHEARSAL_ENV)
     if rehearsal:
@@ -108,7 +111,11 @@ def _compact_versions(versions: Mapping[str, Any]) -> str:
 def _run_row(run: Mapping[str, Any], kernel: Mapping[str, str]) -> dict[str, Any]:
     """The provenance cells of one run.json: BLEU signature, COMET model, seed, revision, differing versions."""
     signatures = run.get("signatures") or {}
-    bleu = run.get("signature") or run.get("bleu_signature") or next((v for k, v in signatures.items() if k.startswith("bleu")), "")
+    bleu = (
+        run.get("signature")
+        or run.get("bleu_signature")
+        or next((v for k, v in signatures.items() if k.startswith("bleu")), "")
+    )
     config = run.get("config") or {}
     versions = {k: v for k, v in (run.get("versions") or {}).items() if kernel.get(k) != v}
     return {"sacreBLEU signature": bleu, "COMET": signatures.get("comet") or run.get("comet_model", ""),
@@ -118,9 +125,8 @@ def _run_row(run: Mapping[str, Any], kernel: Mapping[str, str]) -> dict[str, Any
 
 def provenance(runs: Mapping[str, Mapping[str, Any] | str | Path] | None = None,
                extra: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """What produced the numbers: the kernel's package versions, and per run its sacreBLEU signature, COMET model, seed."""
-    from alma_core.io import read_json
-
+    """What produced the numbers: the kernel's package versions, and per run its sacreBLEU signature, COMET model,
+    seed."""
     kernel = package_versions()
     rows: dict[str, dict[str, Any]] = {"this kernel": {"versions (where not the kernel's)": _compact_versions(kernel),
                                                        **{str(k): v for k, v in (extra or {}).items()}}}
@@ -147,7 +153,10 @@ def closing(reproduces: Sequence[str], deviations: Sequence[str], profile: str =
     lines += ["", "**Deviations**", ""]
     lines += [f"- {item}" for item in deviations]
     if profile:
-        lines += ["", f"Numbers in this build come from the `{profile}` profile. See also the list of deviations in the book."]
+        lines += [
+            "",
+            f"Numbers in this build come from the `{profile}` profile. See also the list of deviations in the book.",
+        ]
     lines.append(":::")
     return "\n".join(lines)
 

@@ -6,7 +6,7 @@ The CSVs live in `alma_core/reported/table_NN.csv`; provenance and every OCR cor
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib.resources import files
 
 import pandas as pd
@@ -38,12 +38,13 @@ def _check_table(table: int) -> int:
     """Validate a table number against the paper's Tables 1-12."""
     if isinstance(table, bool) or not isinstance(table, int) or table not in TABLES:
         raise UnknownTableError(
-            f"unknown table {table!r}: the paper's numeric tables are {', '.join(map(str, TABLES))}; pass one of these ints"
+            f"unknown table {table!r}: the paper's numeric tables are {', '.join(map(str, TABLES))}; pass one of "
+            f"these ints"
         )
     return table
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(table: int) -> pd.DataFrame:
     """Read one shipped CSV (package data, so it works when installed)."""
     resource = files("alma_core").joinpath("reported", f"table_{table:02d}.csv")

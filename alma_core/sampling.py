@@ -140,7 +140,9 @@ def interleave(
             try:
                 return next(iterator)
             except StopIteration:
-                raise SamplingError(f"the source for {lang!r} yielded nothing. Fix: give it data or a ratio of 0.") from None
+                raise SamplingError(
+                    f"the source for {lang!r} yielded nothing. Fix: give it data or a ratio of 0."
+                ) from None
 
     for done in range(0, skip, 1 << 20):
         for lang in sampler.draw(min(1 << 20, skip - done)):
@@ -150,7 +152,8 @@ def interleave(
 
 
 def parallel_subset(pairs: Sequence[T], size: int, seed: int) -> list[T]:
-    """A deterministic random subset of `size` items (Section 3's 10K..20M steps); smaller sizes are prefixes of larger ones."""
+    """A deterministic random subset of `size` items (Section 3's 10K..20M steps); smaller sizes are prefixes of larger
+    ones."""
     if not 0 <= size <= len(pairs):
         raise SamplingError(
             f"asked for a subset of {size} items but the data has {len(pairs)}. "

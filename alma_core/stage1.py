@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from alma_core.config import TrainConfig, monolingual_data_root, oscar_pattern
+from alma_core.data import monolingual_path, read_monolingual, stream_oscar, word_count
 from alma_core.io import atomic_write_json, read_json
+from alma_core.objectives import prompt_start_ids
+from alma_core.sampling import interleave, temperature_ratios
 
 __all__ = [
     "STREAM_STATE",
@@ -33,9 +36,6 @@ _log = logging.getLogger(__name__)
 
 def monolingual_ratios(cfg: TrainConfig) -> dict[str, float]:
     """The stage-1 language mix: the file's ratios, else App. D.1 temperature sampling on word counts."""
-    from alma_core.data import monolingual_path, read_monolingual, word_count
-    from alma_core.sampling import temperature_ratios
-
     if cfg.monolingual_ratios is not None:
         return dict(cfg.monolingual_ratios)
     sizes = {lang: float(word_count(read_monolingual(monolingual_path(monolingual_data_root(cfg), lang)), lang))
@@ -44,9 +44,8 @@ def monolingual_ratios(cfg: TrainConfig) -> dict[str, float]:
 
 
 def _document_sources(cfg: TrainConfig, rank: int = 0, world_size: int = 1) -> dict[str, Any]:
-    """Per-language document streams of one rank: its share of the OSCAR shards, or every world_size-th line of a file."""
-    from alma_core.data import monolingual_path, read_monolingual, stream_oscar
-
+    """Per-language document streams of one rank: its share of the OSCAR shards, or every world_size-th line of a
+    file."""
     if cfg.monolingual_source == "oscar":
         pattern = oscar_pattern(cfg)
         return {lang: (lambda lang=lang: stream_oscar(lang, data_files=pattern, rank=rank, world_size=world_size))
@@ -78,17 +77,23 @@ def _advance(lengths: deque[int], position: StreamPosition, tokens: int) -> Stre
     return StreamPosition(position.blocks + 1, docs, offset)
 
 
-def packed_blocks(cfg: TrainConfig, tokenizer: Any, seed: int, *, rank: int = 0, world_size: int = 1,
-                  start: StreamPosition = StreamPosition(), track: dict[int, StreamPosition] | None = None) -> Iterator[dict]:
-    """Endless stage-1 blocks of one rank: documents drawn by language ratio, BOS doc EOS packed into max_length blocks (Section 4.1).
+def packed_blocks(
+    cfg: TrainConfig,
+    tokenizer: Any,
+    seed: int,
+    *,
+    rank: int = 0,
+    world_size: int = 1,
+    start: StreamPosition = StreamPosition(),
+    track: dict[int, StreamPosition] | None = None,
+) -> Iterator[dict]:
+    """Endless stage-1 blocks of one rank: documents drawn by language ratio, BOS doc EOS packed into max_length blocks
+    (Section 4.1).
 
     The block layout is that of `objectives.pack_documents`, streamed so that billions of tokens need no memory.
     `start` resumes the stream: the documents before it are skipped without tokenizing. `track[n]`, when given,
     receives the position after block n (the last 65,536 are kept) for the stream state saved with checkpoints.
     """
-    from alma_core.objectives import prompt_start_ids
-    from alma_core.sampling import interleave
-
     start_ids = prompt_start_ids(tokenizer)  # BOS where the tokenizer adds one (LLaMA), none for MPT/Falcon (Sec. 4.1)
     docs = interleave(_document_sources(cfg, rank, world_size), monolingual_ratios(cfg), seed + rank, skip=start.docs)
     carry: list[int] = []
@@ -96,7 +101,11 @@ def packed_blocks(cfg: TrainConfig, tokenizer: Any, seed: int, *, rank: int = 0,
     position, trim = start, start.offset
     while True:
         for _, doc in itertools.islice(docs, 64):
-            ids = [*start_ids, *tokenizer(doc, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id] if doc.strip() else []
+            ids = (
+                [*start_ids, *tokenizer(doc, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id]
+                if doc.strip()
+                else []
+            )
             ids, trim = ids[trim:], 0
             carry += ids
             lengths.append(len(ids))
@@ -121,13 +130,16 @@ def stream_dataset(cfg: TrainConfig, tokenizer: Any, world_size: int, starts: Se
     def generate(ranks: list[int]) -> Iterator[dict]:
         for rank in ranks:
             track = tracks.setdefault(rank, {starts[rank].blocks: starts[rank]})
-            yield from packed_blocks(cfg, tokenizer, cfg.seed, rank=rank, world_size=world_size, start=starts[rank], track=track)
+            yield from packed_blocks(
+                cfg, tokenizer, cfg.seed, rank=rank, world_size=world_size, start=starts[rank], track=track
+            )
 
     return IterableDataset.from_generator(generate, gen_kwargs={"ranks": list(range(world_size))})
 
 
 def stream_starts(cfg: TrainConfig, checkpoint: str | None, world_size: int) -> tuple[list[StreamPosition], str]:
-    """Each rank's stage-1 stream position saved in `checkpoint` (Sec. 4.1), and a note; the beginning when there is none."""
+    """Each rank's stage-1 stream position saved in `checkpoint` (Sec. 4.1), and a note; the beginning when there is
+    none."""
     fresh = [StreamPosition()] * world_size
     if checkpoint is None:
         return fresh, "from the beginning"
@@ -144,7 +156,8 @@ def stream_starts(cfg: TrainConfig, checkpoint: str | None, world_size: int) -> 
 
 
 def stream_state_callback(cfg: TrainConfig, plan: dict[str, int], tracks: dict[int, dict[int, StreamPosition]]) -> Any:
-    """Writes stream_state.json into every checkpoint: each rank's stage-1 stream position at that step (Section 4.1)."""
+    """Writes stream_state.json into every checkpoint: each rank's stage-1 stream position at that step (Section
+    4.1)."""
     from transformers import TrainerCallback
 
     class StreamStateCallback(TrainerCallback):

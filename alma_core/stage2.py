@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from alma_core import objectives
 from alma_core.config import TrainConfig, parallel_data_root, train_directions
+from alma_core.data import has_split, load_pairs
 
 __all__ = ["validation_sources", "stage2_datasets"]
 
 
 def _example(cfg: TrainConfig, tokenizer: Any, src: str, tgt: str, source: str, target: str, rng: Any) -> dict:
-    from alma_core import objectives
-
     if cfg.objective == "prefix_lm":
         return objectives.prefix_lm_example(tokenizer, src, tgt, source, target, cfg.max_length)
     if cfg.objective == "mod":
@@ -25,8 +25,6 @@ def validation_sources(cfg: TrainConfig) -> dict[str, Literal["valid", "none", "
     "valid": its valid file; "none": it has no valid file (is-en), so it trains on all its pairs and adds no
     validation examples; "holdout": NO direction has a valid file, so each holds out `eval_holdout` of its pairs.
     """
-    from alma_core.data import has_split
-
     root = parallel_data_root(cfg)
     found = {f"{src}-{tgt}": has_split(root, src, tgt, "valid") for src, tgt in train_directions(cfg)}
     if not any(found.values()):
@@ -37,8 +35,6 @@ def validation_sources(cfg: TrainConfig) -> dict[str, Literal["valid", "none", "
 def stage2_datasets(cfg: TrainConfig, tokenizer: Any) -> tuple[list[dict], list[dict]]:
     """Train and validation examples for every direction; prompt masked (Section 4.2) or an App. A objective."""
     import numpy as np
-
-    from alma_core.data import load_pairs
 
     rng = np.random.default_rng(cfg.seed)
     root = parallel_data_root(cfg)

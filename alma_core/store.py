@@ -14,9 +14,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import alma_core
+from alma_core.data import sample_data_dir
 from alma_core.io import atomic_write_json, read_json, stable_hash
+from alma_core.modeling import TinyBackboneConfig, build_tiny_backbone
 
-__all__ = ["repo_root", "resolve", "run_key", "cached_json", "cached", "is_done", "mark_done", "cached_dir", "backbone_path", "data_dir"]
+__all__ = [
+    "repo_root",
+    "resolve",
+    "run_key",
+    "cached_json",
+    "cached",
+    "is_done",
+    "mark_done",
+    "cached_dir",
+    "backbone_path",
+    "data_dir",
+]
 
 T = TypeVar("T")
 DONE = ".done.json"
@@ -52,7 +65,9 @@ def _stored(path: Path, key: str) -> dict[str, Any] | None:
     return record if isinstance(record, dict) and record.get("key") == key else None
 
 
-def cached_json(path: str | os.PathLike, key: str, compute: Callable[[], T], force: bool = False, inputs: Any = None) -> T:
+def cached_json(
+    path: str | os.PathLike, key: str, compute: Callable[[], T], force: bool = False, inputs: Any = None
+) -> T:
     """Return the JSON result stored at `path` for `key`, computing and storing it if absent or forced."""
     path = Path(path)
     record = None if force else _stored(path, key)
@@ -90,10 +105,10 @@ def cached_dir(directory: str | os.PathLike, key: str, build: Callable[[Path], A
 
 
 def backbone_path(model: str, tiny_backbone: dict[str, Any] | None, store_dir: str | os.PathLike) -> str:
-    """Where a system's backbone comes from: the tiny stand-in built (once, cached) under the store, or a hub id/path."""
+    """Where a system's backbone comes from: the tiny stand-in built (once, cached) under the store, or a hub
+    id/path."""
     if model != "tiny":
         return model
-    from alma_core.modeling import TinyBackboneConfig, build_tiny_backbone
 
     return str(build_tiny_backbone(resolve(store_dir) / "backbones", TinyBackboneConfig(**(tiny_backbone or {}))))
 
@@ -101,7 +116,5 @@ def backbone_path(model: str, tiny_backbone: dict[str, Any] | None, store_dir: s
 def data_dir(value: str | os.PathLike | None) -> Path:
     """The data root of a params file: the shipped sample corpora when None, else the given folder."""
     if value is None:
-        from alma_core.data import sample_data_dir
-
         return Path(sample_data_dir())
     return resolve(value)

@@ -14,7 +14,16 @@ from typing import Any
 
 import pandas as pd
 
+from alma_core.config import batch_plan, make_config
+from alma_core.crosslingual_items import TABLE12_LANGUAGES, TASKS
+from alma_core.data import load_pairs
+from alma_core.io import read_json
+from alma_core.jobs import train_config
 from alma_core.languages import PAPER_LANGUAGES
+from alma_core.params import load_notebook_params
+from alma_core.sampling import degrade_pairs
+from alma_core.store import data_dir, resolve
+from alma_core.variants import stage2_languages
 
 __all__ = [
     "deepspeed_summary",
@@ -59,18 +68,18 @@ class TableError(ValueError):
 
 
 def lang_order(langs: Iterable[str]) -> list[str]:
-    """The paper's column order (Sec. 5.1, Tables 1-2: de, cs, is, zh, ru) first, then any other language alphabetically. Used by the builders below."""
+    """Paper column order (Sec. 5.1: de, cs, is, zh, ru), then other languages A-Z. Used by the builders below."""
     langs = set(langs)
     return [c for c in PAPER_LANGUAGES if c in langs] + sorted(langs - set(PAPER_LANGUAGES))
 
 
 def eval_langs(params: Any) -> list[str]:
-    """The non-English languages of a notebook's evaluation directions in the paper's order (Sec. 5.1). Used by notebooks/sec2_zero_shot.ipynb and the other chapters."""
+    """Non-English languages of the evaluation directions, paper order (Sec. 5.1). Used by every chapter notebook."""
     return lang_order({part for d in params.evaluation.directions for part in d.split("-") if part != "en"})
 
 
 def comet_note(params: Any, scores: pd.DataFrame | None = None) -> str:
-    """Why COMET is missing (Sec. 5.1): the note the jobs wrote into `scores`, else the profile's skip; '' when computed. Used by every chapter notebook."""
+    """Why COMET is missing (Sec. 5.1), '' when computed. Used by every chapter notebook."""
     if scores is not None:
         notes = scores.loc[(scores["metric"] == "comet") & scores["value"].isna(), "note"] if len(scores) else []
         return str(notes.iloc[0]) if len(notes) else ""
@@ -84,7 +93,7 @@ def comet_note(params: Any, scores: pd.DataFrame | None = None) -> str:
 
 
 def paper_layout(frame: pd.DataFrame, metric: str | Sequence[str] = "bleu") -> pd.DataFrame:
-    """Tables 1-2 (Sec. 5.1): a row per system, (direction, lang[, metric]) columns, an Avg. per direction (empty when a language is missing, as in the paper). Used by `python -m alma_core.evaluate`."""
+    """Tables 1-2 (Sec. 5.1): systems x (direction, lang[, metric]) + Avg. Used by `python -m alma_core.evaluate`."""
     names = [metric] if isinstance(metric, str) else list(metric)
     unknown = sorted(set(names) - set(frame["metric"])) if len(frame) else names
     if unknown:
@@ -102,7 +111,9 @@ def paper_layout(frame: pd.DataFrame, metric: str | Sequence[str] = "bleu") -> p
         for name in names:
             table[(AVERAGE, name)] = table.xs(name, axis=1, level="metric").mean(axis=1, skipna=False)
         table = table.reindex(columns=pd.MultiIndex.from_product([langs + [AVERAGE], names], names=["lang", "metric"]))
-        table.columns = pd.MultiIndex.from_tuples([(direction, *c) for c in table.columns], names=["direction", "lang", "metric"])
+        table.columns = pd.MultiIndex.from_tuples(
+            [(direction, *c) for c in table.columns], names=["direction", "lang", "metric"]
+        )
         blocks.append(table)
     out = pd.concat(blocks, axis=1).reindex(systems)
     if isinstance(metric, str):
@@ -112,7 +123,7 @@ def paper_layout(frame: pd.DataFrame, metric: str | Sequence[str] = "bleu") -> p
 
 def wide_table(frame: pd.DataFrame, metric: str, *, direction: str | None = None, langs: Sequence[str] | None = None,
                source: str | None = None, average: bool = True) -> pd.DataFrame:
-    """One direction of Tables 1-2 (Sec. 5.1): a row per system, a column per language (+ Avg.). Used by notebooks/appE_off_target.ipynb and appH_human_written_data.ipynb."""
+    """One direction of Tables 1-2 (Sec. 5.1), + Avg. Used by notebooks/appE_off_target, appH_human_written_data."""
     rows = frame[frame["metric"] == metric]
     if direction is not None:
         rows = rows[rows["direction"] == direction]
@@ -131,7 +142,7 @@ def wide_table(frame: pd.DataFrame, metric: str, *, direction: str | None = None
 def reported_vs_build(reported: pd.DataFrame, build: pd.DataFrame | None, metric: str, direction: str,
                       langs: Sequence[str], *, reported_systems: Sequence[str] | None = None,
                       missing_reason: str = "") -> pd.DataFrame:
-    """The paper's rows (source "paper") above this build's (source "this build") in the Tables 1-2 layout (Sec. 5.1). Used by notebooks/sec2_zero_shot.ipynb, sec5_main_results.ipynb, sec6_2_data_quality.ipynb, appE_off_target.ipynb."""
+    """Paper rows above this build's, Tables 1-2 layout (Sec. 5.1). Used by notebooks/sec2, sec5, sec6_2, appE."""
     paper_rows = reported if reported_systems is None else reported[reported["system"].isin(reported_systems)]
     parts = [wide_table(paper_rows, metric, direction=direction, langs=langs, source="paper")]
     if build is not None and len(build):
@@ -150,7 +161,7 @@ def reported_vs_build(reported: pd.DataFrame, build: pd.DataFrame | None, metric
 
 
 def direction_averages(*frames: pd.DataFrame, metric: str, systems: Sequence[str] | None = None) -> pd.DataFrame:
-    """Mean score per system and direction (en→xx, xx→en) over the languages present (Sec. 2 Figure 3, Sec. 5.1 Tables 1-2). Used by notebooks/sec2_zero_shot.ipynb and sec5_main_results.ipynb."""
+    """Mean per system and direction (Sec. 2 Fig. 3, Sec. 5.1). Used by notebooks/sec2_zero_shot, sec5_main_results."""
     rows = pd.concat(frames, ignore_index=True)
     rows = rows[(rows["metric"] == metric) & (rows["lang"].astype(str) != "avg")]
     if systems is not None:
@@ -164,7 +175,7 @@ def direction_averages(*frames: pd.DataFrame, metric: str, systems: Sequence[str
 
 
 def averages(frame: pd.DataFrame, metrics_: tuple[str, ...] = ("bleu", "comet")) -> pd.DataFrame:
-    """Tables 3, 10, 11 (Sec. 6.2, App. H, I): a row per system, (direction, metric) columns of the Avg. cells. Used by notebooks/sec6_2_data_quality.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb."""
+    """Tables 3, 10, 11 (Sec. 6.2, App. H, I): the Avg. cells. Used by notebooks/sec6_2, appH, appI."""
     rows = frame[frame["metric"].isin(metrics_)]
     rows = rows[rows["lang"] == "avg"] if (rows["lang"] == "avg").any() else rows
     table = rows.pivot_table(index="system", columns=["direction", "metric"], values="value", aggfunc="mean",
@@ -173,12 +184,14 @@ def averages(frame: pd.DataFrame, metrics_: tuple[str, ...] = ("bleu", "comet"))
 
 
 def bleu_bars(table: pd.DataFrame) -> pd.DataFrame:
-    """The BLEU columns of an `averages` table, numeric, labelled by direction (Sec. 6.2, App. H, I: Tables 3, 10, 11 as bars). Used by notebooks/sec6_2_data_quality.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb."""
-    return table.xs("bleu", axis=1, level="metric").apply(pd.to_numeric, errors="coerce").rename(columns=DIRECTION_LABELS)
+    """BLEU columns of `averages`, numeric (Sec. 6.2, App. H, I bars). Used by notebooks/sec6_2, appH, appI."""
+    return (
+        table.xs("bleu", axis=1, level="metric").apply(pd.to_numeric, errors="coerce").rename(columns=DIRECTION_LABELS)
+    )
 
 
 def blank_comet(table: pd.DataFrame, note: str) -> pd.DataFrame:
-    """An `averages` table whose COMET cells read "not computed" when `note` says COMET was skipped (Sec. 6.2, App. H, I). Used by notebooks/sec6_2_data_quality.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb."""
+    """`averages` with COMET cells marked not computed (Sec. 6.2, App. H, I). Used by notebooks/sec6_2, appH, appI."""
     if not note:
         return table
     table = table.astype(object)
@@ -187,19 +200,16 @@ def blank_comet(table: pd.DataFrame, note: str) -> pd.DataFrame:
 
 
 def quality_preview(params: Any, shown: int = 4) -> tuple[str, pd.DataFrame, pd.DataFrame]:
-    """Sec. 6.2: (xx, % of xx-en pairs each quality changes, some changed English sides) of the first stage-2 language. Used by notebooks/sec6_2_data_quality.ipynb."""
-    from alma_core.data import load_pairs
-    from alma_core.sampling import degrade_pairs
-    from alma_core.store import data_dir
-    from alma_core.variants import stage2_languages
-
+    """Sec. 6.2: what each quality changes in the first stage-2 language. Used by notebooks/sec6_2_data_quality."""
     xx = stage2_languages(params)[0]
     base = load_pairs(data_dir(params.data_root), xx, "en", "train")
     variants = {q: degrade_pairs(base, q, params.seed) for q in params.qualities}
     rows = [i for i in range(len(base)) if any(v[i] != base[i] for v in variants.values())][:shown]
     changed = pd.DataFrame({q: [sum(a != b for a, b in zip(v, base)) / len(base) * 100] for q, v in variants.items()},
                            index=["% of pairs changed"])
-    examples = pd.DataFrame({q: [v[i][1] for i in rows] for q, v in variants.items()}, index=[f"{xx}-en pair {i}" for i in rows])
+    examples = pd.DataFrame(
+        {q: [v[i][1] for i in rows] for q, v in variants.items()}, index=[f"{xx}-en pair {i}" for i in rows]
+    )
     return xx, changed, examples
 
 
@@ -209,18 +219,26 @@ def quality_preview(params: Any, shown: int = 4) -> tuple[str, pd.DataFrame, pd.
 
 def snapshot_tables(table8: pd.DataFrame, table7: pd.DataFrame, scores: pd.DataFrame, build_langs: Sequence[str],
                     metric: str, direction: str) -> pd.DataFrame:
-    """Tables 7-8 (Sec. 6.1, App. F): the paper's 7B and 13B (greedy) snapshots, then this build's rows. Used by notebooks/sec6_1_monolingual_tokens.ipynb."""
+    """Tables 7-8 (Sec. 6.1, App. F): paper snapshots, then this build. Used by notebooks/sec6_1_monolingual_tokens."""
     langs = list(PAPER_LANGUAGES)
-    parts = [wide_table(table8, metric, direction=direction, langs=langs, source="paper, Table 8 (7B)"),
-             wide_table(table7[table7["setting"] == "greedy"], metric, direction=direction, langs=langs, source="paper, Table 7 (13B, greedy)"),
-             wide_table(scores, metric, direction=direction, langs=build_langs, source="this build")]
+    parts = [
+        wide_table(table8, metric, direction=direction, langs=langs, source="paper, Table 8 (7B)"),
+        wide_table(
+            table7[table7["setting"] == "greedy"],
+            metric,
+            direction=direction,
+            langs=langs,
+            source="paper, Table 7 (13B, greedy)",
+        ),
+        wide_table(scores, metric, direction=direction, langs=build_langs, source="this build"),
+    ]
     table = pd.concat(parts).reindex(columns=["source", *langs, AVERAGE])
     table.index.name = f"{metric.upper()} {direction}"
     return table
 
 
 def token_curves(table8: pd.DataFrame, scores: pd.DataFrame, tokens_of: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Figure 5 (Sec. 6.1): (paper, build) average BLEU/COMET per direction against stage-1 tokens. Used by notebooks/sec6_1_monolingual_tokens.ipynb."""
+    """Figure 5 (Sec. 6.1): average BLEU/COMET vs. stage-1 tokens. Used by notebooks/sec6_1_monolingual_tokens.ipynb."""
     paper = table8[(table8["lang"] == "avg") & table8["system"].str.startswith("ALMA-7B@")].copy()
     paper["tokens (billions)"] = paper["system"].str.split("@").str[1].str.rstrip("B").astype(float)
     paper["direction"] = paper["direction"].map(DIRECTION_LABELS)
@@ -237,9 +255,11 @@ def token_curves(table8: pd.DataFrame, scores: pd.DataFrame, tokens_of: Any) -> 
 
 
 def pair_results(scores: pd.DataFrame, xx: str) -> pd.DataFrame:
-    """An added xx↔en pair (Sec. 5.1 metrics, App. E off-target rate): a row per system, (direction, metric) columns. Used by notebooks/add_language_pair.ipynb."""
+    """An added xx-en pair (Sec. 5.1, App. E): systems x (direction, metric). Used by notebooks/add_language_pair."""
     tidy = scores.assign(metric=scores["metric"].replace({"off_target": "off-target %"}))
-    results = tidy.pivot_table(index="system", columns=["direction", "metric"], values="value", aggfunc="first", sort=False)
+    results = tidy.pivot_table(
+        index="system", columns=["direction", "metric"], values="value", aggfunc="first", sort=False
+    )
     return results.rename(columns={"xx-en": f"{xx}→en", "en-xx": f"en→{xx}"}, level=0)
 
 
@@ -248,12 +268,12 @@ def pair_results(scores: pd.DataFrame, xx: str) -> pd.DataFrame:
 
 
 def table12(frame: pd.DataFrame, metric: str = "accuracy", *, source: str | None = None) -> pd.DataFrame:
-    """Table 12 (App. J): a row per system, (task, lang) columns + an Avg. per task. Used by notebooks/appJ_crosslingual.ipynb."""
-    from alma_core.crosslingual import TABLE12_LANGUAGES, TASKS
-
+    """Table 12 (App. J): systems x (task, lang) + Avg. per task. Used by notebooks/appJ_crosslingual.ipynb."""
     rows = frame[(frame["metric"] == metric) & (frame["lang"].astype(str) != "avg")].copy()
     if "setting" in rows.columns:  # the reported table names "LLaMA-2-7B" + "1B mono." as one row
-        rows["system"] = [f"{s}, {st}" if isinstance(st, str) and st else s for s, st in zip(rows["system"], rows["setting"])]
+        rows["system"] = [
+            f"{s}, {st}" if isinstance(st, str) and st else s for s, st in zip(rows["system"], rows["setting"])
+        ]
     columns = []
     for task in TASKS:
         langs = [lang for lang in TABLE12_LANGUAGES[task] if ((rows["task"] == task) & (rows["lang"] == lang)).any()]
@@ -271,7 +291,7 @@ def table12(frame: pd.DataFrame, metric: str = "accuracy", *, source: str | None
 
 
 def deltas(wide: pd.DataFrame, pairs: Sequence[tuple[str, str]], *, source: str | None = None) -> pd.DataFrame:
-    """Stage 1's effect in Table 12 (App. J): after minus before in every column, a row per pair. Used by notebooks/appJ_crosslingual.ipynb."""
+    """Stage 1's effect in Table 12 (App. J): after minus before. Used by notebooks/appJ_crosslingual.ipynb."""
     numeric = wide.drop(columns=[c for c in wide.columns if c[0] == ""], errors="ignore")
     rows = {f"{after} minus {before}": numeric.loc[after] - numeric.loc[before]
             for before, after in pairs if before in numeric.index and after in numeric.index}
@@ -286,7 +306,7 @@ def deltas(wide: pd.DataFrame, pairs: Sequence[tuple[str, str]], *, source: str 
 
 
 def loss_mask_table(tokenizer: Any, example: Mapping[str, Sequence[int]]) -> pd.DataFrame:
-    """Token by token: id, text, label and whether the token is in the loss (Sec. 4.2, Figure 2). Used by notebooks/sec4_recipe.ipynb."""
+    """Token by token: id, text, label, in the loss? (Sec. 4.2, Figure 2). Used by notebooks/sec4_recipe.ipynb."""
     ids = list(example["input_ids"])
     labels = list(example["labels"])
     pieces = [tokenizer.decode([i]) for i in ids]
@@ -323,9 +343,7 @@ PAPER_TRAINING = {
 
 
 def deepspeed_summary(path: str | None) -> str:
-    """App. C: what a run's DeepSpeed JSON sets (ZeRO stage, accumulation dtype, offload). Used by notebooks/appC_training_details.ipynb."""
-    from alma_core.store import resolve
-
+    """App. C: what a DeepSpeed JSON sets (ZeRO stage, dtype, offload). Used by notebooks/appC_training_details."""
     if not path:
         return "none"
     try:
@@ -333,16 +351,16 @@ def deepspeed_summary(path: str | None) -> str:
     except (OSError, ValueError):
         return f"{path} (not readable here)"
     zero = config.get("zero_optimization", {})
-    parts = [f"ZeRO-{zero.get('stage', 0)}", f"grad accumulation in {config.get('data_types', {}).get('grad_accum_dtype', 'the model dtype')}",
-             f"optimizer offload {zero.get('offload_optimizer', {}).get('device', 'none')}"]
+    parts = [
+        f"ZeRO-{zero.get('stage', 0)}",
+        f"grad accumulation in {config.get('data_types', {}).get('grad_accum_dtype', 'the model dtype')}",
+        f"optimizer offload {zero.get('offload_optimizer', {}).get('device', 'none')}",
+    ]
     return f"{', '.join(parts)} ({path})"
 
 
 def training_details(params: Any) -> pd.DataFrame:
-    """App. C: the paper's settings beside the TrainConfig of every run of the source notebooks. Used by notebooks/appC_training_details.ipynb."""
-    from alma_core.params import load_notebook_params
-    from alma_core.config import batch_plan, make_config
-
+    """App. C: the paper's settings beside every source run's TrainConfig. Used by notebooks/appC_training_details."""
     columns = {"paper (App. C)": PAPER_TRAINING}
     for source in params.sources:
         src_params = load_notebook_params(source, params.profile)
@@ -351,18 +369,31 @@ def training_details(params: Any) -> pd.DataFrame:
             world = src_params.launch.nodes * src_params.launch.gpus_per_node
             plan = batch_plan(cfg, world)
             columns[f"{source}: {run}"] = {
-                "backbone": values.get("base_model", "tiny") + (" (tiny stand-in)" if values.get("base_model", "tiny") == "tiny" else ""),
-                "stage": cfg.stage, "fine-tuning": "LoRA" if cfg.lora else "full weights", "learning rate": cfg.lr,
-                "lr schedule": cfg.lr_scheduler, "warm-up ratio": cfg.warmup_ratio, "weight decay": cfg.weight_decay,
-                "max length": cfg.max_length, "epochs": cfg.max_steps and f"max_steps {cfg.max_steps}" or cfg.epochs,
+                "backbone": values.get("base_model", "tiny")
+                + (" (tiny stand-in)" if values.get("base_model", "tiny") == "tiny" else ""),
+                "stage": cfg.stage,
+                "fine-tuning": "LoRA" if cfg.lora else "full weights",
+                "learning rate": cfg.lr,
+                "lr schedule": cfg.lr_scheduler,
+                "warm-up ratio": cfg.warmup_ratio,
+                "weight decay": cfg.weight_decay,
+                "max length": cfg.max_length,
+                "epochs": cfg.max_steps and f"max_steps {cfg.max_steps}" or cfg.epochs,
                 "global batch": plan["global_batch_size"],
                 "micro batch x accumulation": f"{plan['micro_batch_size']} x {plan['gradient_accumulation_steps']}",
-                "precision": cfg.precision, "DeepSpeed": deepspeed_summary(src_params.launch.deepspeed_config or cfg.deepspeed),
+                "precision": cfg.precision,
+                "DeepSpeed": deepspeed_summary(src_params.launch.deepspeed_config or cfg.deepspeed),
                 "validation every": f"{cfg.eval_every:.0%} of training",
-                "best checkpoint by": "lowest validation loss" if cfg.load_best_model_at_end and cfg.stage == 2
+                "best checkpoint by": "lowest validation loss"
+                if cfg.load_best_model_at_end and cfg.stage == 2
                 else "last step (the final model)",
-                "LoRA": f"r {cfg.lora_r}, alpha {cfg.lora_alpha}, dropout {cfg.lora_dropout}, {', '.join(cfg.lora_target_modules)}" if cfg.lora else "-",
-                "GPUs": f"{world} ({src_params.launch.launcher})" if src_params.profile != "tiny" else f"CPU, {world} process ({src_params.launch.launcher})",
+                "LoRA": f"r {cfg.lora_r}, alpha {cfg.lora_alpha}, dropout {cfg.lora_dropout}, "
+                        f"{', '.join(cfg.lora_target_modules)}"
+                if cfg.lora
+                else "-",
+                "GPUs": f"{world} ({src_params.launch.launcher})"
+                if src_params.profile != "tiny"
+                else f"CPU, {world} process ({src_params.launch.launcher})",
             }
     table = pd.DataFrame(columns).astype(str)
     table.index.name = "setting"
@@ -370,10 +401,7 @@ def training_details(params: Any) -> pd.DataFrame:
 
 
 def run_jsons(params: Any) -> dict[str, Path]:
-    """App. C: run.json of every training run of the source notebooks (finished or not). Used by notebooks/appC_training_details.ipynb."""
-    from alma_core.jobs import train_config
-    from alma_core.params import load_notebook_params
-
+    """App. C: run.json of every training run of the source notebooks. Used by notebooks/appC_training_details.ipynb."""
     found = {}
     for source in params.sources:
         src_params = load_notebook_params(source, params.profile)
@@ -383,15 +411,18 @@ def run_jsons(params: Any) -> dict[str, Path]:
 
 
 def run_outcomes(params: Any) -> pd.DataFrame:
-    """App. C: what each training run did (steps, losses, tokens, wall time, hardware from run.json). Used by notebooks/appC_training_details.ipynb."""
-    from alma_core.io import read_json
-
+    """App. C: what each training run did (from run.json). Used by notebooks/appC_training_details.ipynb."""
     rows = {}
     for name, path in run_jsons(params).items():
         record = read_json(path) if path.is_file() else {}
         hardware = record.get("hardware", {})
-        rows[name] = {"status": record.get("status", "not run yet"), "steps": record.get("steps"),
-                      "final loss": record.get("final_loss"), "eval loss": record.get("eval_loss"),
-                      "tokens seen": record.get("tokens_seen"), "seconds": record.get("wall_time_s"),
-                      "hardware": ", ".join(f"{k} {v}" for k, v in hardware.items()) if isinstance(hardware, dict) else hardware}
+        rows[name] = {
+            "status": record.get("status", "not run yet"),
+            "steps": record.get("steps"),
+            "final loss": record.get("final_loss"),
+            "eval loss": record.get("eval_loss"),
+            "tokens seen": record.get("tokens_seen"),
+            "seconds": record.get("wall_time_s"),
+            "hardware": ", ".join(f"{k} {v}" for k, v in hardware.items()) if isinstance(hardware, dict) else hardware,
+        }
     return pd.DataFrame.from_dict(rows, orient="index")

@@ -1,4 +1,5 @@
-"""A tiny, untrained COMET checkpoint for offline runs (Section 5.1's COMET, scaled down for tests and the tiny profile).
+"""A tiny, untrained COMET checkpoint for offline runs (Section 5.1's COMET, scaled down for tests and the tiny
+profile).
 
 The real Unbabel/wmt22-comet-da (XLM-R large, 2.3 GB) cannot be downloaded here. This builds a
 COMET `RegressionMetric` with the same architecture family on a 2-layer XLM-R encoder whose

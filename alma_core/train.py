@@ -36,8 +36,24 @@ from alma_core.config import (
     load_train_config,
 )
 from alma_core.io import atomic_write_json, read_json
+from alma_core.modeling import (
+    ModelLoadError,
+    apply_lora,
+    count_parameters,
+    count_trainable,
+    fix_pad_token,
+    load_backbone,
+)
+from alma_core.objectives import RightPadCollator
 from alma_core.provenance import git_revision, hardware, package_versions
-from alma_core.stage1 import StreamPosition, monolingual_ratios, packed_blocks, stream_dataset, stream_starts, stream_state_callback
+from alma_core.stage1 import (
+    StreamPosition,
+    monolingual_ratios,
+    packed_blocks,
+    stream_dataset,
+    stream_starts,
+    stream_state_callback,
+)
 from alma_core.stage2 import stage2_datasets, validation_sources
 from alma_core.trainer import (
     close_process_group,
@@ -69,7 +85,8 @@ def _is_local(name: str) -> bool:
 
 
 def training_arguments(cfg: TrainConfig, plan: dict[str, int], max_steps: int | None) -> Any:
-    """HF TrainingArguments of a run: the paper's optimisation settings (Sec. 5.2, App. C) and the derived batch plan."""
+    """HF TrainingArguments of a run: the paper's optimisation settings (Sec. 5.2, App. C) and the derived batch
+    plan."""
     import torch
     from transformers import TrainingArguments
 
@@ -123,7 +140,8 @@ def training_arguments(cfg: TrainConfig, plan: dict[str, int], max_steps: int | 
 
 
 def _loads_best(cfg: TrainConfig) -> bool:
-    """Stage 2 reloads the checkpoint with the lowest validation loss (Section 5.2); stage 1 always hands on its final model.
+    """Stage 2 reloads the checkpoint with the lowest validation loss (Section 5.2); stage 1 always hands on its final
+    model.
 
     Stage-1 validation blocks come from the training stream, so its "best" checkpoint is an arbitrary intermediate one.
     """
@@ -131,7 +149,8 @@ def _loads_best(cfg: TrainConfig) -> bool:
 
 
 def _load_dtype(cfg: TrainConfig) -> str:
-    """Load the weights in the training precision under DeepSpeed (it keeps fp32 master weights), else in fp32 (AMP needs them)."""
+    """Load the weights in the training precision under DeepSpeed (it keeps fp32 master weights), else in fp32 (AMP
+    needs them)."""
     return cfg.precision if cfg.deepspeed else "fp32"
 
 
@@ -151,9 +170,6 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
         import torch
         from transformers import set_seed
         from transformers.trainer_utils import get_last_checkpoint
-
-        from alma_core.modeling import apply_lora, count_parameters, count_trainable, load_backbone
-        from alma_core.objectives import RightPadCollator
 
         set_seed(cfg.seed)
         model, tokenizer = load_backbone(cfg.base_model, local_files_only=cfg.local_files_only, dtype=_load_dtype(cfg))
@@ -179,12 +195,14 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
                 raise TrainDataError("language_pairs: the train files hold no examples. Fix: check data_root")
             counts = {"train_examples": len(train_set), "eval_examples": len(eval_set),
                       "train_tokens_per_epoch": sum(len(e["input_ids"]) for e in train_set),
-                      "target_tokens_per_epoch": sum(sum(l != -100 for l in e["labels"]) for e in train_set)}
+                      "target_tokens_per_epoch": sum(sum(label != -100 for label in e["labels"]) for e in train_set)}
             notes["validation"] = validation_sources(cfg)
             if "holdout" in notes["validation"].values():
                 notes["validation_note"] = (f"no direction has a valid file: each holds out {cfg.eval_holdout:.0%} of "
                                             "its train pairs (the official code trains on all of them)")
-            notes["model_handed_on"] = "best checkpoint by validation loss" if _loads_best(cfg) and eval_set else "final model"
+            notes["model_handed_on"] = (
+                "best checkpoint by validation loss" if _loads_best(cfg) and eval_set else "final model"
+            )
         if cfg.save_only_model:
             extra_callbacks.append(weights_only_callback())
         collator = RightPadCollator(tokenizer.pad_token_id, pad_to_multiple_of=cfg.pad_to_multiple_of,
@@ -248,8 +266,6 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
 
 def load_trained(output_dir: str | os.PathLike, *, dtype: Any = None, merge: bool = False) -> tuple[Any, Any]:
     """Reload a finished run (full weights, or LoRA adapter on its saved/recorded base) for generation (Section 5.1)."""
-    from alma_core.modeling import ModelLoadError, fix_pad_token, load_backbone
-
     out = Path(output_dir)
     if not (out / "adapter_config.json").is_file():
         return load_backbone(out, dtype=dtype)

@@ -76,7 +76,9 @@ def trainer_class() -> type:
                 # Megabatches of one GLOBAL batch, so 1 rank x accum 4 and 2 ranks x accum 2 see the same order
                 # (HF's sampler groups per rank: train_batch_size x accumulation).
                 size = self.args.train_batch_size * self.args.gradient_accumulation_steps * self.args.world_size
-                return EpochSeededLengthSampler(size, dataset=dataset, model_input_name="input_ids", seed=self.args.seed)
+                return EpochSeededLengthSampler(
+                    size, dataset=dataset, model_input_name="input_ids", seed=self.args.seed
+                )
             return super()._get_train_sampler(train_dataset)
 
         def training_step(self, model, inputs, num_items_in_batch=None):  # noqa: ANN001, ANN201
@@ -178,7 +180,8 @@ def weights_only_callback() -> Any:
 
 
 def _strip_optimizer_state(checkpoint: Path) -> None:
-    """Delete a checkpoint's optimizer states (optimizer.pt; DeepSpeed's global_step*/ and `latest`), keeping its weights."""
+    """Delete a checkpoint's optimizer states (optimizer.pt; DeepSpeed's global_step*/ and `latest`), keeping its
+    weights."""
     for path in [checkpoint / "optimizer.pt", checkpoint / "latest", *checkpoint.glob("global_step*")]:
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
@@ -187,7 +190,8 @@ def _strip_optimizer_state(checkpoint: Path) -> None:
 
 
 def token_record(seen: int, before: int, checkpoint: str | None, metrics: dict[str, Any]) -> dict[str, Any]:
-    """run.json token counts: real (unpadded) tokens of ALL ranks; tokens/s over this process's training time (App. C)."""
+    """run.json token counts: real (unpadded) tokens of ALL ranks; tokens/s over this process's training time (App.
+    C)."""
     if checkpoint is not None and (Path(checkpoint) / "trainer_state.json").is_file():
         before = int(read_json(Path(checkpoint) / "trainer_state.json").get("num_input_tokens_seen", 0))
     runtime = float(metrics.get("train_runtime") or 0.0)
@@ -206,7 +210,8 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def single_rank_env(enabled: bool) -> Iterator[bool]:
-    """In-process DeepSpeed (App. C: ZeRO-2) needs torch.distributed env vars (else it wants mpi4py); set them, then undo."""
+    """In-process DeepSpeed (App. C: ZeRO-2) needs torch.distributed env vars (else it wants mpi4py); set them, then
+    undo."""
     if not enabled or "RANK" in os.environ:
         yield False
         return

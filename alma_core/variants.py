@@ -1,4 +1,5 @@
-"""Derived stage-2 training data (Section 6.2 data quality, Appendix H Flores vs. Flores + WMT), written once under the store.
+"""Derived stage-2 training data (Section 6.2 data quality, Appendix H Flores vs. Flores + WMT), written once under the
+store.
 
 A variant is a copy of every stage-2 language's train split in the official layout (validation split
 copied unchanged, so model selection is the same), in a folder named by the hash of its content: the
@@ -20,12 +21,12 @@ KINDS: tuple[str, ...] = (*QUALITIES, "Flores")
 
 
 def stage2_languages(params: Any) -> list[str]:
-    """The non-English languages of the stage-2 runs' language pairs (Sec. 4.2). Used by notebooks/sec6_2_data_quality.ipynb."""
+    """Non-English languages of the stage-2 runs (Sec. 4.2). Used by notebooks/sec6_2_data_quality.ipynb."""
     return sorted({part for pair in params.stage2["language_pairs"] for part in pair.split("-")} - {"en"})
 
 
 def data_variant(params: Any, kind: str) -> str | None:
-    """The data root of one variant (Sec. 6.2, App. H): None for HW (the data root itself), a given `quality_data` root, or a written copy. Used by notebooks/sec6_2_data_quality.ipynb and appH_human_written_data.ipynb."""
+    """Data root of a variant (Sec. 6.2, App. H): None for HW, else a given/written root. Used by sec6_2, appH."""
     if kind not in KINDS:
         raise ValueError(f"unknown data variant {kind!r}; use one of {', '.join(KINDS)}")
     if kind == "HW":
@@ -35,7 +36,10 @@ def data_variant(params: Any, kind: str) -> str | None:
     src_root = store.data_dir(params.data_root)
     train = {xx: load_pairs(src_root, xx, "en", "train") for xx in stage2_languages(params)}
     if kind == "Flores":  # a Flores-like subset: `flores_fraction` of each pair's train set
-        written = {xx: parallel_subset(pairs, max(1, round(params.flores_fraction * len(pairs))), params.seed) for xx, pairs in train.items()}
+        written = {
+            xx: parallel_subset(pairs, max(1, round(params.flores_fraction * len(pairs))), params.seed)
+            for xx, pairs in train.items()
+        }
         name = "flores-like"
     else:
         written = {xx: degrade_pairs(pairs, kind, params.seed) for xx, pairs in train.items()}

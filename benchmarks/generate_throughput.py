@@ -57,7 +57,9 @@ def main() -> None:
         sources, _ = read_test_set(root, src, tgt, fmt="json")
         jobs.append((src, tgt, sources[:SENTENCES_PER_DIRECTION]))
     corpus = [line for _, _, sources in jobs for line in sources] + [
-        line for f in sorted((root / "monolingual").glob("*.txt")) for line in f.read_text(encoding="utf-8").splitlines()
+        line
+        for f in sorted((root / "monolingual").glob("*.txt"))
+        for line in f.read_text(encoding="utf-8").splitlines()
     ]
     tokenizer = train_tokenizer(corpus, vocab_size=1024)
     model = __import__("transformers").LlamaForCausalLM(tiny_llama_config(tokenizer)).eval()

@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 from transformers import Trainer, TrainingArguments
 
+from alma_core.config import make_config
 from alma_core.modeling import TinyBackboneConfig, build_tiny_backbone, load_backbone
 from alma_core.objectives import RightPadCollator
-from alma_core.config import make_config
 from alma_core.stage2 import stage2_datasets
 
 EXAMPLES, MICRO_BATCH, OFFICIAL_LENGTH = 96, 8, 512
@@ -53,8 +53,11 @@ def main() -> None:
                                language_pairs=["de-en", "en-de", "zh-en", "en-zh"], max_train_examples=EXAMPLES))
         examples, _ = stage2_datasets(cfg, tokenizer)
         lengths = [len(e["input_ids"]) for e in examples]
-        print(f"{len(examples)} examples, lengths {min(lengths)}-{max(lengths)} (mean {sum(lengths) / len(lengths):.0f}), "
-              f"micro-batch {MICRO_BATCH}, 1 CPU thread")
+        print(
+            f"{len(examples)} examples, lengths {min(lengths)}-{max(lengths)} (mean "
+            f"{sum(lengths) / len(lengths):.0f}), "
+            f"micro-batch {MICRO_BATCH}, 1 CPU thread"
+        )
         pad = tokenizer.pad_token_id
         official = measure(model_dir, examples, lambda f: official_batch(f, pad), False, tmp + "/a")
         ours = measure(model_dir, examples, RightPadCollator(pad), True, tmp + "/b")

@@ -14,7 +14,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # tiny models: one thread is fast
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-pytest_plugins = [name for name in ("fixtures.backbone", "fixtures.comet", "fixtures.local_hub") if (Path(__file__).parent / f"{name.replace('.', '/')}.py").exists()]
+pytest_plugins = [
+    name
+    for name in ("fixtures.backbone", "fixtures.comet", "fixtures.local_hub")
+    if (Path(__file__).parent / f"{name.replace('.', '/')}.py").exists()
+]
 
 
 def pytest_configure(config):

@@ -6,13 +6,13 @@ import ast
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 import yaml
 
 from alma_core import book, browser, jobs
 from alma_core.evaluate import run_job
-from alma_core.params import load_params
-from alma_core.params import SCHEMAS, NotebookParams, register_schema
+from alma_core.params import SCHEMAS, NotebookParams, load_params, register_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = book.toc_chapters(ROOT)
@@ -21,7 +21,13 @@ MAX_DEF_LINES = 5  # a notebook may name a one-liner; anything longer belongs in
 
 def _parameter_names(cell: nbformat.NotebookNode) -> set[str]:
     """Names assigned at top level of a parameters cell."""
-    return {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
+    return {
+        t.id
+        for node in ast.parse(cell.source).body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
 
 
 def test_toc_lists_the_part_one_chapters() -> None:
@@ -49,10 +55,17 @@ def test_notebook_house_style(name: str) -> None:
     assert len(tagged) == 1, "exactly one cell tagged `parameters`"
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(not c.outputs and c.execution_count is None for c in code), "commit notebooks without outputs"
-    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "first cell is the chapter title"
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), (
+        "first cell is the chapter title"
+    )
     assert "What this reproduces / deviations" in nb.cells[-1].source and nb.cells[-1].cell_type == "markdown"
-    long_defs = [f"{node.name} ({node.end_lineno - node.lineno + 1} lines)" for c in code for node in ast.walk(ast.parse(c.source))
-                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.end_lineno - node.lineno + 1 > MAX_DEF_LINES]
+    long_defs = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for c in code
+        for node in ast.walk(ast.parse(c.source))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and node.end_lineno - node.lineno + 1 > MAX_DEF_LINES
+    ]
     assert not long_defs, f"move the logic of {long_defs} into alma_core (a notebook only calls the library)"
     names = _parameter_names(tagged[0])
     derived = getattr(SCHEMAS[name], "DERIVED", frozenset())  # sweep schemas derive these from the other fields
@@ -101,10 +114,14 @@ def test_check_fails_loudly_without_chromium_and_never_installs(monkeypatch: pyt
     assert '"sudo"' not in source and '"apt-get"' not in source, "library code must not install packages"
 
 
-def test_book_cli_check_goes_through_the_browser_module(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_browser_cli_runs_the_check_and_reports_failures(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     called = []
-    monkeypatch.setattr(browser, "check", lambda: called.append(True) or {})
-    assert book.main(["check"]) == 0 and called == [True]
+    monkeypatch.setattr(browser, "check", lambda root: called.append(root) or {})
+    assert browser.main(["--root", str(tmp_path)]) == 0 and called == [tmp_path]
+    monkeypatch.undo()
+    assert browser.main(["--root", str(tmp_path)]) == 1  # no built book: the message says to run `make book`
+    with pytest.raises(SystemExit):
+        book.main(["check"])  # the book CLI no longer knows the page check
 
 
 class _SmokeParams(NotebookParams):
@@ -117,14 +134,18 @@ def _mini_repo(root: Path) -> None:
     """A one-chapter book: _toc.yml, a notebook with a parameters cell, its tiny params file."""
     (root / "notebooks").mkdir()
     (root / "params" / "tiny").mkdir(parents=True)
-    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: book/_executed/smoke_nb\n", encoding="utf-8")
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n  - file: book/_executed/smoke_nb\n", encoding="utf-8"
+    )
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell('profile = "tiny"\nstore_dir = "runs/tiny"\nword = "x"')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_markdown_cell("# Smoke"), params, nbformat.v4.new_code_cell("print(word * 2)")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "notebooks" / "smoke_nb.ipynb")
-    (root / "params" / "tiny" / "smoke_nb.yaml").write_text("profile: tiny\nstore_dir: runs/tiny\nword: ab\n", encoding="utf-8")
+    (root / "params" / "tiny" / "smoke_nb.yaml").write_text(
+        "profile: tiny\nstore_dir: runs/tiny\nword: ab\n", encoding="utf-8"
+    )
 
 
 def test_run_executes_then_skips_unchanged(tmp_path: Path) -> None:
@@ -135,7 +156,9 @@ def test_run_executes_then_skips_unchanged(tmp_path: Path) -> None:
         executed = nbformat.read(tmp_path / "book" / "_executed" / "smoke_nb.ipynb", as_version=4)
         assert "abab" in "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
         assert book.run("tiny", root=tmp_path)["smoke_nb"] == "unchanged, skipped"
-        (tmp_path / "params" / "tiny" / "smoke_nb.yaml").write_text("profile: tiny\nstore_dir: runs/tiny\nword: cd\n", encoding="utf-8")
+        (tmp_path / "params" / "tiny" / "smoke_nb.yaml").write_text(
+            "profile: tiny\nstore_dir: runs/tiny\nword: cd\n", encoding="utf-8"
+        )
         assert book.run("tiny", root=tmp_path)["smoke_nb"].startswith("executed")
         assert book.run("paper", root=tmp_path)["smoke_nb"].startswith("no params")
     finally:
@@ -153,9 +176,13 @@ def test_paper_dry_run_renders_deepspeed_slurm_jobs(tmp_path: Path) -> None:
     config = yaml.safe_load((tmp_path / "sec5_main_results" / "alma_7b_lora.train.yaml").read_text(encoding="utf-8"))
     assert config["lora"] is True and config["base_model"] == "haoranxu/ALMA-7B-Pretrain" and config["epochs"] == 2
     assert config["global_batch_size"] == 256  # Appendix C
-    assert config["output_dir"].endswith(jobs.train_config(load_params(ROOT / "params/paper/sec5_main_results.yaml"), "alma_7b_lora")[2].name)
+    assert config["output_dir"].endswith(
+        jobs.train_config(load_params(ROOT / "params/paper/sec5_main_results.yaml"), "alma_7b_lora")[2].name
+    )
     evals = [name for name in scripts if name.endswith(".eval.sbatch")]
-    assert evals and all("alma_core.evaluate job" in scripts[name] and "--nproc_per_node 1" in scripts[name] for name in evals)
+    assert evals and all(
+        "alma_core.evaluate job" in scripts[name] and "--nproc_per_node 1" in scripts[name] for name in evals
+    )
 
 
 def test_released_dry_run_evaluates_the_public_checkpoints(tmp_path: Path) -> None:
@@ -173,10 +200,23 @@ def test_released_dry_run_evaluates_the_public_checkpoints(tmp_path: Path) -> No
 def _eval_job(tmp_path: Path, model: Path, adapter: Path | None, comet_model: str) -> dict:
     from alma_core.data import sample_data_dir
 
-    job = {"system": "fixture", "model": str(model), "adapter": str(adapter) if adapter else None, "local_files_only": True,
-           "directions": ["de-en", "en-de"], "test_root": str(sample_data_dir()), "test_format": "json", "max_sentences": 2,
-           "num_beams": 2, "batch_size": 2, "max_new_tokens": 6, "max_prompt_tokens": 128, "comet_model": comet_model,
-           "comet_batch_size": 4, "output_dir": str(tmp_path / "out")}
+    job = {
+        "system": "fixture",
+        "model": str(model),
+        "adapter": str(adapter) if adapter else None,
+        "local_files_only": True,
+        "directions": ["de-en", "en-de"],
+        "test_root": str(sample_data_dir()),
+        "test_format": "json",
+        "max_sentences": 2,
+        "num_beams": 2,
+        "batch_size": 2,
+        "max_new_tokens": 6,
+        "max_prompt_tokens": 128,
+        "comet_model": comet_model,
+        "comet_batch_size": 4,
+        "output_dir": str(tmp_path / "out"),
+    }
     path = tmp_path / "eval_config.yaml"
     path.write_text(yaml.safe_dump(job), encoding="utf-8")
     return job | {"config": path}
@@ -210,23 +250,23 @@ def test_eval_job_without_comet_says_not_computed(tmp_path: Path, tiny_backbone_
     assert all(isinstance(r["value"], float) for r in rows if r["metric"] == "bleu")
 
 
-def _tidy(system: str, values: dict[tuple[str, str], float | None], metric: str = "bleu") -> "pd.DataFrame":
-    import pandas as pd
-
-    return pd.DataFrame([{"system": system, "direction": d, "lang": l, "metric": metric, "value": v, "note": ""}
-                         for (d, l), v in values.items()])
+def _tidy(system: str, values: dict[tuple[str, str], float | None], metric: str = "bleu") -> pd.DataFrame:
+    return pd.DataFrame([{"system": system, "direction": d, "lang": lang, "metric": metric, "value": v, "note": ""}
+                         for (d, lang), v in values.items()])
 
 
 def test_reported_vs_build_table_and_not_computed() -> None:
-    from alma_core.tables import NOT_COMPUTED, direction_averages, reported_vs_build
     from alma_core.results import reported
+    from alma_core.tables import NOT_COMPUTED, direction_averages, reported_vs_build
 
     build = _tidy("tiny", {("en-xx", "de"): 1.0, ("en-xx", "cs"): 3.0, ("xx-en", "de"): 5.0})
     table = reported_vs_build(reported(1), build, "bleu", "en-xx", ["de", "cs"], reported_systems=["ALMA-7B"])
     assert list(table["source"]) == ["paper", "this build"]
     assert table.loc["ALMA-7B", "de"] == pytest.approx(30.31) and table.loc["tiny", "Avg."] == pytest.approx(2.0)
     missing = _tidy("tiny", {("en-xx", "de"): None}, metric="comet")
-    table = reported_vs_build(reported(1), missing, "comet", "en-xx", ["de"], reported_systems=["ALMA-7B"], missing_reason="offline")
+    table = reported_vs_build(
+        reported(1), missing, "comet", "en-xx", ["de"], reported_systems=["ALMA-7B"], missing_reason="offline"
+    )
     assert table.loc["tiny", "de"] == f"{NOT_COMPUTED}: offline"
     averages = direction_averages(build, metric="bleu")
     assert list(averages.columns) == ["en→xx", "xx→en"] and averages.loc["tiny", "en→xx"] == pytest.approx(2.0)
@@ -237,8 +277,8 @@ def test_figure_has_both_panels_and_the_banner() -> None:
 
     matplotlib.use("Agg")
     from alma_core import plots
-    from alma_core.tables import direction_averages
     from alma_core.results import reported
+    from alma_core.tables import direction_averages
 
     fig = plots.bars_reported_vs_build(direction_averages(reported(4), metric="bleu"), None, profile="tiny")
     texts = [t.get_text() for t in fig.texts] + [t.get_text() for ax in fig.axes for t in ax.texts]

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from alma_core import crosslingual as cl
-from alma_core.crosslingual import CrossLingualDataError
+from alma_core import crosslingual_items as cli
+from alma_core.crosslingual_items import CrossLingualDataError
 
 
 def _manual_loglikelihood(model: Any, tokenizer: Any, context: str, continuation: str) -> float:
@@ -42,9 +43,14 @@ def test_empty_context_scores_the_whole_string_after_bos(tiny_random_llama: Any,
 
 
 def test_scores_do_not_depend_on_batch_size_or_padding(tiny_random_llama: Any, tiny_tokenizer: Any) -> None:
-    pairs = [("Good morning.", " Hello."), ("", "A much longer sentence about the weather in the mountains today."),
-             ("Кошка сидит", " на коврике."), ("Translate this from German to English:\nGerman: Guten Morgen.\nEnglish:", " Good morning."),
-             ("x", " y"), ("The dog", " barks at the postman every single morning.")]
+    pairs = [
+        ("Good morning.", " Hello."),
+        ("", "A much longer sentence about the weather in the mountains today."),
+        ("Кошка сидит", " на коврике."),
+        ("Translate this from German to English:\nGerman: Guten Morgen.\nEnglish:", " Good morning."),
+        ("x", " y"),
+        ("The dog", " barks at the postman every single morning."),
+    ]
     one = cl.pair_loglikelihoods(tiny_random_llama, tiny_tokenizer, pairs, batch_size=1)
     many = cl.pair_loglikelihoods(tiny_random_llama, tiny_tokenizer, pairs, batch_size=4)
     all_at_once = cl.pair_loglikelihoods(tiny_random_llama, tiny_tokenizer, pairs, batch_size=64)
@@ -90,12 +96,14 @@ class _MemorizingLM(torch.nn.Module):
         return SimpleNamespace(logits=logits)
 
 
-def _sample(task: str) -> list[cl.MultipleChoiceItem]:
-    return [item for lang in cl.TABLE12_LANGUAGES[task] for item in cl.load_sample_items(task, lang)]
+def _sample(task: str) -> list[cli.MultipleChoiceItem]:
+    return [item for lang in cl.TABLE12_LANGUAGES[task] for item in cli.load_sample_items(task, lang)]
 
 
 @pytest.mark.parametrize("task", cl.TASKS)
-def test_a_model_trained_on_the_right_options_scores_100_and_on_the_wrong_ones_0(task: str, tiny_tokenizer: Any) -> None:
+def test_a_model_trained_on_the_right_options_scores_100_and_on_the_wrong_ones_0(
+    task: str, tiny_tokenizer: Any
+) -> None:
     items = _sample(task)
     right = [(it.contexts[it.label], it.continuations[it.label]) for it in items]
     result = cl.score_multiple_choice(_MemorizingLM(tiny_tokenizer, right), tiny_tokenizer, items, batch_size=8)
@@ -107,32 +115,37 @@ def test_a_model_trained_on_the_right_options_scores_100_and_on_the_wrong_ones_0
 
 
 def test_evaluate_task_reports_percent_n_and_chance(tiny_random_llama: Any, tiny_tokenizer: Any) -> None:
-    items = cl.load_sample_items("XWinograd", "en", limit=6)
+    items = cli.load_sample_items("XWinograd", "en", limit=6)
     out = cl.evaluate_task(tiny_random_llama, tiny_tokenizer, "xwinograd", items)
     assert out["task"] == "XWinograd" and out["lang"] == "en" and out["n"] == 6
     assert out["chance"] == 50.0
-    assert out["accuracy"] == pytest.approx(100 * sum(p == it.label for p, it in zip(out["predictions"], items)) / 6, abs=0.01)
+    assert out["accuracy"] == pytest.approx(
+        100 * sum(p == it.label for p, it in zip(out["predictions"], items)) / 6, abs=0.01
+    )
     assert 0 <= out["acc_norm"] <= 100
     with pytest.raises(ValueError, match="no items"):
         cl.score_multiple_choice(tiny_random_llama, tiny_tokenizer, [])
 
 
 def test_items_follow_the_harness_prompts() -> None:
-    xnli = cl.xnli_item("The sun is up", "It is day", 0, "en")
+    xnli = cli.xnli_item("The sun is up", "It is day", 0, "en")
     assert xnli.contexts == ("", "", "")
     assert xnli.continuations == ("The sun is up, right? Yes, It is day", "The sun is up, right? Also, It is day",
                                   "The sun is up, right? No, It is day")
-    assert cl.xnli_item("A", "B", 2, "de").continuations[2] == "A, richtig? Nein, B"
-    assert cl.xnli_item("甲", "乙", 1, "zh").continuations[1] == "甲, 正确? 所以, 乙"
-    story = cl.xstorycloze_item(["One.", "Two.", "Three.", "Four."], ["Good end.", "Bad end."], 1, "en")
+    assert cli.xnli_item("A", "B", 2, "de").continuations[2] == "A, richtig? Nein, B"
+    assert cli.xnli_item("甲", "乙", 1, "zh").continuations[1] == "甲, 正确? 所以, 乙"
+    story = cli.xstorycloze_item(["One.", "Two.", "Three.", "Four."], ["Good end.", "Bad end."], 1, "en")
     assert story.contexts == ("One. Two. Three. Four.",) * 2 and story.continuations == (" Good end.", " Bad end.")
-    wino = cl.xwinograd_item("The ball broke the window because _ was thin.", ["the ball", "the window"], 1, "en")
-    assert wino.contexts == ("The ball broke the window because the ball", "The ball broke the window because the window")
+    wino = cli.xwinograd_item("The ball broke the window because _ was thin.", ["the ball", "the window"], 1, "en")
+    assert wino.contexts == (
+        "The ball broke the window because the ball",
+        "The ball broke the window because the window",
+    )
     assert wino.continuations == (" was thin.", " was thin.")
     with pytest.raises(CrossLingualDataError, match="exactly one '_'"):
-        cl.xwinograd_item("no blank here", ["a", "b"], 0, "en")
+        cli.xwinograd_item("no blank here", ["a", "b"], 0, "en")
     with pytest.raises(CrossLingualDataError, match="XNLI_WORDS"):
-        cl.xnli_item("A", "B", 0, "is")
+        cli.xnli_item("A", "B", 0, "is")
 
 
 def _write(path: Path, text: str) -> Path:
@@ -143,40 +156,96 @@ def _write(path: Path, text: str) -> Path:
 def test_readers_parse_the_public_formats(tmp_path: Path) -> None:
     xnli = _write(tmp_path / "de.jsonl", json.dumps({"premise": "P", "hypothesis": "H", "label": 2}) + "\n\n"
                   + json.dumps({"premise": "P2", "hypothesis": "H2", "label": "neutral"}) + "\n")
-    items = cl.read_xnli(xnli)
+    items = cli.read_xnli(xnli)
     assert [it.label for it in items] == [2, 1] and items[0].lang == "de"
     assert items[0].continuations[0] == "P, richtig? Ja, H"
-    tsv = _write(tmp_path / "xnli.test.tsv", "language\tgold_label\tsentence1\tsentence2\n"
-                 "en\tcontradiction\tA man sleeps.\tA man runs.\nru\tentailment\tА.\tБ.\nen\tentailment\tIt rains.\tIt is wet.\n")
-    en = cl.read_xnli(tsv, lang="en")
+    tsv = _write(
+        tmp_path / "xnli.test.tsv",
+        "language\tgold_label\tsentence1\tsentence2\n"
+        "en\tcontradiction\tA man sleeps.\tA man runs.\n"
+        "ru\tentailment\tА.\tБ.\nen\tentailment\tIt rains.\tIt is wet.\n",
+    )
+    en = cli.read_xnli(tsv, lang="en")
     assert [it.label for it in en] == [2, 0] and en[1].continuations[0] == "It rains., right? Yes, It is wet."
-    story = {f"input_sentence_{i}": f"S{i}." for i in range(1, 5)} | {"sentence_quiz1": "E1.", "sentence_quiz2": "E2.", "answer_right_ending": 2}
-    items = cl.read_xstorycloze(_write(tmp_path / "ru.jsonl", json.dumps(story) + "\n"))
+    story = {f"input_sentence_{i}": f"S{i}." for i in range(1, 5)} | {
+        "sentence_quiz1": "E1.",
+        "sentence_quiz2": "E2.",
+        "answer_right_ending": 2,
+    }
+    items = cli.read_xstorycloze(_write(tmp_path / "ru.jsonl", json.dumps(story) + "\n"))
     assert items[0].label == 1 and items[0].contexts[0] == "S1. S2. S3. S4." and items[0].lang == "ru"
     original = _write(tmp_path / "zh.csv", "InputStoryid,InputSentence1,InputSentence2,InputSentence3,InputSentence4,"
                       "RandomFifthSentenceQuiz1,RandomFifthSentenceQuiz2,AnswerRightEnding\n"
                       'id1,"One, a.",Two.,Three.,Four.,Yes.,No.,1\n')
-    assert cl.read_xstorycloze(original)[0].contexts[0] == "One, a. Two. Three. Four."
-    wino = _write(tmp_path / "en.json", json.dumps([{"sentence": "A hit B because _ was hard.", "option1": "A", "option2": "B", "answer": "1"}]))
-    items = cl.read_xwinograd(wino)
+    assert cli.read_xstorycloze(original)[0].contexts[0] == "One, a. Two. Three. Four."
+    wino = _write(
+        tmp_path / "en.json",
+        json.dumps([{"sentence": "A hit B because _ was hard.", "option1": "A", "option2": "B", "answer": "1"}]),
+    )
+    items = cli.read_xwinograd(wino)
     assert items[0].label == 0 and items[0].contexts == ("A hit B because A", "A hit B because B")
-    assert cl.read_task("xwinograd", wino) == items
+    assert cli.read_task("xwinograd", wino) == items
 
 
 @pytest.mark.parametrize(
     ("name", "text", "reader", "match"),
     [
-        ("en.jsonl", '{"premise": "P", "hypothesis": "H", "label": 0}\n{"premise": "P"\n', cl.read_xnli, r"en\.jsonl:2: bad JSON line"),
-        ("en.jsonl", '{"premise": "P", "label": 0}\n', cl.read_xnli, r"en\.jsonl:1: missing field 'hypothesis'"),
-        ("en.jsonl", '{"premise": "P", "hypothesis": "H", "label": 5}\n', cl.read_xnli, r"en\.jsonl:1: field 'label' = 5"),
-        ("en.jsonl", '{"premise": " ", "hypothesis": "H", "label": 0}\n', cl.read_xnli, r"en\.jsonl:1: field 'premise'.*non-empty"),
-        ("en.jsonl", '{"sentence": "no blank", "option1": "a", "option2": "b", "answer": "1"}\n', cl.read_xwinograd, r"en\.jsonl:1: .*exactly one '_'"),
-        ("en.jsonl", '{"sentence": "x _ y", "option1": "a", "option2": "b", "answer": "3"}\n', cl.read_xwinograd, r"en\.jsonl:1: field 'answer' = '3'"),
-        ("en.jsonl", '{"sentence": "x _ y", "option1": "a", "option2": "b", "answer": "1"}\n[1, 2]\n', cl.read_xwinograd, r"en\.jsonl:2: expected a JSON object"),
-        ("en.tsv", "sentence\toption1\toption2\tanswer\nx _ y\ta\tb\n", cl.read_xwinograd, r"en\.tsv:2: 3 cells but the header has 4"),
-        ("en.jsonl", '{"input_sentence_1": "a"}\n', cl.read_xstorycloze, r"en\.jsonl:1: missing field 'input_sentence_2'"),
-        ("en.jsonl", "\n\n", cl.read_xstorycloze, r"en\.jsonl: no items"),
-        ("is.jsonl", '{"premise": "P", "hypothesis": "H", "label": 0}\n', cl.read_xnli, r"no XNLI prompt words for language 'is'"),
+        (
+            "en.jsonl",
+            '{"premise": "P", "hypothesis": "H", "label": 0}\n{"premise": "P"\n',
+            cli.read_xnli,
+            r"en\.jsonl:2: bad JSON line",
+        ),
+        ("en.jsonl", '{"premise": "P", "label": 0}\n', cli.read_xnli, r"en\.jsonl:1: missing field 'hypothesis'"),
+        (
+            "en.jsonl",
+            '{"premise": "P", "hypothesis": "H", "label": 5}\n',
+            cli.read_xnli,
+            r"en\.jsonl:1: field 'label' = 5",
+        ),
+        (
+            "en.jsonl",
+            '{"premise": " ", "hypothesis": "H", "label": 0}\n',
+            cli.read_xnli,
+            r"en\.jsonl:1: field 'premise'.*non-empty",
+        ),
+        (
+            "en.jsonl",
+            '{"sentence": "no blank", "option1": "a", "option2": "b", "answer": "1"}\n',
+            cli.read_xwinograd,
+            r"en\.jsonl:1: .*exactly one '_'",
+        ),
+        (
+            "en.jsonl",
+            '{"sentence": "x _ y", "option1": "a", "option2": "b", "answer": "3"}\n',
+            cli.read_xwinograd,
+            r"en\.jsonl:1: field 'answer' = '3'",
+        ),
+        (
+            "en.jsonl",
+            '{"sentence": "x _ y", "option1": "a", "option2": "b", "answer": "1"}\n[1, 2]\n',
+            cli.read_xwinograd,
+            r"en\.jsonl:2: expected a JSON object",
+        ),
+        (
+            "en.tsv",
+            "sentence\toption1\toption2\tanswer\nx _ y\ta\tb\n",
+            cli.read_xwinograd,
+            r"en\.tsv:2: 3 cells but the header has 4",
+        ),
+        (
+            "en.jsonl",
+            '{"input_sentence_1": "a"}\n',
+            cli.read_xstorycloze,
+            r"en\.jsonl:1: missing field 'input_sentence_2'",
+        ),
+        ("en.jsonl", "\n\n", cli.read_xstorycloze, r"en\.jsonl: no items"),
+        (
+            "is.jsonl",
+            '{"premise": "P", "hypothesis": "H", "label": 0}\n',
+            cli.read_xnli,
+            r"no XNLI prompt words for language 'is'",
+        ),
     ],
 )
 def test_reader_errors_name_file_line_and_fix(tmp_path: Path, name: str, text: str, reader: Any, match: str) -> None:
@@ -187,19 +256,19 @@ def test_reader_errors_name_file_line_and_fix(tmp_path: Path, name: str, text: s
 
 def test_missing_file_and_unknown_task_are_user_errors(tmp_path: Path) -> None:
     with pytest.raises(CrossLingualDataError, match=r"nope\.jsonl: file not found"):
-        cl.read_xnli(tmp_path / "nope.jsonl", lang="en")
+        cli.read_xnli(tmp_path / "nope.jsonl", lang="en")
     with pytest.raises(CrossLingualDataError, match="unknown task 'copa'"):
-        cl.read_task("copa", tmp_path / "x.jsonl")
+        cli.read_task("copa", tmp_path / "x.jsonl")
 
 
 @pytest.mark.parametrize(("task", "lang"), [(t, lang) for t, langs in cl.TABLE12_LANGUAGES.items() for lang in langs])
 def test_shipped_sample_items_cover_table12(task: str, lang: str) -> None:
-    items = cl.load_sample_items(task, lang)
+    items = cli.load_sample_items(task, lang)
     assert len(items) >= 20
     assert {it.lang for it in items} == {lang}
     labels = {it.label for it in items}
     assert labels == ({0, 1, 2} if task == "XNLI" else {0, 1})  # every answer position occurs
-    english = cl.load_sample_items(task, "en")
+    english = cli.load_sample_items(task, "en")
     assert len(items) == len(english)  # the sample languages translate the English items one to one
 
 
@@ -226,8 +295,9 @@ def _params(tmp_path: Path, **evaluation: Any) -> Any:
     })
 
 
-def test_run_job_scores_every_task_and_writes_predictions(tmp_path: Path, saved_tiny_model: Path, tiny_random_llama: Any,
-                                                          tiny_tokenizer: Any) -> None:
+def test_run_job_scores_every_task_and_writes_predictions(
+    tmp_path: Path, saved_tiny_model: Path, tiny_random_llama: Any, tiny_tokenizer: Any
+) -> None:
     import yaml
 
     params = _params(tmp_path)
@@ -240,7 +310,7 @@ def test_run_job_scores_every_task_and_writes_predictions(tmp_path: Path, saved_
     assert {(r["task"], r["lang"], r["metric"]) for r in rows} == {
         (t, lang, m) for t, lang in (("XWinograd", "en"), ("XNLI", "de")) for m in cl.METRICS}
     accuracy = {r["task"]: r["value"] for r in rows if r["metric"] == "accuracy"}
-    direct = cl.evaluate_task(tiny_random_llama, tiny_tokenizer, "XNLI", cl.load_sample_items("XNLI", "de", limit=3))
+    direct = cl.evaluate_task(tiny_random_llama, tiny_tokenizer, "XNLI", cli.load_sample_items("XNLI", "de", limit=3))
     assert accuracy["XNLI"] == direct["accuracy"]
     predictions = json.loads((out / "predictions.XWinograd.en.json").read_text(encoding="utf-8"))
     assert len(predictions) == 3 and all(p["prediction"] in (0, 1) for p in predictions)
@@ -271,7 +341,9 @@ def test_cli_runs_a_job_and_reports_bad_data(tmp_path: Path, saved_tiny_model: P
     job = cl.job_config(params, params.systems[0], {})[0]
     bad_root = tmp_path / "data"
     (bad_root / "xwinograd").mkdir(parents=True)
-    (bad_root / "xwinograd" / "en.jsonl").write_text('{"sentence": "no blank", "option1": "a", "option2": "b", "answer": "1"}\n')
+    (bad_root / "xwinograd" / "en.jsonl").write_text(
+        '{"sentence": "no blank", "option1": "a", "option2": "b", "answer": "1"}\n'
+    )
     config = tmp_path / "bad.yaml"
     config.write_text(yaml.safe_dump({**job, "data_root": str(bad_root), "source": "files"}), encoding="utf-8")
     assert cl.main(["--config", str(config)]) == 1
@@ -296,9 +368,8 @@ def test_paper_jobs_render_as_one_gpu_sbatch_scripts_of_the_crosslingual_module(
 
 
 def test_table12_layout_and_stage1_deltas_on_the_reported_numbers() -> None:
-    from alma_core.results import reported
-
     from alma_core import tables
+    from alma_core.results import reported
 
     wide = tables.table12(reported(12))
     assert list(wide.columns[:5]) == [("XNLI", "de"), ("XNLI", "en"), ("XNLI", "ru"), ("XNLI", "zh"), ("XNLI", "Avg.")]

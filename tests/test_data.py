@@ -34,8 +34,14 @@ PAIRS = [
 
 def test_read_parallel_json_lines_and_swap(tmp_path: Path) -> None:
     path = _write_jsonl(tmp_path / "train.de-en.json", PAIRS)
-    assert data.read_parallel(path, "de", "en") == [("Guten Morgen.", "Good morning."), ("Wie geht es dir?", "How are you?")]
-    assert data.read_parallel(path, "en", "de") == [("Good morning.", "Guten Morgen."), ("How are you?", "Wie geht es dir?")]
+    assert data.read_parallel(path, "de", "en") == [
+        ("Guten Morgen.", "Good morning."),
+        ("Wie geht es dir?", "How are you?"),
+    ]
+    assert data.read_parallel(path, "en", "de") == [
+        ("Good morning.", "Guten Morgen."),
+        ("How are you?", "Wie geht es dir?"),
+    ]
 
 
 def test_read_parallel_json_array_is_detected(tmp_path: Path) -> None:
@@ -90,7 +96,9 @@ def test_read_parallel_missing_translation_object(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("empty", ["", "   "])
 def test_read_parallel_empty_segment(tmp_path: Path, empty: str) -> None:
-    path = _write_jsonl(tmp_path / "train.de-en.json", [PAIRS[0], PAIRS[1], {"translation": {"de": "Hallo", "en": empty}}])
+    path = _write_jsonl(
+        tmp_path / "train.de-en.json", [PAIRS[0], PAIRS[1], {"translation": {"de": "Hallo", "en": empty}}]
+    )
     with pytest.raises(DataError) as err:
         data.read_parallel(path, "de", "en")
     assert f"{path}:3: empty 'en' segment. Fix:" in str(err.value)
@@ -317,7 +325,9 @@ def test_stream_oscar_local_fixture(tmp_path: Path) -> None:
     texts = list(data.stream_oscar("de", data_files=[str(first), str(second)]))
     assert texts == ["Erstes Dokument.", "Zweites Dokument.", "Drittes.\nMit Zeile."]
     # Not streaming: the json builder writes its Arrow cache only under cache_dir.
-    assert list(data.stream_oscar("de", data_files=str(first), streaming=False, cache_dir=tmp_path / "cache")) == texts[:2]
+    assert (
+        list(data.stream_oscar("de", data_files=str(first), streaming=False, cache_dir=tmp_path / "cache")) == texts[:2]
+    )
     assert any((tmp_path / "cache").rglob("*.arrow"))
 
 
@@ -334,7 +344,11 @@ def test_stream_oscar_errors(tmp_path: Path) -> None:
 
 def _sample_files() -> list[Path]:
     root = data.sample_data_dir()
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl", ".txt")) if root.is_dir() else []
+    return (
+        sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl", ".txt"))
+        if root.is_dir()
+        else []
+    )
 
 
 def test_every_shipped_sample_file_parses() -> None:
@@ -363,7 +377,10 @@ def test_stream_oscar_hub_script_error_points_to_data_files(monkeypatch: pytest.
         raise RuntimeError("Dataset scripts are no longer supported, but found OSCAR-2301.py")
 
     monkeypatch.setattr(datasets, "load_dataset", refuse)
-    with pytest.raises(DataError, match=r"'oscar-corpus/OSCAR-2301' needs a loading script.*Fix: pass its JSON-lines shards as data_files"):
+    with pytest.raises(
+        DataError,
+        match=r"'oscar-corpus/OSCAR-2301' needs a loading script.*Fix: pass its JSON-lines shards as data_files",
+    ):
         data.stream_oscar("de")
 
 
@@ -395,7 +412,8 @@ _META = {"warc_headers": {"warc-record-id": "<urn:uuid:1>"}, "identification": {
 
 
 def test_stream_oscar_2301_zst_layout_and_rank_shares(tmp_path: Path) -> None:
-    """The hub layout {lang}_meta/{lang}_meta_part_{k}.jsonl.zst through data_files with {lang}; ranks split the shards."""
+    """The hub layout {lang}_meta/{lang}_meta_part_{k}.jsonl.zst through data_files with {lang}; ranks split the
+    shards."""
     pytest.importorskip("zstandard")
     for k in (1, 2, 3, 4):
         _zst_shard(tmp_path / "de_meta" / f"de_meta_part_{k}.jsonl.zst",
@@ -414,7 +432,11 @@ def test_stream_oscar_checks_record_fields(tmp_path: Path) -> None:
     pytest.importorskip("zstandard")
     good = {"text": "Gut.", "meta": _META}
     bad = _zst_shard(tmp_path / "de_meta" / "de_meta_part_1.jsonl.zst", [good, {"text": "Ohne meta."}])
-    with pytest.raises(DataError, match=r"de_meta_part_1\.jsonl\.zst: record 2: field 'meta' must be a mapping, but it is missing \(or null\)\. Fix: .*OSCAR-2301 schema"):
+    with pytest.raises(
+        DataError,
+        match=r"de_meta_part_1\.jsonl\.zst: record 2: field 'meta' must be a mapping, but it is missing \(or null\)\. "
+              r"Fix: .*OSCAR-2301 schema",
+    ):
         list(data.stream_oscar("de", data_files=str(bad)))
     _zst_shard(bad, [good, {"content": "Falsches Feld.", "meta": _META}])
     with pytest.raises(DataError, match=r"record 2: field 'text' must be a string, but it is missing"):

@@ -1,8 +1,8 @@
 """pyproject.toml is the one source of dependencies; environment.yml must list exactly the same."""
 
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 

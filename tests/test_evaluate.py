@@ -8,9 +8,8 @@ import pytest
 
 from alma_core import metrics
 from alma_core.evaluate import EvaluationError, main, results_frame, score_direction
-from alma_core.tables import TableError, paper_layout
 from alma_core.generate import translate
-
+from alma_core.tables import TableError, paper_layout
 
 SRC = ["Das Haus ist klein.", "Ich habe heute keine Zeit.", "Der Hund schläft im Garten."]
 REF = ["The house is small.", "I have no time today.", "The dog is sleeping in the garden."]
@@ -51,7 +50,9 @@ def test_results_frame_is_tidy():
     frame = results_frame(_records())
     assert list(frame.columns) == ["system", "direction", "lang", "metric", "value"]
     assert set(frame["metric"]) == {"bleu", "chrf", "off_target"}  # COMET None is left out, not stored as 0
-    row = frame[(frame.system == "ALMA-tiny") & (frame.direction == "xx-en") & (frame.lang == "zh") & (frame.metric == "bleu")]
+    row = frame[
+        (frame.system == "ALMA-tiny") & (frame.direction == "xx-en") & (frame.lang == "zh") & (frame.metric == "bleu")
+    ]
     assert row["value"].tolist() == [21.0]
     with pytest.raises(EvaluationError, match="no 'system' key"):
         results_frame([{"src": "de", "tgt": "en", "bleu": 1.0}])
@@ -74,7 +75,14 @@ def test_paper_layout_matches_tables_1_and_2():
 
 def _write_testsets(root):
     root.mkdir(parents=True, exist_ok=True)
-    data = {("de", "en"): (SRC, REF), ("en", "de"): (REF, SRC), ("is", "en"): (["Góðan daginn öll.", "Já, ég kem á morgun."], ["Good morning to you all.", "Yes, I will come tomorrow."])}
+    data = {
+        ("de", "en"): (SRC, REF),
+        ("en", "de"): (REF, SRC),
+        ("is", "en"): (
+            ["Góðan daginn öll.", "Já, ég kem á morgun."],
+            ["Good morning to you all.", "Yes, I will come tomorrow."],
+        ),
+    }
     for (src, tgt), (sources, refs) in data.items():
         name = "wmt21" if "is" in (src, tgt) else "wmt22"
         (root / f"{name}.{src}-{tgt}.src").write_text("\n".join(sources) + "\n", encoding="utf-8")
@@ -82,13 +90,17 @@ def _write_testsets(root):
     return data
 
 
-def test_cli_end_to_end_with_tiny_model_and_tiny_comet(tmp_path, tiny_random_llama, tiny_tokenizer, tiny_comet_checkpoint, capsys):
+def test_cli_end_to_end_with_tiny_model_and_tiny_comet(
+    tmp_path, tiny_random_llama, tiny_tokenizer, tiny_comet_checkpoint, capsys
+):
     data = _write_testsets(tmp_path / "testsets")
     hyps = tmp_path / "hyps"
     hyps.mkdir()
     for (src, tgt), (sources, _) in data.items():
         if (src, tgt) == ("is", "en"):  # the official plain-text name is accepted too
-            (hyps / f"test-{src}-{tgt}").write_text("Good morning to you all.\nYes, I will come tomorrow.\n", encoding="utf-8")
+            (hyps / f"test-{src}-{tgt}").write_text(
+                "Good morning to you all.\nYes, I will come tomorrow.\n", encoding="utf-8"
+            )
             continue
         translate(tiny_random_llama, tiny_tokenizer, sources, src, tgt, num_beams=2, max_new_tokens=8,
                   output_path=hyps / f"{src}-{tgt}.jsonl", progress=False)
@@ -113,7 +125,16 @@ def test_cli_without_comet_model_still_scores_and_reports_missing_files(tmp_path
     (tmp_path / "hyps").mkdir()
     (tmp_path / "hyps" / "de-en.txt").write_text("\n".join(data[("de", "en")][1]) + "\n", encoding="utf-8")
     out = tmp_path / "r.json"
-    args = ["--hyps", str(tmp_path / "hyps"), "--testsets", str(tmp_path / "testsets"), "--system", "refs", "--out", str(out)]
+    args = [
+        "--hyps",
+        str(tmp_path / "hyps"),
+        "--testsets",
+        str(tmp_path / "testsets"),
+        "--system",
+        "refs",
+        "--out",
+        str(out),
+    ]
     assert main([*args, "--directions", "de-en"]) == 0
     captured = capsys.readouterr()
     assert "COMET not computed" in captured.err and "not available offline" in captured.err

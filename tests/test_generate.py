@@ -67,8 +67,12 @@ def test_batch_size_one_and_n_give_identical_outputs(model, tok, beams):
 def test_five_beams_small_case_and_left_padding_restored(model, tok):
     tok.padding_side = "right"
     try:
-        one = translate(model, tok, SOURCES[:3], "en", "zh", num_beams=5, batch_size=1, max_new_tokens=8, progress=False)
-        three = translate(model, tok, SOURCES[:3], "en", "zh", num_beams=5, batch_size=3, max_new_tokens=8, progress=False)
+        one = translate(
+            model, tok, SOURCES[:3], "en", "zh", num_beams=5, batch_size=1, max_new_tokens=8, progress=False
+        )
+        three = translate(
+            model, tok, SOURCES[:3], "en", "zh", num_beams=5, batch_size=3, max_new_tokens=8, progress=False
+        )
         assert tok.padding_side == "right"
     finally:
         tok.padding_side = "left"
@@ -122,7 +126,7 @@ def test_long_source_is_truncated_inside_the_source_never_the_suffix(model, tok,
 def test_interrupted_run_resumes_to_the_same_file(model, tok, monkeypatch, tmp_path):
     full = tmp_path / "full.jsonl"
     expected = translate(model, tok, SOURCES, "de", "en", num_beams=2, batch_size=2, output_path=full, **FAST)
-    assert [json.loads(l)["index"] for l in full.read_text().splitlines()] == list(range(len(SOURCES)))
+    assert [json.loads(line)["index"] for line in full.read_text().splitlines()] == list(range(len(SOURCES)))
 
     part = tmp_path / "part.jsonl"
     spy = CountingGenerate(model, fail_at=3)
@@ -188,8 +192,23 @@ def test_translate_with_every_hub_family(local_hub) -> None:
     """Each backbone family of Sec. 2 decodes through the same translate() (Falcon's tokenizer adds token_type_ids)."""
     from alma_core.generate import load_translator, translate
 
-    for model_id in ("tiiuae/falcon-7b", "mosaicml/mpt-7b", "facebook/opt-6.7b", "bigscience/bloom-7b1", "meta-llama/Llama-2-7b-hf"):
+    for model_id in (
+        "tiiuae/falcon-7b",
+        "mosaicml/mpt-7b",
+        "facebook/opt-6.7b",
+        "bigscience/bloom-7b1",
+        "meta-llama/Llama-2-7b-hf",
+    ):
         model, tokenizer = load_translator(model_id)
-        hyps = translate(model, tokenizer, ["Guten Morgen.", "Das Haus ist rot."], "de", "en", num_beams=2, batch_size=2,
-                         max_new_tokens=3, progress=False)
+        hyps = translate(
+            model,
+            tokenizer,
+            ["Guten Morgen.", "Das Haus ist rot."],
+            "de",
+            "en",
+            num_beams=2,
+            batch_size=2,
+            max_new_tokens=3,
+            progress=False,
+        )
         assert len(hyps) == 2 and all(isinstance(h, str) for h in hyps), model_id

@@ -73,8 +73,11 @@ def _fake_sbatch(tmp_path: Path, code: int) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     script = bin_dir / "sbatch"
-    script.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/sbatch.args\nfor a; do last=$a; done\n'
-                      f'echo "job log line" > "$(dirname "$last")/slurm-7.log"\necho 7\nexit {code}\n', encoding="utf-8")
+    script.write_text(
+        f'#!/bin/sh\necho "$@" > {tmp_path}/sbatch.args\nfor a; do last=$a; done\n'
+        f'echo "job log line" > "$(dirname "$last")/slurm-7.log"\necho 7\nexit {code}\n',
+        encoding="utf-8",
+    )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return bin_dir
 
@@ -110,7 +113,11 @@ def test_two_stage_backbone_at_paper_scale_is_the_hub_id() -> None:
     assert chapters.backbone_dir(params) == "meta-llama/Llama-2-13b-hf"
     spec, trained = chapters._system("LLaMA-2-13B, zero-shot", chapters.backbone_dir(params), params.prompts[-1])
     job, _key, _out = jobs.eval_config(params, spec, trained)
-    assert job["model"] == "meta-llama/Llama-2-13b-hf" and job["prompt"]["shots"] == "HW" and job["prompt"]["num_beams"] == 1
+    assert (
+        job["model"] == "meta-llama/Llama-2-13b-hf"
+        and job["prompt"]["shots"] == "HW"
+        and job["prompt"]["num_beams"] == 1
+    )
 
 
 def test_zh_en_gets_512_prompt_tokens_and_truncations_are_counted(tiny_backbone) -> None:
@@ -125,7 +132,9 @@ def test_zh_en_gets_512_prompt_tokens_and_truncations_are_counted(tiny_backbone)
     assert count_truncated(tokenizer, ["短句。"], "zh", "en", 256) == 0
 
 
-def test_evaluation_job_decodes_on_the_gpu_in_bf16(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_backbone) -> None:
+def test_evaluation_job_decodes_on_the_gpu_in_bf16(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_backbone
+) -> None:
     """Defect 2: evaluation loaded models without device/dtype (fp32 on the CPU) and ran COMET with gpus=0."""
     import torch
 
@@ -146,15 +155,33 @@ def test_evaluation_job_decodes_on_the_gpu_in_bf16(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(metrics, "comet", comet)
     from alma_core.data import sample_data_dir
 
-    job = {"system": "s", "model": "m", "directions": ["de-en"], "test_root": str(sample_data_dir()), "test_format": "json",
-           "max_sentences": 2, "num_beams": 1, "batch_size": 2, "max_new_tokens": 3, "max_prompt_tokens": 64,
-           "comet_model": "Unbabel/wmt22-comet-da", "comet_batch_size": 2, "output_dir": str(tmp_path / "out")}
+    job = {
+        "system": "s",
+        "model": "m",
+        "directions": ["de-en"],
+        "test_root": str(sample_data_dir()),
+        "test_format": "json",
+        "max_sentences": 2,
+        "num_beams": 1,
+        "batch_size": 2,
+        "max_new_tokens": 3,
+        "max_prompt_tokens": 64,
+        "comet_model": "Unbabel/wmt22-comet-da",
+        "comet_batch_size": 2,
+        "output_dir": str(tmp_path / "out"),
+    }
     (tmp_path / "job.yaml").write_text(yaml.safe_dump(job), encoding="utf-8")
     out = evaluate.run_job(tmp_path / "job.yaml")
     assert seen == {"device": "cuda", "dtype": "bf16", "gpus": 1}
     run = store.read_json(out / "run.json")
     assert run["device"] == "cuda" and run["dtype"] == "bf16"
-    assert {r["metric"] for r in store.read_json(out / "scores.json")} == {"bleu", "chrf", "comet", "off_target", "truncated"}
+    assert {r["metric"] for r in store.read_json(out / "scores.json")} == {
+        "bleu",
+        "chrf",
+        "comet",
+        "off_target",
+        "truncated",
+    }
 
 
 def test_two_stage_chapters_build_on_the_released_stage1(tmp_path: Path) -> None:

@@ -16,14 +16,20 @@ def test_python_and_single_node_launchers_render_exact_commands():
     spec = RunSpec(launcher="python", config_path="params/paper/s2.yaml", python="py", overrides={"max_steps": 5})
     assert render(spec) == "py -m alma_core.train --config params/paper/s2.yaml --set max_steps=5"
     tr = RunSpec(launcher="torchrun", config_path="c.yaml", gpus_per_node=8)
-    assert render(tr) == ("torchrun --nnodes 1 --nproc_per_node 8 --master_port 29500 -m alma_core.train --config c.yaml")
-    ds = RunSpec(launcher="deepspeed", config_path="c.yaml", gpus_per_node=4, deepspeed_config="params/launch/ds_zero2.json")
+    assert render(tr) == (
+        "torchrun --nnodes 1 --nproc_per_node 8 --master_port 29500 -m alma_core.train --config c.yaml"
+    )
+    ds = RunSpec(
+        launcher="deepspeed", config_path="c.yaml", gpus_per_node=4, deepspeed_config="params/launch/ds_zero2.json"
+    )
     assert shlex.split(render(ds)) == ["deepspeed", "--num_nodes", "1", "--num_gpus", "4", "--master_port", "29500",
                                        "--module", "alma_core.train", "--config", "c.yaml",
                                        "--set", "deepspeed=params/launch/ds_zero2.json"]
     acc = RunSpec(launcher="accelerate", config_path="c.yaml", nodes=1, gpus_per_node=8, env={"NCCL_DEBUG": "WARN"})
-    assert render(acc) == ("NCCL_DEBUG=WARN accelerate launch --config_file params/launch/accelerate_zero2.yaml "
-                           "--num_machines 1 --num_processes 8 --main_process_port 29500 -m alma_core.train --config c.yaml")
+    assert render(acc) == (
+        "NCCL_DEBUG=WARN accelerate launch --config_file params/launch/accelerate_zero2.yaml "
+        "--num_machines 1 --num_processes 8 --main_process_port 29500 -m alma_core.train --config c.yaml"
+    )
     with pytest.raises(LaunchError, match="python runs one process"):
         render(RunSpec(launcher="python", config_path="c.yaml", gpus_per_node=2))
 
@@ -33,8 +39,15 @@ def test_slurm_script_for_the_papers_16_gpus(tmp_path, capsys):
                    slurm_partition="gpu", slurm_account="mt", slurm_time="20:00:00",
                    deepspeed_config="params/launch/ds_zero2.json", slurm_setup=["source .venv/bin/activate"])
     script = render(spec)
-    for line in ("#SBATCH --nodes=2", "#SBATCH --gpus-per-node=8", "#SBATCH --ntasks-per-node=1",
-                 "#SBATCH --partition=gpu", "#SBATCH --account=mt", "#SBATCH --time=20:00:00", "source .venv/bin/activate"):
+    for line in (
+        "#SBATCH --nodes=2",
+        "#SBATCH --gpus-per-node=8",
+        "#SBATCH --ntasks-per-node=1",
+        "#SBATCH --partition=gpu",
+        "#SBATCH --account=mt",
+        "#SBATCH --time=20:00:00",
+        "source .venv/bin/activate",
+    ):
         assert line in script.splitlines()
     srun = script.splitlines()[-1]
     assert srun.startswith("srun --kill-on-bad-exit=1 torchrun --nnodes $SLURM_NNODES --nproc_per_node 8")

@@ -9,14 +9,15 @@ import torch
 from alma_core import metrics
 from alma_core.metrics import CometUnavailableError, MetricInputError
 
-
 DE_HYPS = ["Das Haus ist klein .", "Ich habe heute keine Zeit , sagte er .", "Der Hund schläft im Garten"]
 DE_REFS = ["Das Haus ist sehr klein .", "Er sagte , ich habe heute keine Zeit .", "Der Hund schläft im Garten ."]
 ZH_HYPS = ["今天天气很好。", "他昨天买了书。"]
 ZH_REFS = ["今天天气不错，我们去公园吧。", "昨天他买了一本书。"]
 
 
-@pytest.mark.parametrize(("tgt", "hyps", "refs", "tok"), [("de", DE_HYPS, DE_REFS, "13a"), ("zh", ZH_HYPS, ZH_REFS, "zh")])
+@pytest.mark.parametrize(
+    ("tgt", "hyps", "refs", "tok"), [("de", DE_HYPS, DE_REFS, "13a"), ("zh", ZH_HYPS, ZH_REFS, "zh")]
+)
 def test_bleu_equals_sacrebleu_with_refs_as_references(tgt, hyps, refs, tok):
     ours = metrics.bleu(hyps, refs, tgt)
     theirs = sacrebleu.corpus_bleu(hyps, [refs], tokenize=tok)

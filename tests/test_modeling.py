@@ -76,7 +76,7 @@ def test_tiny_backbone_is_english_strong(tiny_backbone):
     mono = Path(sample_data_dir()) / "monolingual"
 
     def loss(lang: str) -> float:
-        lines = [l for l in (mono / f"{lang}.txt").read_text(encoding="utf-8").splitlines() if l.strip()][:16]
+        lines = [line for line in (mono / f"{lang}.txt").read_text(encoding="utf-8").splitlines() if line.strip()][:16]
         batch = tok(lines, return_tensors="pt", padding=True, truncation=True, max_length=64)
         labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
         with torch.no_grad():
@@ -158,7 +158,12 @@ def test_lora_adapter_id_loads_on_its_base(local_hub):
     model, _ = load_translator("haoranxu/ALMA-7B-Pretrain", adapter="haoranxu/ALMA-7B-Pretrain-LoRA", merge=False)
     assert isinstance(model, PeftModel)
     config = model.peft_config["default"]
-    assert (config.r, config.lora_alpha, config.lora_dropout, sorted(config.target_modules)) == (16, 32, 0.05, ["down_proj"])
+    assert (config.r, config.lora_alpha, config.lora_dropout, sorted(config.target_modules)) == (
+        16,
+        32,
+        0.05,
+        ["down_proj"],
+    )
     assert config.base_model_name_or_path == "haoranxu/ALMA-7B-Pretrain"
     ids = tok("Translate this from German to English:\nGerman: Hallo\nEnglish:", return_tensors="pt")
     with torch.no_grad():

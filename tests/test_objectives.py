@@ -87,7 +87,11 @@ def test_encode_prompt_budget_never_cuts_suffix(tok):
     assert truncated and len(ids) <= 40
     assert tok.decode(ids, skip_special_tokens=True).endswith("\nGerman:")
     full, cut = encode_prompt(tok, "en", "de", "Hello.")
-    assert not cut and full == [tok.bos_token_id] + tok(translation_prompt("en", "de", "Hello."), add_special_tokens=False)["input_ids"]
+    assert (
+        not cut
+        and full
+        == [tok.bos_token_id] + tok(translation_prompt("en", "de", "Hello."), add_special_tokens=False)["input_ids"]
+    )
     with pytest.raises(ValueError, match="template alone needs"):
         encode_prompt(tok, "en", "de", source, max_prompt_tokens=5)
 
@@ -142,7 +146,9 @@ def test_right_padding_collator(tok):
     batch = RightPadCollator(tok.pad_token_id, pad_to_multiple_of=8)([a, b])
     assert batch["input_ids"].shape[1] % 8 == 0
     assert batch["input_ids"][1, 0] == tok.bos_token_id  # right padding: content starts at 0
-    assert batch["attention_mask"][1].tolist() == [1] * len(b["input_ids"]) + [0] * (batch["input_ids"].shape[1] - len(b["input_ids"]))
+    assert batch["attention_mask"][1].tolist() == [1] * len(b["input_ids"]) + [0] * (
+        batch["input_ids"].shape[1] - len(b["input_ids"])
+    )
 
 
 def test_span_corruption_rates():
@@ -189,7 +195,13 @@ def test_model_trains_on_collated_prefix_lm_batch(tok):
 
 # ---- per-architecture behaviour on the rehearsal stand-ins (local Hugging Face cache under the real ids)
 
-FAMILIES = ["meta-llama/Llama-2-7b-hf", "mosaicml/mpt-7b", "facebook/opt-6.7b", "bigscience/bloom-7b1", "tiiuae/falcon-7b"]
+FAMILIES = [
+    "meta-llama/Llama-2-7b-hf",
+    "mosaicml/mpt-7b",
+    "facebook/opt-6.7b",
+    "bigscience/bloom-7b1",
+    "tiiuae/falcon-7b",
+]
 
 
 def _hub_tokenizer(repo_id):
@@ -216,7 +228,10 @@ def test_training_prompt_equals_generation_prompt(local_hub, repo_id):
     assert ex["input_ids"][:n_prompt] == fed and lengths == [n_prompt]
     assert prompt_start_ids(tok) == ([tok.bos_token_id] if repo_id.split("/")[0] in ("meta-llama", "facebook") else [])
     block = pack_documents(tok, ["The quick brown fox jumps over the lazy dog."] * 4, block_size=16)[0]["input_ids"]
-    assert block[: len(prompt_start_ids(tok))] == prompt_start_ids(tok) and block[len(prompt_start_ids(tok))] != tok.bos_token_id
+    assert (
+        block[: len(prompt_start_ids(tok))] == prompt_start_ids(tok)
+        and block[len(prompt_start_ids(tok))] != tok.bos_token_id
+    )
 
 
 def _changed(example, index):
@@ -225,9 +240,12 @@ def _changed(example, index):
     return {**example, "input_ids": ids}
 
 
-@pytest.mark.parametrize("repo_id", ["meta-llama/Llama-2-7b-hf", "mosaicml/mpt-7b", "facebook/opt-6.7b", "tiiuae/falcon-7b"])
+@pytest.mark.parametrize(
+    "repo_id", ["meta-llama/Llama-2-7b-hf", "mosaicml/mpt-7b", "facebook/opt-6.7b", "tiiuae/falcon-7b"]
+)
 def test_prefix_lm_mask_per_architecture(local_hub, repo_id):
-    """App. A prefix-LM: prompt tokens see each other both ways, target tokens never see later tokens, pads are ignored."""
+    """App. A prefix-LM: prompt tokens see each other both ways, target tokens never see later tokens, pads are
+    ignored."""
     from alma_core.modeling import load_backbone
 
     model, tok = load_backbone(repo_id)

@@ -63,7 +63,9 @@ def test_sec61_checkpoints_fall_on_steps_of_n_tokens(tmp_path: Path) -> None:
     assert stage1["save_total_limit"] is None and stage1["load_best_model_at_end"] is False
     assert int(stage1["max_steps"] * stage1["eval_every"]) + 1 == 3  # HF: save_steps = ceil(max_steps x ratio)
     after = params.after_stage1(tmp_path / "s1")
-    assert [after.train[s.train]["base_model"] for s in after.systems] == [f"{tmp_path}/s1/checkpoint-{k}" for k in (3, 6, 9, 12)]
+    assert [after.train[s.train]["base_model"] for s in after.systems] == [
+        f"{tmp_path}/s1/checkpoint-{k}" for k in (3, 6, 9, 12)
+    ]
     assert [after.tokens_of(s.name) for s in after.systems] == [3000, 6000, 9000, 12000]
     assert [s.name for s in after.systems] == ["ALMA@3K", "ALMA@6K", "ALMA@9K", "ALMA@12K"]
     assert list(params.stage1_only().train) == ["stage1"]

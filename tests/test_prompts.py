@@ -32,7 +32,10 @@ def test_target_language_prompt_appendix_e():
     assert translation_prompt("en", "zh", "Hello.", style="target") == "将其从英文翻译成中文：\n英文：Hello.\n中文："
     assert translation_prompt("en", "de", "Hi", style="target").endswith("\nEnglisch: Hi\nDeutsch:")
     # The paper shows only the Chinese prompt; Czech follows the official PREFIX/SUFFIX labels.
-    assert translation_prompt("en", "cs", "Hi", style="target") == "Přeložte toto z angličtiny do češtiny:\nanglicky: Hi\nčesky:"
+    assert (
+        translation_prompt("en", "cs", "Hi", style="target")
+        == "Přeložte toto z angličtiny do češtiny:\nanglicky: Hi\nčesky:"
+    )
     for code in ("de", "cs", "is", "zh", "ru"):
         assert "Hi" in translation_prompt("en", code, "Hi", style="target")
     with pytest.raises(ValueError, match="only for en->xx"):
@@ -96,7 +99,9 @@ def test_unknown_language_lists_known_codes():
 def test_adding_a_language_is_one_entry():
     register_language(Language("ar", "Arabic", "العربية"))
     try:
-        assert translation_prompt("ar", "en", "مرحبا") == "Translate this from Arabic to English:\nArabic: مرحبا\nEnglish:"
+        assert (
+            translation_prompt("ar", "en", "مرحبا") == "Translate this from Arabic to English:\nArabic: مرحبا\nEnglish:"
+        )
     finally:
         LANGUAGES.pop("ar")
     with pytest.raises(ValueError, match="must contain"):

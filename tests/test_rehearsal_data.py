@@ -11,12 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from alma_core.crosslingual import read_task, sample_path
+from alma_core.crosslingual_items import read_task, sample_path
 from alma_core.data import DataError, has_split, load_pairs, read_monolingual, read_shots, shots_path, stream_oscar
 from alma_core.languages import paper_directions
 from alma_core.metrics import off_target_rate
-from alma_core.rehearsal.data import (HUB_TASK_LANGUAGES, OSCAR_LANGUAGES, REHEARSAL_LANGUAGES, oscar_data_files,
-                                      write_hub_datasets, write_rehearsal_data)
+from alma_core.rehearsal.data import (
+    HUB_TASK_LANGUAGES,
+    OSCAR_LANGUAGES,
+    REHEARSAL_LANGUAGES,
+    oscar_data_files,
+    write_hub_datasets,
+    write_rehearsal_data,
+)
 from alma_core.testsets import read_test_set
 
 PAIRS, TESTS = 20, 8
@@ -40,7 +46,9 @@ def _directions(languages=REHEARSAL_LANGUAGES) -> list[tuple[str, str]]:
 def test_every_data_root_the_params_name_is_written(rehearsal):
     root, roots = rehearsal
     repo = Path(__file__).parents[1]
-    params = "\n".join(p.read_text() for profile in ("paper", "released") for p in (repo / "params" / profile).glob("*.yaml"))
+    params = "\n".join(
+        p.read_text() for profile in ("paper", "released") for p in (repo / "params" / profile).glob("*.yaml")
+    )
     named = set(re.findall(r"\bdata/([\w-]+)", params))
     assert named and named <= set(roots), named - set(roots)
     for name, path in roots.items():
@@ -70,7 +78,11 @@ def test_parallel_roots_in_the_official_layout(rehearsal):
         assert (hw / f"{xx}en" / f"train.{xx}-en.json").read_text().startswith('{"translation"')  # JSON lines
         for split in ("valid", "test"):
             if has_split(hw, xx, "en", split):
-                assert (hw / f"{xx}en" / (f"valid.{xx}-en.json" if split == "valid" else f"test.{xx}-en.json")).read_text().startswith("[")
+                assert (
+                    (hw / f"{xx}en" / (f"valid.{xx}-en.json" if split == "valid" else f"test.{xx}-en.json"))
+                    .read_text()
+                    .startswith("[")
+                )
     for name in ("wmt_filtered", "wmt_random"):
         for xx in ("de", "cs", "is", "zh", "ru"):
             assert len(load_pairs(roots[name], xx, "en", "train")) == PAIRS
@@ -133,13 +145,15 @@ def test_crosslingual_items_in_the_files_layout(rehearsal):
 def test_hub_datasets_load_offline_with_the_unchanged_call(tmp_path, rehearsal):
     _, roots = rehearsal
     snapshots = write_hub_datasets(tmp_path / "hf", datasets_cache=tmp_path / "cache", seed=3)
-    for task, snapshot in snapshots.items():
+    for snapshot in snapshots.values():
         assert (snapshot / "README.md").read_text().startswith("---\nconfigs:")
         assert (snapshot.parents[1] / "refs" / "main").read_text() == snapshot.name
-    code = ("import json; from alma_core.crosslingual import load_hub_items\n"
-            f"tasks = {HUB_TASK_LANGUAGES!r}\n"
-            "print(json.dumps({t: {l: [[list(i.contexts), list(i.continuations), i.label] for i in load_hub_items(t, l)]"
-            " for l in ls} for t, ls in tasks.items()}))")
+    code = (
+        "import json; from alma_core.crosslingual_items import load_hub_items\n"
+        f"tasks = {HUB_TASK_LANGUAGES!r}\n"
+        "print(json.dumps({t: {l: [[list(i.contexts), list(i.continuations), i.label] for i in load_hub_items(t, l)]"
+        " for l in ls} for t, ls in tasks.items()}))"
+    )
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_DATASETS_CACHE": str(tmp_path / "cache"),
            "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)

@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 import yaml
 
-from alma_core.rehearsal.hub import COMET_IDS, HUB_MODELS, LORA_ADAPTERS, build_local_hub, hub_ids, main, snapshot_revision
+from alma_core.rehearsal.hub import (
+    COMET_IDS,
+    HUB_MODELS,
+    LORA_ADAPTERS,
+    build_local_hub,
+    hub_ids,
+    main,
+    snapshot_revision,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_KEYS = ("model", "base_model", "adapter", "tokenizer", "comet_model")
@@ -32,7 +40,9 @@ def _params_hub_ids() -> set[str]:
             for item in node:
                 walk(item)
 
-    for path in sorted((ROOT / "params" / "paper").glob("*.yaml")) + sorted((ROOT / "params" / "released").glob("*.yaml")):
+    for path in sorted((ROOT / "params" / "paper").glob("*.yaml")) + sorted(
+        (ROOT / "params" / "released").glob("*.yaml")
+    ):
         walk(yaml.safe_load(path.read_text(encoding="utf-8")))
     return found
 
@@ -53,14 +63,23 @@ def test_layout_is_the_hf_cache_layout(local_hub_home):
         assert snapshot.is_dir() and not list(repo.glob("snapshots/.*")), f"{repo_id}: no snapshot or a temp dir left"
     for spec in HUB_MODELS:
         snapshot = hub / ("models--" + spec.repo_id.replace("/", "--")) / "snapshots" / snapshot_revision(spec.repo_id)
-        assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= {p.name for p in snapshot.iterdir()}
+        assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= {
+            p.name for p in snapshot.iterdir()
+        }
         assert "RANDOM weights" in (snapshot / "README.md").read_text()
     for adapter in LORA_ADAPTERS:
-        snapshot = hub / ("models--" + adapter.repo_id.replace("/", "--")) / "snapshots" / snapshot_revision(adapter.repo_id)
+        snapshot = (
+            hub / ("models--" + adapter.repo_id.replace("/", "--")) / "snapshots" / snapshot_revision(adapter.repo_id)
+        )
         config = json.loads((snapshot / "adapter_config.json").read_text())
         assert (snapshot / "adapter_model.safetensors").is_file()
         assert config["base_model_name_or_path"] == adapter.base
-        assert (config["r"], config["lora_alpha"], config["lora_dropout"], config["target_modules"]) == (16, 32, 0.05, ["down_proj"])
+        assert (config["r"], config["lora_alpha"], config["lora_dropout"], config["target_modules"]) == (
+            16,
+            32,
+            0.05,
+            ["down_proj"],
+        )
 
 
 def test_tokenizers_cover_every_script_and_follow_their_family(local_hub):

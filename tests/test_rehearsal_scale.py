@@ -40,18 +40,34 @@ def test_scale_changes_scale_and_places_only(path: Path) -> None:
             assert after[key].startswith("runs/rehearsal/")
     # the recipe is untouched: global batch, block length, learning rates, beams, COMET model
     for key, value in before.items():
-        if key[-1] in ("global_batch_size", "max_length", "learning_rate", "num_beams", "comet_model", "lora", "epochs"):
+        if key[-1] in (
+            "global_batch_size",
+            "max_length",
+            "learning_rate",
+            "num_beams",
+            "comet_model",
+            "lora",
+            "epochs",
+        ):
             assert after[key] == value
 
 
 def test_scale_of_the_paper_runs() -> None:
-    load = lambda name: yaml.safe_load((ROOT / "params" / "paper" / f"{name}.yaml").read_text(encoding="utf-8"))  # noqa: E731
+    def load(name: str) -> dict:
+        return yaml.safe_load((ROOT / "params" / "paper" / f"{name}.yaml").read_text(encoding="utf-8"))
+
     sec61 = scale_params(load("sec6_1_monolingual_tokens"))
     assert sec61["checkpoints"] == SCALE["checkpoints"] and sec61["checkpoint_every_tokens"] == 256 * 512
     e = scale_params(load("appE_off_target"))
     assert e["stage1"]["train_tokens"] == SCALE["stage1_steps"] * 256 * 512 and e["stage1"]["precision"] == "fp32"
     assert scale_params(load("appE_off_target"), gpu=True)["stage1"]["precision"] == "fp16"
-    assert e["launch"] == {**load("appE_off_target")["launch"], "nodes": 1, "gpus_per_node": 2, "submit": True, "wait": True}
+    assert e["launch"] == {
+        **load("appE_off_target")["launch"],
+        "nodes": 1,
+        "gpus_per_node": 2,
+        "submit": True,
+        "wait": True,
+    }
     sec3 = scale_params(load("sec3_parallel_data"))
     assert sec3["sizes"] == [SCALE["small_size"], SCALE["large_size"]]
     assert sec3["backbones"]["scratch"]["sizes"] == [SCALE["large_size"]]

@@ -52,7 +52,9 @@ def _script(tmp_path: Path, name: str, config_text: str, **spec: object) -> Path
 
 def _sbatch(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     """Run the stand-in sbatch from tmp_path."""
-    return subprocess.run(["sbatch", *args], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["sbatch", *args], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=60
+    )
 
 
 def test_rendered_script_runs_two_ranks_and_propagates_exit_codes(tmp_path):

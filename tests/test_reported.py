@@ -192,7 +192,10 @@ def test_checkpoint_tables_cover_the_stage1_token_counts() -> None:
     t7 = set(reported(7)["system"])
     assert {f"ALMA-13B@{k}B" for k in range(1, 13)} <= t7
     t8 = reported(8)
-    assert {f"ALMA-7B@{k}B" for k in range(1, 21)} == set(t8[t8.direction == "en-xx"]["system"]) - {"NLLB-54B", "GPT-3.5-D"}
+    assert {f"ALMA-7B@{k}B" for k in range(1, 21)} == set(t8[t8.direction == "en-xx"]["system"]) - {
+        "NLLB-54B",
+        "GPT-3.5-D",
+    }
     # xx->en rows 8B-19B are missing from the OCR'd text (README), 20B is filled from Table 2.
     xx_en = set(t8[t8.direction == "xx-en"]["system"]) - {"NLLB-54B", "GPT-3.5-D"}
     assert xx_en == {f"ALMA-7B@{k}B" for k in (*range(1, 8), 20)}

@@ -144,7 +144,9 @@ def test_parallel_subset_nested_and_deterministic() -> None:
 
 
 def test_parallel_subset_too_large() -> None:
-    with pytest.raises(SamplingError, match="subset of 11 items but the data has 10. Fix: pass a size between 0 and 10"):
+    with pytest.raises(
+        SamplingError, match="subset of 11 items but the data has 10. Fix: pass a size between 0 and 10"
+    ):
         parallel_subset(list(range(10)), 11, seed=0)
     with pytest.raises(SamplingError):
         parallel_subset(list(range(10)), -1, seed=0)

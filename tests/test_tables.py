@@ -19,8 +19,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _tidy(rows: list[tuple[str, str, str, str, float | None]], note: str = "") -> pd.DataFrame:
-    return pd.DataFrame([{"system": s, "direction": d, "lang": l, "metric": m, "value": v, "note": note if v is None else ""}
-                         for s, d, l, m, v in rows])
+    return pd.DataFrame(
+        [
+            {"system": s, "direction": d, "lang": lang, "metric": m, "value": v, "note": note if v is None else ""}
+            for s, d, lang, m, v in rows
+        ]
+    )
 
 
 def test_one_language_order_from_the_registry() -> None:
@@ -36,14 +40,23 @@ def test_comet_note_from_the_scores_or_from_the_profile() -> None:
     skipped = SimpleNamespace(evaluation=SimpleNamespace(comet_model="none"))
     computed = SimpleNamespace(evaluation=SimpleNamespace(comet_model="tiny"))
     assert "evaluation.comet_model: none" in tables.comet_note(skipped) and tables.comet_note(computed) == ""
-    scores = _tidy([("a", "en-xx", "de", "comet", None), ("a", "en-xx", "de", "bleu", 3.0)], note="not computed: offline")
+    scores = _tidy(
+        [("a", "en-xx", "de", "comet", None), ("a", "en-xx", "de", "bleu", 3.0)], note="not computed: offline"
+    )
     assert tables.comet_note(computed, scores) == "not computed: offline"
     assert tables.comet_note(skipped, _tidy([("a", "en-xx", "de", "comet", 80.0)])) == ""
 
 
 def test_averages_bars_and_blank_comet_keep_the_table_3_layout() -> None:
-    scores = _tidy([("s", "xx-en", "de", "bleu", 10.0), ("s", "xx-en", "ru", "bleu", 20.0), ("s", "en-xx", "de", "bleu", 4.0),
-                    ("s", "xx-en", "de", "comet", 70.0), ("s", "en-xx", "de", "comet", 60.0)])
+    scores = _tidy(
+        [
+            ("s", "xx-en", "de", "bleu", 10.0),
+            ("s", "xx-en", "ru", "bleu", 20.0),
+            ("s", "en-xx", "de", "bleu", 4.0),
+            ("s", "xx-en", "de", "comet", 70.0),
+            ("s", "en-xx", "de", "comet", 60.0),
+        ]
+    )
     table = tables.averages(scores)
     assert list(table.columns) == [("xx-en", "bleu"), ("xx-en", "comet"), ("en-xx", "bleu"), ("en-xx", "comet")]
     assert table.loc["s", ("xx-en", "bleu")] == pytest.approx(15.0)
@@ -65,7 +78,13 @@ def test_snapshot_tables_and_token_curves_of_section_6_1() -> None:
 
 
 def test_pair_results_reads_the_off_target_rate_from_the_scores() -> None:
-    scores = _tidy([("s", "xx-en", "uk", "bleu", 5.0), ("s", "xx-en", "uk", "off_target", 10.0), ("s", "en-xx", "uk", "off_target", 0.0)])
+    scores = _tidy(
+        [
+            ("s", "xx-en", "uk", "bleu", 5.0),
+            ("s", "xx-en", "uk", "off_target", 10.0),
+            ("s", "en-xx", "uk", "off_target", 0.0),
+        ]
+    )
     results = tables.pair_results(scores, "uk")
     assert results.loc["s", ("uk→en", "off-target %")] == 10.0 and ("en→uk", "off-target %") in results.columns
 
@@ -79,8 +98,15 @@ def test_the_add_language_pair_notebook_does_not_recompute_off_target() -> None:
 
 
 def _two_stage(tmp_path: Path, **extra) -> SimpleNamespace:
-    values = {"stage2": {"language_pairs": ["de-en", "en-de"]}, "data_root": None, "store_dir": str(tmp_path), "seed": 42,
-              "quality_data": {}, "flores_fraction": 0.5, "qualities": ["Random", "Filtered", "HW"]}
+    values = {
+        "stage2": {"language_pairs": ["de-en", "en-de"]},
+        "data_root": None,
+        "store_dir": str(tmp_path),
+        "seed": 42,
+        "quality_data": {},
+        "flores_fraction": 0.5,
+        "qualities": ["Random", "Filtered", "HW"],
+    }
     return SimpleNamespace(**{**values, **extra})
 
 
@@ -109,13 +135,16 @@ def test_quality_preview_counts_changed_pairs() -> None:
 
 
 def test_every_function_a_notebook_calls_says_so() -> None:
-    """One-line docstrings citing the paper section and naming their caller (the notebook, for what a notebook calls)."""
+    """One-line docstrings citing the paper section and naming their caller (the notebook, for what a notebook
+    calls)."""
     for module in (tables, variants):
         tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
                 doc = ast.get_docstring(node) or ""
-                assert "Used by " in doc and "\n" not in doc and ("Sec." in doc or "App." in doc), f"{module.__name__}.{node.name}"
+                assert "Used by " in doc and "\n" not in doc and ("Sec." in doc or "App." in doc), (
+                    f"{module.__name__}.{node.name}"
+                )
 
 
 def test_appendix_c_shows_the_deepspeed_config_the_runs_used() -> None:

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from alma_core.data import DataError
-from alma_core.testsets import TestSetError, read_lines, read_test_set, locate_test_set
+from alma_core.testsets import TestSetError, locate_test_set, read_lines, read_test_set
 
 
 def _write_echo(root, testset, src, tgt, sources, refs):
@@ -17,7 +17,10 @@ def test_echo_layout_reads_wmt22_and_wmt21_for_icelandic(tmp_path):
     _write_echo(tmp_path, "wmt22", "de", "en", ["Hallo Welt.", "  Zwei  Leerzeichen "], ["Hello world.", "Two spaces"])
     _write_echo(tmp_path, "wmt21", "en", "is", ["Good morning."], ["Góðan daginn."])
     _write_echo(tmp_path, "wmt22", "en", "is", ["WRONG"], ["RANGT"])  # must not be picked
-    assert read_test_set(tmp_path, "de", "en") == (["Hallo Welt.", "  Zwei  Leerzeichen "], ["Hello world.", "Two spaces"])
+    assert read_test_set(tmp_path, "de", "en") == (
+        ["Hallo Welt.", "  Zwei  Leerzeichen "],
+        ["Hello world.", "Two spaces"],
+    )
     assert read_test_set(tmp_path, "en", "is") == (["Good morning."], ["Góðan daginn."])
     assert read_test_set(tmp_path, "en", "is", testset="wmt22") == (["WRONG"], ["RANGT"])
     assert locate_test_set(tmp_path, "is", "en")[0].name == "wmt21.is-en.src"

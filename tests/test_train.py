@@ -1,4 +1,5 @@
-"""Tests of alma_core.train (+ config, stage1, stage2, trainer): stage 1 -> stage 2 (full, LoRA, ZeRO-2) on CPU, resume, batch plan."""
+"""Tests of alma_core.train (+ config, stage1, stage2, trainer): stage 1 -> stage 2 (full, LoRA, ZeRO-2) on CPU,
+resume, batch plan."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from alma_core.config import TrainConfigError, TrainDataError, batch_plan, load_train_config, make_config
 from alma_core.io import read_json
 from alma_core.modeling import trainable_names
-from alma_core.config import TrainConfigError, TrainDataError, batch_plan, load_train_config, make_config
 from alma_core.train import load_trained, main, run_training
 from alma_core.trainer import NonFiniteLossError
 
@@ -36,7 +37,12 @@ def stage1(tiny_backbone_dir, tmp_path_factory):
 def test_stage1_packs_and_records(stage1):
     record = read_json(stage1.run_json)
     assert record["status"] == "done" and record["steps"] == 3
-    assert record["batch"] == {"world_size": 1, "micro_batch_size": 4, "gradient_accumulation_steps": 2, "global_batch_size": 8}
+    assert record["batch"] == {
+        "world_size": 1,
+        "micro_batch_size": 4,
+        "gradient_accumulation_steps": 2,
+        "global_batch_size": 8,
+    }
     ratios = record["token_counts"]["language_ratios"]
     assert ratios["en"] == pytest.approx(1 / 6) and sum(ratios.values()) == pytest.approx(1.0)  # App. D.1
     assert record["tokens_seen"] == 3 * 8 * 64  # packed: every token real; training batches only, all ranks
@@ -60,7 +66,9 @@ def test_stage2_full_then_lora(stage1, tmp_path, capsys):
     record = read_json(lora.run_json)
     assert record["learning_rate"] == 2e-3  # LoRA default (App. C / official script)
     assert record["trainable"] == 2 * (16 * 256 + 64 * 16)  # down_proj adapters of 2 layers only
-    assert (lora.output_dir / "adapter_config.json").is_file() and (lora.output_dir / "base" / "model.safetensors").is_file()
+    assert (lora.output_dir / "adapter_config.json").is_file() and (
+        lora.output_dir / "base" / "model.safetensors"
+    ).is_file()
     assert not (lora.output_dir / "model.safetensors").exists()
     model, _ = load_trained(lora.output_dir)
     assert all(".down_proj.lora_" in n for n in trainable_names(model)) or not trainable_names(model)
@@ -139,7 +147,8 @@ def test_nonfinite_loss_stops_training():
 
 
 def test_fp16_overflow_step_is_counted_not_fatal(caplog):
-    """DeepSpeed/AMP fp16 log grad_norm = inf on a step skipped for a loss-scale overflow: warn and count, do not stop."""
+    """DeepSpeed/AMP fp16 log grad_norm = inf on a step skipped for a loss-scale overflow: warn and count, do not
+    stop."""
     from alma_core.trainer import training_callbacks
 
     finite_check = training_callbacks()[0]
@@ -179,7 +188,8 @@ def test_deepspeed_zero2_stage2_on_cpu(stage1, tmp_path):
 
 
 def test_deepspeed_zero2_lora_stage2_on_cpu(stage1, tmp_path):
-    """LoRA under ZeRO-2 (ALMA-7B-LoRA at paper scale): the empty no-decay group no longer desynchronises the LR scheduler."""
+    """LoRA under ZeRO-2 (ALMA-7B-LoRA at paper scale): the empty no-decay group no longer desynchronises the LR
+    scheduler."""
     cfg = make_config(_stage2(stage1.output_dir, tmp_path / "ds-lora", lora=True, max_steps=2, max_train_examples=16,
                               deepspeed=str(REPO / "params/launch/ds_zero2.json")))
     result = run_training(cfg)
@@ -208,7 +218,10 @@ def test_stage1_hands_on_its_final_model(stage1):
     assert record["config"]["load_best_model_at_end"] is True  # the default, overridden for stage 1
     assert record["load_best_model_at_end"] is False and record["model_handed_on"].startswith("final model")
     assert stage1.best_checkpoint is None and record["best_checkpoint"] is None
-    final, last = load_file(stage1.output_dir / "model.safetensors"), load_file(stage1.output_dir / "checkpoint-3" / "model.safetensors")
+    final, last = (
+        load_file(stage1.output_dir / "model.safetensors"),
+        load_file(stage1.output_dir / "checkpoint-3" / "model.safetensors"),
+    )
     assert all((final[k] == last[k]).all() for k in final)
 
 
@@ -219,8 +232,16 @@ def test_stage2_keeps_best_by_validation_loss(tiny_backbone_dir, tmp_path):
     args = training_arguments(cfg, batch_plan(cfg), 4)
     assert args.load_best_model_at_end and args.metric_for_best_model == "eval_loss"
     assert not args.gradient_checkpointing
-    cfg = make_config(dict(stage=1, base_model=str(tiny_backbone_dir), output_dir=str(tmp_path), monolingual_langs=["en"],
-                           max_steps=2, gradient_checkpointing=True))
+    cfg = make_config(
+        dict(
+            stage=1,
+            base_model=str(tiny_backbone_dir),
+            output_dir=str(tmp_path),
+            monolingual_langs=["en"],
+            max_steps=2,
+            gradient_checkpointing=True,
+        )
+    )
     args = training_arguments(cfg, batch_plan(cfg), 2)
     assert not args.load_best_model_at_end and args.gradient_checkpointing and args.ignore_data_skip
     assert args.accelerator_config.dispatch_batches is False  # every rank reads its own shard of the stream
@@ -265,7 +286,9 @@ def _oscar_shards(root: Path, lang: str, docs: list[str], parts: int = 2) -> Non
             "sentence_identifications": [{"label": lang, "prob": 0.9}]}
     for k in range(parts):
         lines = "".join(json.dumps({"text": d, "meta": meta}, ensure_ascii=False) + "\n" for d in docs[k::parts])
-        (folder / f"{lang}_meta_part_{k + 1}.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(lines.encode()))
+        (folder / f"{lang}_meta_part_{k + 1}.jsonl.zst").write_bytes(
+            zstandard.ZstdCompressor().compress(lines.encode())
+        )
 
 
 def _stage1_values(base: Path, out: Path, **kw) -> dict:
@@ -276,12 +299,15 @@ def _stage1_values(base: Path, out: Path, **kw) -> dict:
 
 
 def test_stage1_streams_oscar_2301_shards(tiny_backbone_dir, tmp_path):
-    """monolingual_source oscar reads OSCAR-2301 `{lang}_meta/{lang}_meta_part_*.jsonl.zst` shards (data_files, no script)."""
-    from alma_core.data import sample_data_dir
+    """monolingual_source oscar reads OSCAR-2301 `{lang}_meta/{lang}_meta_part_*.jsonl.zst` shards (data_files, no
+    script)."""
     from alma_core.config import oscar_pattern
+    from alma_core.data import sample_data_dir
 
     for lang in ("en", "de"):
-        _oscar_shards(tmp_path / "oscar", lang, (sample_data_dir() / "monolingual" / f"{lang}.txt").read_text().splitlines())
+        _oscar_shards(
+            tmp_path / "oscar", lang, (sample_data_dir() / "monolingual" / f"{lang}.txt").read_text().splitlines()
+        )
     pattern = str(tmp_path / "oscar" / "{lang}_meta" / "{lang}_meta_part_*.jsonl.zst")
     cfg = make_config(_stage1_values(tiny_backbone_dir, tmp_path / "out", monolingual_langs=["en", "de"], max_steps=2,
                                      monolingual_source="oscar", monolingual_ratios={"en": 0.5, "de": 0.5},
@@ -291,7 +317,9 @@ def test_stage1_streams_oscar_2301_shards(tiny_backbone_dir, tmp_path):
     assert make_config({**cfg.model_dump(), "oscar_data_files": "hf://x/{lang}"}).oscar_data_files == "hf://x/{lang}"
     relative = make_config({**cfg.model_dump(), "oscar_data_files": "data/oscar/{lang}_meta/*.jsonl.zst"})
     assert oscar_pattern(relative) == str(REPO / "data/oscar/{lang}_meta/*.jsonl.zst")
-    with pytest.raises(TrainDataError, match=r"oscar_data_files: en: no file matches .*data/oscar/en_meta/\*\.jsonl\.zst.*Fix"):
+    with pytest.raises(
+        TrainDataError, match=r"oscar_data_files: en: no file matches .*data/oscar/en_meta/\*\.jsonl\.zst.*Fix"
+    ):
         run_training(relative)
 
 
@@ -304,7 +332,9 @@ def test_stream_resumes_where_it_stopped(tiny_tokenizer, tmp_path):
     blocks = [b["input_ids"] for b in itertools.islice(packed_blocks(cfg, tiny_tokenizer, 5, track=track), 12)]
     assert track[12].blocks == 12 and track[5].docs > 0
     for k in (1, 5, 9):
-        again = [b["input_ids"] for b in itertools.islice(packed_blocks(cfg, tiny_tokenizer, 5, start=track[k]), 12 - k)]
+        again = [
+            b["input_ids"] for b in itertools.islice(packed_blocks(cfg, tiny_tokenizer, 5, start=track[k]), 12 - k)
+        ]
         assert again == blocks[k:]
     assert packed_blocks(cfg, tiny_tokenizer, 5, start=StreamPosition()) is not None
     other = [b["input_ids"] for b in itertools.islice(packed_blocks(cfg, tiny_tokenizer, 5, rank=1, world_size=2), 3)]
@@ -328,7 +358,10 @@ def test_killed_stage1_resumes_stream_and_keeps_weights_only_snapshots(tiny_back
         run_training(cfg, callbacks=[Kill()])
     killed = tmp_path / "killed"
     assert read_json(killed / "checkpoint-2" / "stream_state.json")["ranks"][0]["blocks"] == 2 * 8
-    assert not (killed / "checkpoint-2" / "optimizer.pt").exists() and (killed / "checkpoint-2" / "model.safetensors").is_file()
+    assert (
+        not (killed / "checkpoint-2" / "optimizer.pt").exists()
+        and (killed / "checkpoint-2" / "model.safetensors").is_file()
+    )
     assert (killed / "checkpoint-4" / "optimizer.pt").is_file()  # the newest keeps its optimizer state for resume
     resumed = run_training(cfg)
     record = read_json(resumed.run_json)

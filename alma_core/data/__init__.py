@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from alma_core.io import atomic_write_text
 from alma_core.languages import UnknownLanguageError, get_language
 
 __all__ = [
@@ -168,7 +169,9 @@ def read_parallel(path: PathLike, src: str, tgt: str) -> list[tuple[str, str]]:
             )
         )
     if not pairs:
-        raise DataError(f"{path}: no parallel pairs found. Fix: the file is empty; add records or point to another file.")
+        raise DataError(
+            f"{path}: no parallel pairs found. Fix: the file is empty; add records or point to another file."
+        )
     return pairs
 
 
@@ -205,17 +208,24 @@ def read_shots(path: PathLike) -> list[tuple[str, str]]:
     """Read a few-shot file (Appendix I): a JSON array of {"source", "target"}, returned as (source, target)."""
     path, text = _read_text(path, "few-shot")
     if not text.lstrip().startswith("["):
-        raise DataError(f"{path}:1: expected a JSON array of {{\"source\", \"target\"}} objects. Fix: wrap the shots in [...].")
+        raise DataError(
+            f'{path}:1: expected a JSON array of {{"source", "target"}} objects. Fix: wrap the shots in [...].'
+        )
     shots: list[tuple[str, str]] = []
     for _line, item, record in _json_records(path, text):
         where = _where(path, item=item)
         if not isinstance(record, dict):
-            raise DataError(f"{where}: expected an object with 'source' and 'target'. Fix: write {{\"source\": ..., \"target\": ...}}.")
+            raise DataError(
+                f"{where}: expected an object with 'source' and 'target'. Fix: write "
+                f"{{\"source\": ..., \"target\": ...}}."
+            )
         for key in ("source", "target"):
             if key not in record:
                 raise DataError(f"{where}: missing key {key!r}. Fix: every shot needs both 'source' and 'target'.")
         fix = "every shot needs a non-empty source and target."
-        shots.append((_segment(record["source"], "source", where, fix), _segment(record["target"], "target", where, fix)))
+        shots.append(
+            (_segment(record["source"], "source", where, fix), _segment(record["target"], "target", where, fix))
+        )
     if not shots:
         raise DataError(f"{path}: no shots found. Fix: add at least one {{\"source\", \"target\"}} object.")
     return shots
@@ -239,7 +249,10 @@ def read_monolingual(path: PathLike) -> list[str]:
         for line, _item, record in _json_records(path, text):
             where = _where(path, line)
             if not isinstance(record, dict) or "text" not in record:
-                raise DataError(f"{where}: missing key 'text'. Fix: each JSON line must be an object with a 'text' field (OSCAR schema).")
+                raise DataError(
+                    f"{where}: missing key 'text'. Fix: each JSON line must be an object with a 'text' field (OSCAR "
+                    f"schema)."
+                )
             documents.append(_segment(record["text"], "text", where, "delete the line or fill in the document."))
     else:
         documents = [line for line in _text_lines(path, text) if line.strip()]
@@ -249,7 +262,8 @@ def read_monolingual(path: PathLike) -> list[str]:
 
 
 OSCAR_HUB_ID = "oscar-corpus/OSCAR-2301"
-# The hub layout of OSCAR-2301: per-language folders of zstd-compressed JSON-lines shards (datasets 5 refuses its script).
+# The hub layout of OSCAR-2301: per-language folders of zstd-compressed JSON-lines shards (datasets 5 refuses its
+# script).
 OSCAR_DATA_FILES = "hf://datasets/oscar-corpus/OSCAR-2301/{lang}_meta/{lang}_meta_part_*.jsonl.zst"
 
 
@@ -278,7 +292,8 @@ def stream_oscar(
     rank: int = 0,
     world_size: int = 1,
 ) -> Iterator[str]:
-    """Stream OSCAR-2301 documents (Section 4, App. D.1), yielding each record's `text`; rank `rank` of `world_size` reads its share.
+    """Stream OSCAR-2301 documents (Section 4, App. D.1), yielding each record's `text`; rank `rank` of `world_size`
+    reads its share.
 
     With `data_files` (patterns with `{lang}`, e.g. `OSCAR_DATA_FILES` or local `.jsonl`/`.jsonl.zst` shards) each
     shard is read with the "json" builder and every record is checked (a string `text`, a `meta` mapping); ranks take
@@ -321,12 +336,15 @@ def stream_oscar(
 
 
 def _oscar_texts(dataset: Iterable[Any], source: str) -> Iterator[str]:
-    """Yield the non-blank `text` of each OSCAR-2301 record, checking the schema: a string `text` and a `meta` mapping."""
+    """Yield the non-blank `text` of each OSCAR-2301 record, checking the schema: a string `text` and a `meta`
+    mapping."""
     for number, record in enumerate(dataset, start=1):
         where = f"{source}: record {number}"
         if not isinstance(record, dict):
-            raise DataError(f"{where} is a {type(record).__name__}, not an object. Fix: use files in the OSCAR-2301 schema "
-                            "(one JSON object per line with 'text' and 'meta').")
+            raise DataError(
+                f"{where} is a {type(record).__name__}, not an object. Fix: use files in the OSCAR-2301 schema "
+                "(one JSON object per line with 'text' and 'meta')."
+            )
         for key, kind, name in (("text", str, "string"), ("meta", dict, "mapping")):
             if not isinstance(record.get(key), kind):
                 found = "missing (or null)" if record.get(key) is None else f"a {type(record[key]).__name__}"
@@ -375,7 +393,9 @@ def load_pairs(root: PathLike, src: str, tgt: str, split: str) -> list[tuple[str
     """Read one split of the layout as (source in `src`, target in `tgt`) pairs; a missing split says why."""
     path = parallel_path(root, src, tgt, split)
     if not path.is_file():
-        hint = " (the paper has no Icelandic validation set, App. D.2)" if split == "valid" and "is" in (src, tgt) else ""
+        hint = (
+            " (the paper has no Icelandic validation set, App. D.2)" if split == "valid" and "is" in (src, tgt) else ""
+        )
         raise DataError(
             f"{path}: no {split} split for {src}-{tgt}{hint}. Fix: check has_split() first and skip it, "
             "or write the file in the documented layout."
@@ -383,14 +403,14 @@ def load_pairs(root: PathLike, src: str, tgt: str, split: str) -> list[tuple[str
     return read_parallel(path, src, tgt)
 
 
-def write_train_pairs(root: PathLike, xx: str, pairs: Sequence[tuple[str, str]], *, valid_from: PathLike | None = None) -> Path:
+def write_train_pairs(
+    root: PathLike, xx: str, pairs: Sequence[tuple[str, str]], *, valid_from: PathLike | None = None
+) -> Path:
     """Write (xx, en) pairs as `{xx}en/train.{xx}-en.json` in the official layout (JSON lines), atomically.
 
     With `valid_from`, that root's validation split (if any) is copied beside it, so a derived data
     set (a subset, a degraded copy; Sections 3, 6.2, App. H) keeps the same model selection.
     """
-    from alma_core.io import atomic_write_text
-
     lines = "".join(json.dumps({"translation": {xx: a, "en": b}}, ensure_ascii=False) + "\n" for a, b in pairs)
     path = atomic_write_text(parallel_path(root, xx, "en", "train"), lines)
     if valid_from is not None and has_split(valid_from, xx, "en", "valid"):

@@ -7,7 +7,8 @@ Random/Filtered roots, OSCAR-2301 shards (JSON lines + zstandard) and App. J ite
 `write_hub_datasets(hf_home)` puts XNLI / XStoryCloze / XWinograd where an offline
 `datasets.load_dataset(id, lang, split=...)` finds them.
 
-Sentences come from a small hand-written lexicon: subject + verb phrase + adverbial, with real words
+Sentences come from a small hand-written lexicon (alma_core.rehearsal.lexicon): subject + verb phrase + adverbial,
+with real words
 in each language's own script and word order, so aligned pairs share their slots and py3langid
 recognises every language. Everything is deterministic per seed and written atomically.
 """
@@ -25,17 +26,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from alma_core.crosslingual_items import HUB_DATASETS, TABLE12_LANGUAGES
 from alma_core.data import parallel_path, shots_path
-from alma_core.io import atomic_write_text
+from alma_core.io import atomic_write_bytes, atomic_write_text
 from alma_core.languages import PAPER_LANGUAGES, paper_directions, wmt_test_set
+from alma_core.rehearsal.lexicon import COMBOS, GRAMMAR, Combo, item_records, seeded_rng, sentence
 
 __all__ = [
-    "LEXICON",
-    "GRAMMAR",
     "REHEARSAL_LANGUAGES",
     "OSCAR_LANGUAGES",
     "HUB_TASK_LANGUAGES",
-    "sentence",
     "write_rehearsal_data",
     "oscar_data_files",
     "write_hub_datasets",
@@ -45,111 +45,12 @@ __all__ = [
 REHEARSAL_LANGUAGES: tuple[str, ...] = (*PAPER_LANGUAGES, "uk")
 OSCAR_LANGUAGES: tuple[str, ...] = ("en", *REHEARSAL_LANGUAGES)
 # Which languages the App. J hub datasets hold here (the languages of Table 12).
-HUB_TASK_LANGUAGES: dict[str, tuple[str, ...]] = {
-    "XNLI": ("de", "en", "ru", "zh"),
-    "XStoryCloze": ("en", "ru", "zh"),
-    "XWinograd": ("en", "ru", "zh"),
-}
-_LANG_ORDER = ("en", "de", "cs", "is", "zh", "ru", "uk")
-
-# slot -> one row per entry, columns in _LANG_ORDER: the same meaning in every language.
-LEXICON: dict[str, list[tuple[str, ...]]] = {
-    "subject": [
-        ("The old man", "Der alte Mann", "Starý muž", "Gamli maðurinn", "老人", "Старик", "Старий чоловік"),
-        ("My sister", "Meine Schwester", "Moje sestra", "Systir mín", "我的姐姐", "Моя сестра", "Моя сестра"),
-        ("The teacher", "Die Lehrerin", "Učitelka", "Kennarinn", "老师", "Учительница", "Вчителька"),
-        ("Our neighbour", "Unser Nachbar", "Náš soused", "Nágranni okkar", "我们的邻居", "Наш сосед", "Наш сусід"),
-        ("The young doctor", "Der junge Arzt", "Mladý lékař", "Ungi læknirinn", "年轻的医生", "Молодой врач", "Молодий лікар"),
-        ("My father", "Mein Vater", "Můj otec", "Faðir minn", "我的父亲", "Мой отец", "Мій батько"),
-        ("The little girl", "Das kleine Mädchen", "Malá holčička", "Litla stúlkan", "小女孩", "Маленькая девочка", "Маленька дівчинка"),
-        ("Her brother", "Ihr Bruder", "Její bratr", "Bróðir hennar", "她的哥哥", "Её брат", "Її брат"),
-    ],
-    "verb": [
-        ("reads a book", "liest ein Buch", "čte knihu", "les bók", "读一本书", "читает книгу", "читає книжку"),
-        ("buys fresh bread", "kauft frisches Brot", "kupuje čerstvý chléb", "kaupir nýtt brauð", "买新鲜的面包", "покупает свежий хлеб", "купує свіжий хліб"),
-        ("writes a long letter", "schreibt einen langen Brief", "píše dlouhý dopis", "skrifar langt bréf", "写一封长信", "пишет длинное письмо", "пише довгого листа"),
-        ("drinks hot coffee", "trinkt heißen Kaffee", "pije horkou kávu", "drekkur heitt kaffi", "喝热咖啡", "пьёт горячий кофе", "п'є гарячу каву"),
-        ("opens the window", "öffnet das Fenster", "otevírá okno", "opnar gluggann", "打开窗户", "открывает окно", "відчиняє вікно"),
-        ("cooks dinner", "kocht das Abendessen", "vaří večeři", "eldar kvöldmat", "做晚饭", "готовит ужин", "готує вечерю"),
-        ("feeds the dog", "füttert den Hund", "krmí psa", "fóðrar hundinn", "喂狗", "кормит собаку", "годує собаку"),
-        ("cleans the kitchen", "putzt die Küche", "uklízí kuchyni", "þrífur eldhúsið", "打扫厨房", "убирает кухню", "прибирає кухню"),
-        ("visits the museum", "besucht das Museum", "navštěvuje muzeum", "heimsækir safnið", "参观博物馆", "посещает музей", "відвідує музей"),
-        ("learns a new language", "lernt eine neue Sprache", "studuje nový jazyk", "lærir nýtt tungumál", "学习一门新语言", "изучает новый язык", "вивчає нову мову"),
-    ],
-    "adverbial": [
-        ("every morning", "jeden Morgen", "každé ráno", "á hverjum morgni", "每天早上", "каждое утро", "щоранку"),
-        ("in the evening", "am Abend", "večer", "á kvöldin", "晚上", "вечером", "увечері"),
-        ("at home", "zu Hause", "doma", "heima", "在家里", "дома", "вдома"),
-        ("on Sunday", "am Sonntag", "v neděli", "á sunnudaginn", "星期天", "в воскресенье", "у неділю"),
-        ("after work", "nach der Arbeit", "po práci", "eftir vinnu", "下班以后", "после работы", "після роботи"),
-        ("in the city", "in der Stadt", "ve městě", "í borginni", "在城里", "в городе", "у місті"),
-        ("with great joy", "mit großer Freude", "s velkou radostí", "með mikilli gleði", "很高兴地", "с большой радостью", "з великою радістю"),
-        ("before breakfast", "vor dem Frühstück", "před snídaní", "fyrir morgunmat", "早饭前", "перед завтраком", "перед сніданком"),
-    ],
-}
-
-# Per language: word order of the slots, sentence end, comma, "because" (XWinograd), space between words.
-GRAMMAR: dict[str, dict[str, str]] = {
-    "en": {"order": "{s} {v} {a}", "stop": ".", "comma": ", ", "because": "because", "space": " "},
-    "de": {"order": "{s} {v} {a}", "stop": ".", "comma": ", ", "because": "denn", "space": " "},
-    "cs": {"order": "{s} {a} {v}", "stop": ".", "comma": ", ", "because": "protože", "space": " "},
-    "is": {"order": "{s} {v} {a}", "stop": ".", "comma": ", ", "because": "af því að", "space": " "},
-    "zh": {"order": "{s}{a}{v}", "stop": "。", "comma": "，", "because": "因为", "space": ""},
-    "ru": {"order": "{s} {a} {v}", "stop": ".", "comma": ", ", "because": "потому что", "space": " "},
-    "uk": {"order": "{s} {a} {v}", "stop": ".", "comma": ", ", "because": "тому що", "space": " "},
-}
-
-Combo = tuple[int, int, int]  # (subject, verb, adverbial) indices into LEXICON
-_COMBOS: tuple[Combo, ...] = tuple(
-    (s, v, a) for s in range(len(LEXICON["subject"])) for v in range(len(LEXICON["verb"]))
-    for a in range(len(LEXICON["adverbial"]))
-)
+HUB_TASK_LANGUAGES: dict[str, tuple[str, ...]] = TABLE12_LANGUAGES
 # OSCAR-2301 sizes differ a lot by language; the shard sizes keep that order (App. D.1).
 _DOC_SHARE: dict[str, float] = {"en": 1.0, "ru": 0.9, "de": 0.9, "zh": 0.8, "cs": 0.7, "uk": 0.5, "is": 0.35}
 _ISO3: dict[str, str] = {"en": "eng", "de": "deu", "cs": "ces", "is": "isl", "zh": "zho", "ru": "rus", "uk": "ukr"}
 _TLD: dict[str, str] = {"en": "com", "de": "de", "cs": "cz", "is": "is", "zh": "cn", "ru": "ru", "uk": "ua"}
 
-
-def _word(slot: str, index: int, lang: str) -> str:
-    """One lexicon entry in one language."""
-    return LEXICON[slot][index][_LANG_ORDER.index(lang)]
-
-
-def _lower_first(text: str) -> str:
-    """Lower-case the first letter (a subject moved inside a sentence); German nouns keep their capital."""
-    return text[:1].lower() + text[1:]
-
-
-def _clause(combo: Combo, lang: str, *, adverbial: bool = True) -> str:
-    """The sentence of a combo without its final punctuation, in `lang`'s word order."""
-    s, v, a = combo
-    order = GRAMMAR[lang]["order"] if adverbial else GRAMMAR[lang]["order"].replace("{a}", "").replace("  ", " ")
-    return order.format(s=_word("subject", s, lang), v=_word("verb", v, lang), a=_word("adverbial", a, lang)).strip()
-
-
-def sentence(combo: Combo, lang: str, *, adverbial: bool = True) -> str:
-    """One sentence (subject, verb phrase, adverbial) in `lang`; the same combo is its translation elsewhere."""
-    return _clause(combo, lang, adverbial=adverbial) + GRAMMAR[lang]["stop"]
-
-
-def _rng(seed: int, *parts: str) -> random.Random:
-    """A random generator that depends only on the seed and a name (stable across runs and Python versions)."""
-    digest = hashlib.sha256("|".join([str(seed), *parts]).encode("utf-8")).hexdigest()
-    return random.Random(int(digest[:16], 16))
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write bytes to a temp file beside `path`, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _json_lines(records: Iterable[Any]) -> str:
@@ -175,8 +76,8 @@ class _Split:
     """A language's combos cut into disjoint parts: tests (xx->en, en->xx), valid, then a training pool."""
 
     def __init__(self, seed: int, lang: str, tests: int, valid: int) -> None:
-        combos = list(_COMBOS)
-        _rng(seed, "combos", lang).shuffle(combos)
+        combos = list(COMBOS)
+        seeded_rng(seed, "combos", lang).shuffle(combos)
         self.test_from_en, self.test_to_en = combos[:tests], combos[tests:2 * tests]
         self.valid = combos[2 * tests:2 * tests + valid]
         self.pool = combos[2 * tests + valid:]
@@ -197,7 +98,9 @@ def _write_layout(root: Path, xx: str, train: Sequence[Combo], split: _Split, *,
         atomic_write_text(parallel_path(root, xx, "en", "valid"), _json_array(_translation(split.valid, xx, "en")))
     if test:
         for src, tgt in ((xx, "en"), ("en", xx)):
-            atomic_write_text(parallel_path(root, src, tgt, "test"), _json_array(_translation(split.test(src), src, tgt)))
+            atomic_write_text(
+                parallel_path(root, src, tgt, "test"), _json_array(_translation(split.test(src), src, tgt))
+            )
 
 
 def _noisy(combos: Sequence[Combo], rng: random.Random) -> list[tuple[Combo, Combo]]:
@@ -211,7 +114,10 @@ def _noisy(combos: Sequence[Combo], rng: random.Random) -> list[tuple[Combo, Com
 
 def _write_random_root(root: Path, xx: str, combos: Sequence[Combo], split: _Split, seed: int) -> None:
     """Sec. 6.2's Random data: same layout, a quarter of the pairs misaligned."""
-    records = [{"translation": {xx: sentence(a, xx), "en": sentence(b, "en")}} for a, b in _noisy(combos, _rng(seed, "random", xx))]
+    records = [
+        {"translation": {xx: sentence(a, xx), "en": sentence(b, "en")}}
+        for a, b in _noisy(combos, seeded_rng(seed, "random", xx))
+    ]
     atomic_write_text(parallel_path(root, xx, "en", "train"), _json_lines(records))
     if xx != "is":
         atomic_write_text(parallel_path(root, xx, "en", "valid"), _json_array(_translation(split.valid, xx, "en")))
@@ -240,8 +146,8 @@ def _write_test_sets(root: Path, splits: dict[str, _Split], directions: Sequence
 
 def _documents(seed: int, lang: str, count: int) -> list[list[str]]:
     """`count` documents of 3-6 sentences each (a document is a list of lines, as in OSCAR)."""
-    rng = _rng(seed, "documents", lang)
-    return [[sentence(rng.choice(_COMBOS), lang) for _ in range(rng.randint(3, 6))] for _ in range(count)]
+    rng = seeded_rng(seed, "documents", lang)
+    return [[sentence(rng.choice(COMBOS), lang) for _ in range(rng.randint(3, 6))] for _ in range(count)]
 
 
 def _uuid(rng: random.Random) -> str:
@@ -259,7 +165,8 @@ def _oscar_record(lines: Sequence[str], lang: str, rng: random.Random, number: i
         "meta": {
             "warc_headers": {
                 "warc-record-id": f"<urn:uuid:{_uuid(rng)}>",
-                "warc-date": f"2022-11-{26 + number % 4:02d}T{number % 24:02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}Z",
+                "warc-date": f"2022-11-{26 + number % 4:02d}T{number % 24:02d}:"
+                f"{rng.randrange(60):02d}:{rng.randrange(60):02d}Z",
                 "content-type": "text/plain",
                 "content-length": str(len(text.encode("utf-8"))),
                 "warc-type": "conversion",
@@ -288,55 +195,20 @@ def _write_oscar(folder: Path, lang: str, documents: Sequence[Sequence[str]], se
     """`{lang}_meta/{lang}_meta_part_1.jsonl.zst`: JSON lines compressed with zstandard, as OSCAR-2301 ships them."""
     import zstandard
 
-    rng = _rng(seed, "oscar-meta", lang)
+    rng = seeded_rng(seed, "oscar-meta", lang)
     text = _json_lines(_oscar_record(lines, lang, rng, number) for number, lines in enumerate(documents, start=1))
     data = zstandard.ZstdCompressor(level=10).compress(text.encode("utf-8"))
-    return _atomic_write_bytes(folder / f"{lang}_meta" / f"{lang}_meta_part_1.jsonl.zst", data)
+    return atomic_write_bytes(folder / f"{lang}_meta" / f"{lang}_meta_part_1.jsonl.zst", data)
 
 
 # ---------------------------------------------------------------------------------------------
 # App. J items
 
-
-def _item_records(task: str, lang: str, seed: int, count: int) -> list[dict[str, Any]]:
-    """`count` records of a task in the public dataset's column names (xnli, xstory_cloze, xwinograd)."""
-    rng = _rng(seed, "items", task, lang)
-    g = GRAMMAR[lang]
-    records = []
-    for index in range(count):
-        s, v, a = rng.choice(_COMBOS)
-        others = [i for i in range(len(LEXICON["verb"])) if i != v]
-        v2 = rng.choice(others)
-        if task == "XNLI":
-            label = index % 3
-            hypothesis = {0: sentence((s, v, a), lang, adverbial=False), 1: sentence((s, v2, a), lang, adverbial=False),
-                          2: sentence(((s + 1) % len(LEXICON["subject"]), v, a), lang)}[label]
-            records.append({"premise": sentence((s, v, a), lang), "hypothesis": hypothesis, "label": label})
-        elif task == "XStoryCloze":
-            story = [sentence((s, rng.choice(others), adv), lang) for adv in rng.sample(range(len(LEXICON["adverbial"])), 4)]
-            right, wrong = sentence((s, v, a), lang), sentence(((s + 3) % len(LEXICON["subject"]), v2, a), lang)
-            answer = 1 + index % 2
-            quiz = (right, wrong) if answer == 1 else (wrong, right)
-            records.append({"story_id": f"rehearsal-{lang}-{index + 1:04d}",
-                            **{f"input_sentence_{i}": text for i, text in enumerate(story, start=1)},
-                            "sentence_quiz1": quiz[0], "sentence_quiz2": quiz[1], "answer_right_ending": answer})
-        elif task == "XWinograd":
-            s2 = (s + 1 + rng.randrange(len(LEXICON["subject"]) - 1)) % len(LEXICON["subject"])
-            options = [_lower_first(_word("subject", s, lang)), _lower_first(_word("subject", s2, lang))]
-            answer = 1 + index % 2
-            sp = g["space"]
-            blank = f"{_clause((s, v, a), lang)}{g['comma']}{g['because']}{sp}_{sp}{_word('verb', v2, lang)}{g['stop']}"
-            records.append({"sentence": blank, "option1": options[0], "option2": options[1], "answer": str(answer)})
-        else:
-            raise ValueError(f"unknown task {task!r}; use one of {', '.join(HUB_TASK_LANGUAGES)}")
-    return records
-
-
 def _write_item_files(root: Path, seed: int, count: int) -> None:
     """App. J items in the local files layout crosslingual reads: `{xnli,xstorycloze,xwinograd}/{lang}.jsonl`."""
     for task, langs in HUB_TASK_LANGUAGES.items():
         for lang in langs:
-            atomic_write_text(root / task.lower() / f"{lang}.jsonl", _json_lines(_item_records(task, lang, seed, count)))
+            atomic_write_text(root / task.lower() / f"{lang}.jsonl", _json_lines(item_records(task, lang, seed, count)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -365,10 +237,10 @@ def write_rehearsal_data(
             raise ValueError(f"{name}={value}; use a positive count")
     if pairs_per_direction < 5:
         raise ValueError(f"pairs_per_direction={pairs_per_direction}; the 5-shot files need at least 5 pairs")
-    room = len(_COMBOS) - 2 * test_sentences - valid_sentences  # per language, after the tests and valid
+    room = len(COMBOS) - 2 * test_sentences - valid_sentences  # per language, after the tests and valid
     if 3 * pairs_per_direction > room:
         raise ValueError(
-            f"pairs_per_direction={pairs_per_direction}: the rehearsal lexicon has {len(_COMBOS)} sentences per "
+            f"pairs_per_direction={pairs_per_direction}: the rehearsal lexicon has {len(COMBOS)} sentences per "
             f"language, {room} left after tests and valid, and HW/Filtered/Random need 3 disjoint blocks. "
             f"Fix: ask for at most {room // 3} pairs_per_direction, or extend LEXICON"
         )
@@ -401,13 +273,6 @@ def write_rehearsal_data(
 # ---------------------------------------------------------------------------------------------
 # App. J datasets for an offline `datasets.load_dataset(hub_id, lang, split=...)`
 
-_HUB_REPOS: dict[str, tuple[str, str]] = {  # task -> (hub id, split), as alma_core.crosslingual.HUB_DATASETS
-    "XNLI": ("xnli", "test"),
-    "XStoryCloze": ("juletxara/xstory_cloze", "eval"),
-    "XWinograd": ("Muennighoff/xwinograd", "test"),
-}
-
-
 def _features(task: str) -> Any:
     """The public datasets' column types (xnli's label is a ClassLabel, xstory_cloze's answer an int32)."""
     from datasets import ClassLabel, Features, Value
@@ -433,9 +298,15 @@ def _write_snapshot(hf_home: Path, hub_id: str, split: str, tables: dict[str, An
         staged = target.with_name(f".{target.name}.tmp")
         table.to_parquet(str(staged))
         os.replace(staged, target)
-        configs.append(f"- config_name: {lang}\n  data_files:\n  - split: {split}\n    path: {lang}/{split}-*.parquet\n")
-    atomic_write_text(snapshot / "README.md", "---\nconfigs:\n" + "".join(configs)
-                      + f"---\n# {hub_id} (ALMA rehearsal stand-in)\n\nSmall generated items with the public columns.\n")
+        configs.append(
+            f"- config_name: {lang}\n  data_files:\n  - split: {split}\n    path: {lang}/{split}-*.parquet\n"
+        )
+    atomic_write_text(
+        snapshot / "README.md",
+        "---\nconfigs:\n"
+        + "".join(configs)
+        + f"---\n# {hub_id} (ALMA rehearsal stand-in)\n\nSmall generated items with the public columns.\n",
+    )
     atomic_write_text(repo / "refs" / "main", revision)
     return snapshot
 
@@ -479,10 +350,12 @@ def write_hub_datasets(hf_home: str | os.PathLike, *, datasets_cache: str | os.P
     bars = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
     try:
-        for task, (hub_id, split) in _HUB_REPOS.items():
+        for task, (hub_id, split) in HUB_DATASETS.items():
             langs = HUB_TASK_LANGUAGES[task]
-            rows = {lang: _item_records(task, lang, seed, items_per_language) for lang in langs}
-            revision = hashlib.sha1(json.dumps([hub_id, split, rows], ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+            rows = {lang: item_records(task, lang, seed, items_per_language) for lang in langs}
+            revision = hashlib.sha1(
+                json.dumps([hub_id, split, rows], ensure_ascii=False, sort_keys=True).encode()
+            ).hexdigest()
             tables = {lang: datasets.Dataset.from_list(rows[lang], features=_features(task)) for lang in langs}
             snapshots[task] = _write_snapshot(hf_home, hub_id, split, tables, revision)
             _prepare_cache(cache, snapshots[task], hub_id, langs, revision)

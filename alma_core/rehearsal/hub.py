@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from alma_core.io import atomic_write_text
+from alma_core.modeling import corpus_lines
+from alma_core.tiny_comet import install_tiny_comet_as_hf_cache
 
 __all__ = [
     "HubModel",
@@ -146,7 +148,8 @@ def _llama_tokenizer(texts: Sequence[str], pad_unk: bool) -> Any:
 
 
 def _mpt_tokenizer(texts: Sequence[str]) -> Any:
-    """MPT: GPT-NeoX tokenizer, <|endoftext|>=0 is BOS, EOS and UNK, <|padding|>=1 exists but is not pad; no BOS added."""
+    """MPT: GPT-NeoX tokenizer, <|endoftext|>=0 is BOS, EOS and UNK, <|padding|>=1 exists but is not pad; no BOS
+    added."""
     from transformers import GPTNeoXTokenizerFast
 
     end = "<|endoftext|>"
@@ -199,14 +202,17 @@ def _tokenizer(family: Family, texts: Sequence[str], pad_unk: bool = False) -> A
     """The family's tokenizer stand-in."""
     if family == "llama":
         return _llama_tokenizer(texts, pad_unk)
-    return {"mpt": _mpt_tokenizer, "opt": _opt_tokenizer, "bloom": _bloom_tokenizer, "falcon": _falcon_tokenizer}[family](texts)
+    return {"mpt": _mpt_tokenizer, "opt": _opt_tokenizer, "bloom": _bloom_tokenizer, "falcon": _falcon_tokenizer}[
+        family
+    ](texts)
 
 
 # ---------------------------------------------------------------- models
 
 
 def _config(spec: HubModel, tokenizer: Any) -> Any:
-    """A 2-layer config of the family's real class with the tokenizer's special ids (vocab padded to 64 like MPT/OPT)."""
+    """A 2-layer config of the family's real class with the tokenizer's special ids (vocab padded to 64 like
+    MPT/OPT)."""
     from transformers import BloomConfig, FalconConfig, LlamaConfig, MptConfig, OPTConfig
 
     h, vocab = spec.hidden_size, len(tokenizer)
@@ -264,7 +270,8 @@ def _write_adapter(adapter: LoraAdapter, base: HubModel, tokenizer: Any, seed: i
 
     model = _random_model(base, tokenizer, seed)
     config = LoraConfig(task_type=TaskType.CAUSAL_LM, r=16, lora_alpha=32, lora_dropout=0.05, bias="none",
-                        target_modules=["down_proj"], init_lora_weights=False)  # random B too: the adapter changes outputs
+                        # random B too: the adapter changes outputs
+                        target_modules=["down_proj"], init_lora_weights=False)
     with torch.random.fork_rng():
         torch.manual_seed(_seed_for(adapter.repo_id, seed))
         peft_model = get_peft_model(model, config)
@@ -273,8 +280,10 @@ def _write_adapter(adapter: LoraAdapter, base: HubModel, tokenizer: Any, seed: i
 
 
 def _note(repo_id: str, seed: int) -> str:
-    return (f"# {repo_id} (rehearsal stand-in)\n\nTiny model with RANDOM weights built by alma_core.rehearsal.hub "
-            f"(seed {seed}); same architecture class and tokenizer conventions as the real {repo_id}, NOT its weights.\n")
+    return (
+        f"# {repo_id} (rehearsal stand-in)\n\nTiny model with RANDOM weights built by alma_core.rehearsal.hub "
+        f"(seed {seed}); same architecture class and tokenizer conventions as the real {repo_id}, NOT its weights.\n"
+    )
 
 
 def _publish(hf_home: Path, repo_id: str, seed: int, write: Any) -> Path:
@@ -303,8 +312,6 @@ def _publish(hf_home: Path, repo_id: str, seed: int, write: Any) -> Path:
 
 def _publish_comet(hf_home: Path) -> dict[str, Path]:
     """The tiny COMET and its encoder under their hub ids (tiny_comet), staged in a temp HF_HOME then renamed in."""
-    from alma_core.tiny_comet import install_tiny_comet_as_hf_cache
-
     dirs = {repo_id: _repo_dir(hf_home, repo_id) for repo_id in COMET_IDS}
     found = {repo_id: _present(d) for repo_id, d in dirs.items()}
     if all(found.values()):
@@ -312,7 +319,8 @@ def _publish_comet(hf_home: Path) -> dict[str, Path]:
     if any(found.values()) or any(d.exists() for d in dirs.values()):
         have = [repo_id for repo_id, d in dirs.items() if d.exists()]
         raise FileExistsError(
-            f"{hf_home}: holds {have} but not all of {list(COMET_IDS)}; the tiny COMET and its tiny encoder go together. "
+            f"{hf_home}: holds {have} but not all of {list(COMET_IDS)}; the tiny COMET and its tiny encoder go "
+            f"together. "
             "Fix: remove those folders from the cache or use another --hf-home"
         )
     staging = Path(tempfile.mkdtemp(dir=hf_home / "hub", prefix=".comet."))
@@ -339,14 +347,14 @@ def _check_not_default_cache(hf_home: Path) -> None:
         )
 
 
-def build_local_hub(hf_home: str | os.PathLike, texts: Iterable[str] | None = None, *, seed: int = 0) -> dict[str, Path]:
+def build_local_hub(
+    hf_home: str | os.PathLike, texts: Iterable[str] | None = None, *, seed: int = 0
+) -> dict[str, Path]:
     """Write tiny random stand-ins under every hub id of the paper/released params into `hf_home`; {id: snapshot}.
 
     Tokenizers are trained on `texts` (default: the shipped sample corpora, all languages). Deterministic for a
     seed, idempotent (an id already in the cache is left as it is) and atomic per id.
     """
-    from alma_core.modeling import corpus_lines
-
     hf_home = Path(hf_home).expanduser()
     _check_not_default_cache(hf_home)
     (hf_home / "hub").mkdir(parents=True, exist_ok=True)
@@ -370,7 +378,10 @@ def build_local_hub(hf_home: str | os.PathLike, texts: Iterable[str] | None = No
     for adapter in LORA_ADAPTERS:
         base = specs[adapter.base]
         built[adapter.repo_id] = _publish(
-            hf_home, adapter.repo_id, seed, lambda out, a=adapter, b=base: _write_adapter(a, b, tokenizer_for(b), seed, out)
+            hf_home,
+            adapter.repo_id,
+            seed,
+            lambda out, a=adapter, b=base: _write_adapter(a, b, tokenizer_for(b), seed, out),
         )
     built.update(_publish_comet(hf_home))
     return built

@@ -26,8 +26,13 @@ from pathlib import Path
 
 import yaml
 
+from alma_core import book, browser
 from alma_core.io import atomic_write_text
+from alma_core.rehearsal import slurm_path
+from alma_core.rehearsal.data import write_hub_datasets, write_rehearsal_data
+from alma_core.rehearsal.hub import build_local_hub
 from alma_core.rehearsal.scale import ROOT, scale_params
+from alma_core.store import repo_root
 
 __all__ = ["BOOK_DIR", "write_params", "environment", "random_init_backbone", "prepare", "rehearse", "main"]
 
@@ -44,7 +49,9 @@ def write_params(repo: Path, root: Path, *, gpu: bool = False) -> list[Path]:
     for profile in ("paper", "released"):
         for path in sorted((repo / "params" / profile).glob("*.yaml")):
             values = yaml.safe_load(path.read_text(encoding="utf-8"))
-            scaled = scale_params(values, root=str(root.relative_to(repo)) if root.is_relative_to(repo) else str(root), gpu=gpu)
+            scaled = scale_params(
+                values, root=str(root.relative_to(repo)) if root.is_relative_to(repo) else str(root), gpu=gpu
+            )
             header = f"# {path.relative_to(repo)} changed in scale only by alma_core.rehearsal.scale (do not edit)\n"
             written.append(atomic_write_text(root / "params" / profile / path.name,
                                              header + yaml.safe_dump(scaled, sort_keys=False, allow_unicode=True)))
@@ -53,8 +60,6 @@ def write_params(repo: Path, root: Path, *, gpu: bool = False) -> list[Path]:
 
 def environment(repo: Path, root: Path, *, gpu: bool = False) -> dict[str, str]:
     """The rehearsal's environment: the local hub offline, the scaled params, the SLURM stand-in first on PATH."""
-    from alma_core.rehearsal import slurm_path
-
     env = {"HF_HOME": str(root / "hf_home"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "HF_DATASETS_OFFLINE": "1", "HF_DATASETS_CACHE": str(root / "datasets_cache"),
            "ALMA_PARAMS_DIR": str(root / "params"), "ALMA_REHEARSAL": NOTE, "TOKENIZERS_PARALLELISM": "false",
@@ -84,10 +89,7 @@ def random_init_backbone(hub_id: str, out: Path, seed: int = 0) -> Path:
 def prepare(repo: Path, root: Path, *, gpu: bool = False) -> dict[str, str]:
     """Hub, data, scaled params and environment of a rehearsal (idempotent); returns the environment it set."""
     env = environment(repo, root, gpu=gpu)
-    os.environ.update(env)  # before any Hugging Face import reads HF_HOME
-    from alma_core.rehearsal.data import write_hub_datasets, write_rehearsal_data
-    from alma_core.rehearsal.hub import build_local_hub
-
+    os.environ.update(env)  # before any Hugging Face import reads HF_HOME (alma_core imports none at module level)
     started = time.time()
     build_local_hub(root / "hf_home")
     write_hub_datasets(root / "hf_home")
@@ -104,9 +106,6 @@ def rehearse(*, gpu: bool = False, force: bool = False, only: Sequence[str] = ()
 
     `build=False` executes every chapter but builds no HTML (so checks none): returns the executed chapters' folder.
     """
-    from alma_core import book, browser
-    from alma_core.store import repo_root
-
     repo = repo_root()
     root = repo / ROOT / ("gpu" if gpu else "cpu")
     prepare(repo, root, gpu=gpu)
@@ -132,20 +131,20 @@ def rehearse(*, gpu: bool = False, force: bool = False, only: Sequence[str] = ()
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: `python -m alma_core.rehearsal [--gpu] [--force] [--only NAME ...] [--no-check] [--no-build]`."""
     parser = argparse.ArgumentParser(prog="python -m alma_core.rehearsal", description=__doc__.splitlines()[0])
-    parser.add_argument("--gpu", action="store_true", help="the params' dtypes, CUDA decoding, COMET on the GPU, 1 process")
+    parser.add_argument(
+        "--gpu", action="store_true", help="the params' dtypes, CUDA decoding, COMET on the GPU, 1 process"
+    )
     parser.add_argument("--force", action="store_true", help="re-execute every notebook and redo every job")
     parser.add_argument("--only", nargs="*", default=[], help="notebook names (default: all)")
     parser.add_argument("--no-check", action="store_true", help="skip the headless-Chromium check")
     parser.add_argument("--no-build", action="store_true",
                         help="execute every chapter but skip the HTML build (and so the browser check)")
     args = parser.parse_args(argv)
-    from alma_core.book import BookError
-
     started = time.time()
     try:
         html = rehearse(gpu=args.gpu, force=args.force, only=args.only, check=not args.no_check,
                         build=not args.no_build)
-    except BookError as err:
+    except book.BookError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     what = "executed chapters in" if args.no_build else "book in"

@@ -10,13 +10,16 @@ blocks, beam 5, learning rates, epochs, COMET model id) is the params file's own
 | stage-1 length | `train_tokens` (12-20B) / `max_steps` | 2 optimizer steps (2 x 256 x 512 tokens) |
 | Sec. 6.1 checkpoints | 20, one per 1B tokens | 2, one per optimizer step |
 | stage-1 validation blocks | 64 | 2 |
-| parallel-data sweeps (Sec. 3, App. A) | 10K ... 20M pairs | the smallest and largest point, as 16 and 48 pairs (0 stays 0) |
+| parallel-data sweeps (Sec. 3, App. A) | 10K ... 20M pairs | the smallest and largest point, as 16 and 48 pairs (0
+stays 0) |
 | test sets | WMT'22/'21, all segments | first 4 segments |
 | `max_new_tokens` | 256 | 12 |
 | App. J items | all | first 4 per task and language |
-| cluster | `nodes` x `gpus_per_node` (2 x 8) | 1 node x 2 processes on a CPU, 1 on one GPU; sbatch submitted with `--wait` |
+| cluster | `nodes` x `gpus_per_node` (2 x 8) | 1 node x 2 processes on a CPU, 1 on one GPU; sbatch submitted with
+`--wait` |
 | precision | fp16 / bf16 | fp16 -> fp32 on a CPU (DeepSpeed refuses fp16 there); unchanged on a GPU |
-| places | `runs/<profile>`, `data/...`, OSCAR from the hub | `runs/rehearsal/<profile>`, `runs/rehearsal/data/...`, the local OSCAR-format shards |
+| places | `runs/<profile>`, `data/...`, OSCAR from the hub | `runs/rehearsal/<profile>`, `runs/rehearsal/data/...`,
+the local OSCAR-format shards |
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ def _relocate(value: Any, profile: str, root: str) -> Any:
 
 
 def _scale_run(run: dict[str, Any], gpu: bool, root: str) -> None:
-    """One TrainConfig mapping: stage 1 shortened to a few steps on the local OSCAR shards; precision the CPU can run."""
+    """One TrainConfig mapping: stage 1 shortened to a few steps on the local OSCAR shards; precision the CPU can
+    run."""
     if run.get("stage") == 1:
         block = int(run.get("global_batch_size", 256)) * int(run.get("max_length", 512))
         if "train_tokens" in run:
