@@ -13,8 +13,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from alma_core.data import OSCAR_DATA_FILES, monolingual_path, oscar_files, parallel_path, sample_data_dir
+from alma_core.data import monolingual_path, parallel_path, sample_data_dir
 from alma_core.io import validation_message
+from alma_core.oscar import OSCAR_DATA_FILES, oscar_files
 from alma_core.store import resolve
 
 __all__ = [

@@ -11,7 +11,6 @@ pass per batch (right padding), and runs as a job (one process per system, start
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 import time
@@ -24,16 +23,7 @@ import pandas as pd
 import yaml
 
 from alma_core import jobs
-from alma_core.crosslingual_items import (
-    TABLE12_LANGUAGES,
-    TASKS,
-    CrossLingualDataError,
-    MultipleChoiceItem,
-    load_hub_items,
-    load_sample_items,
-    sample_path,
-    task_name,
-)
+from alma_core.crosslingual_items import CrossLingualDataError, MultipleChoiceItem, items_digest, load_items, task_name
 from alma_core.generate import load_translator
 from alma_core.io import atomic_write_json, atomic_write_text, read_json
 from alma_core.provenance import package_versions
@@ -41,12 +31,7 @@ from alma_core.store import backbone_path, resolve, run_key
 from alma_core.train import load_trained
 
 __all__ = [
-    "TASKS",
-    "TABLE12_LANGUAGES",
-    "CrossLingualDataError",
-    "MultipleChoiceItem",
     "MultipleChoiceResult",
-    "load_sample_items",
     "encode_pair",
     "pair_loglikelihoods",
     "option_loglikelihoods",
@@ -60,7 +45,6 @@ __all__ = [
     "start_job",
     "ensure_evaluated",
     "render_jobs",
-    "scored_examples",
     "main",
 ]
 
@@ -230,13 +214,6 @@ JOB_MODULE = "alma_core.crosslingual"
 METRICS: tuple[str, ...] = ("accuracy", "acc_norm", "right_loglik_per_char")
 
 
-def _job_items(job: Mapping[str, Any], task: str, lang: str) -> list[MultipleChoiceItem]:
-    """A job's items: the shipped sample / a local root in the public formats, or the real dataset from the hub."""
-    if job.get("source", "sample") == "hub":
-        return load_hub_items(task, lang, split=(job.get("splits") or {}).get(task), limit=job.get("max_items"))
-    return load_sample_items(task, lang, job.get("data_root"), limit=job.get("max_items"))
-
-
 def _job_model(job: Mapping[str, Any]) -> tuple[Any, Any]:
     """The job's model: a finished training run, or a backbone (hub id/path, optional LoRA adapter); on the GPU if
     any."""
@@ -282,7 +259,8 @@ def _score_job(
     counts: dict[str, int] = {}
     for task, langs in job["tasks"].items():
         for lang in langs:
-            items = _job_items(job, task, lang)
+            items = load_items(task, lang, source=job.get("source", "sample"), data_root=job.get("data_root"),
+                               split=(job.get("splits") or {}).get(task), limit=job.get("max_items"))
             result = evaluate_task(model, tokenizer, task, items, batch_size=int(job.get("batch_size", 16)))
             atomic_write_json(
                 out / f"predictions.{task}.{lang}.json",
@@ -322,18 +300,6 @@ def run_job(config_path: str | os.PathLike) -> Path:
     return out
 
 
-def _items_digest(job: Mapping[str, Any]) -> str | None:
-    """Hash of the local item files a job reads (an edited item invalidates the stored result); None for the hub."""
-    if job.get("source", "sample") == "hub":
-        return None
-    digest = hashlib.sha256()
-    for task, langs in sorted(job["tasks"].items()):
-        for lang in langs:
-            path = sample_path(task, lang, job.get("data_root"))
-            digest.update(path.read_bytes() if path.is_file() else b"missing:" + str(path).encode())
-    return digest.hexdigest()[:16]
-
-
 def job_config(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[dict[str, Any], str, Path]:
     """The Appendix J job of one system of a notebook's params: resolved model and data; its store key and folder."""
     ev = params.evaluation
@@ -364,7 +330,7 @@ def job_config(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[d
         {
             "crosslingual": {k: v for k, v in job.items() if k not in ("trained", "model")},
             "identity": identity,
-            "items": _items_digest(job),
+            "items": None if job["source"] == "hub" else items_digest(job["tasks"], job["data_root"]),
         }
     )
     out = resolve(params.store_dir) / "crosslingual" / f"{jobs.slug(system.name)}-{key}"
@@ -410,16 +376,6 @@ def render_jobs(params: Any, out: Path, trained: Mapping[str, Path] | None = Non
         atomic_write_text(script, render_job(params, config_path))
         written += [config_path, script]
     return written
-
-
-def scored_examples(items_by_task: Mapping[str, MultipleChoiceItem]) -> Any:
-    """What the model scores for one item of each task: the context, each option's continuation, and the right one."""
-    rows = []
-    for task, item in items_by_task.items():
-        for k, (context, continuation) in enumerate(zip(item.contexts, item.continuations)):
-            rows.append({"task": f"{task} ({item.lang})", "option": k, "context (not scored)": context or "(BOS only)",
-                         "continuation (scored)": continuation, "right": "yes" if k == item.label else ""})
-    return pd.DataFrame(rows).set_index(["task", "option"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

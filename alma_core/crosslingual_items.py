@@ -9,15 +9,18 @@ real datasets (paper profile). Scoring lives in alma_core.crosslingual.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from alma_core.data import sample_data_dir
+from alma_core.io import json_records, read_text
 
 __all__ = [
     "TASKS",
@@ -42,6 +45,9 @@ __all__ = [
     "sample_path",
     "load_sample_items",
     "load_hub_items",
+    "load_items",
+    "items_digest",
+    "scored_examples",
 ]
 
 TASKS: tuple[str, ...] = ("XNLI", "XStoryCloze", "XWinograd")
@@ -167,36 +173,14 @@ def task_name(task: str) -> str:
 
 def read_records(path: str | os.PathLike) -> list[tuple[str, dict[str, Any]]]:
     """(where, record) for every row of a JSON-lines, JSON-array, TSV or CSV file (header row names the fields)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CrossLingualDataError(
-            f"{path}: file not found. Fix: check the path, or export the dataset split as JSON lines"
-        )
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise CrossLingualDataError(
-            f"{path}: not valid UTF-8 at byte {err.start}. Fix: re-encode the file as UTF-8"
-        ) from None
+    path, text = read_text(path, "file", "check the path, or export the dataset split as JSON lines",
+                           CrossLingualDataError)
     if path.suffix.lower() in (".tsv", ".csv"):
         return _delimited_records(path, text, "\t" if path.suffix.lower() == ".tsv" else ",")
-    if text.lstrip().startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise CrossLingualDataError(
-                f"{path}:{err.lineno}: bad JSON array ({err.msg}). Fix: repair the syntax there"
-            ) from None
-        return [(f"{path} (item {i})", _mapping(rec, f"{path} (item {i})")) for i, rec in enumerate(data, start=1)]
     records = []
-    for number, raw in enumerate(text.split("\n"), start=1):
-        if raw.strip():
-            try:
-                records.append((f"{path}:{number}", _mapping(json.loads(raw), f"{path}:{number}")))
-            except json.JSONDecodeError as err:
-                raise CrossLingualDataError(
-                    f"{path}:{number}: bad JSON line ({err.msg}, column {err.colno}). Fix: one JSON object per line"
-                ) from None
+    for line, item, record in json_records(path, text, CrossLingualDataError):
+        where = f"{path}:{line}" if line is not None else f"{path} (item {item})"
+        records.append((where, _mapping(record, where)))
     return records
 
 
@@ -385,3 +369,31 @@ def load_hub_items(task: str, lang: str, *, split: str | None = None, limit: int
         builders[name](record, f"{hub_id or default_id}/{lang} row {i}") for i, record in enumerate(dataset, start=1)
     ]
     return items[:limit] if limit else items
+
+
+def load_items(task: str, lang: str, *, source: str = "sample", data_root: str | os.PathLike | None = None,
+               split: str | None = None, limit: int | None = None) -> list[MultipleChoiceItem]:
+    """One task and language's items: a local root in the public formats (`source` "sample"), or the hub's ("hub")."""
+    if source == "hub":
+        return load_hub_items(task, lang, split=split, limit=limit)
+    return load_sample_items(task, lang, data_root, limit=limit)
+
+
+def items_digest(tasks: Mapping[str, Sequence[str]], root: str | os.PathLike | None = None) -> str:
+    """Hash of the local item files of every (task, language) (an edited item changes it; a missing file counts)."""
+    digest = hashlib.sha256()
+    for task, langs in sorted(tasks.items()):
+        for lang in langs:
+            path = sample_path(task, lang, root)
+            digest.update(path.read_bytes() if path.is_file() else b"missing:" + str(path).encode())
+    return digest.hexdigest()[:16]
+
+
+def scored_examples(items_by_task: Mapping[str, MultipleChoiceItem]) -> Any:
+    """What the model scores for one item of each task: the context, each option's continuation, and the right one."""
+    rows = []
+    for task, item in items_by_task.items():
+        for k, (context, continuation) in enumerate(zip(item.contexts, item.continuations)):
+            rows.append({"task": f"{task} ({item.lang})", "option": k, "context (not scored)": context or "(BOS only)",
+                         "continuation (scored)": continuation, "right": "yes" if k == item.label else ""})
+    return pd.DataFrame(rows).set_index(["task", "option"])

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_json",
     "read_json",
+    "read_text",
+    "json_records",
     "stable_hash",
     "validation_message",
 ]
@@ -51,6 +54,39 @@ def read_json(path: str | os.PathLike) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}:{err.lineno}:{err.colno}: invalid JSON ({err.msg}); fix or delete the file") from None
+
+
+
+
+def read_text(path: str | os.PathLike, what: str, fix: str,
+              error: type[ValueError] = ValueError) -> tuple[Path, str]:
+    """A UTF-8 file's text (BOM tolerated); a missing or undecodable file raises `error` naming the file and the fix."""
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{path}: {what} not found. Fix: {fix}")
+    try:
+        return path, path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise error(f"{path}: not valid UTF-8 at byte {err.start}. Fix: re-encode the file as UTF-8.") from None
+
+
+def json_records(path: str | os.PathLike, text: str,
+                 error: type[ValueError] = ValueError) -> Iterator[tuple[int | None, int | None, Any]]:
+    """(line, item, record) of a JSON-lines or JSON-array text, 1-based; bad syntax raises `error` naming file:line."""
+    array = text.lstrip().startswith("[")
+    chunks = [(None, text)] if array else [(n, raw) for n, raw in enumerate(text.split("\n"), start=1) if raw.strip()]
+    for number, chunk in chunks:
+        try:
+            value = json.loads(chunk)
+        except json.JSONDecodeError as err:
+            fix = ("this file looks like a JSON array; repair the syntax at that line" if array
+                   else "each line must be one complete JSON object; repair or delete that line")
+            raise error(f"{path}:{number or err.lineno}: bad JSON {'array' if array else 'line'} ({err.msg}, "
+                        f"column {err.colno}). Fix: {fix}.") from None
+        if array:
+            yield from ((None, index, record) for index, record in enumerate(value, start=1))
+        else:
+            yield number, None, value
 
 
 def stable_hash(obj: Any, length: int = 12) -> str:

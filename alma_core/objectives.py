@@ -2,7 +2,8 @@
 
 - Stage 2, CLM with the prompt masked (Section 4.2, Figure 2): `parallel_example`, `parallel_examples`.
 - Stage 1, packed monolingual blocks with loss on every token (Section 4.1): `pack_documents`.
-- Appendix A: prefix-LM (`prefix_lm_example`) and mixture-of-denoisers (`mixture_of_denoisers_example`).
+- Appendix A's 4D prefix-LM attention mask (`prefix_lm_attention_mask`), which the collator builds; the
+  App. A examples (prefix-LM, span corruption, mixture-of-denoisers) are alma_core.objectives_appa.
 - Right-padding collation for training (`RightPadCollator`); left padding is for generation only.
 """
 
@@ -11,8 +12,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
-
-import numpy as np
 
 from alma_core.languages import get_language
 from alma_core.prompts import PromptStyle, prompt_parts
@@ -23,6 +22,7 @@ if TYPE_CHECKING:  # torch is imported where tensors are built, so building exam
 __all__ = [
     "IGNORE_INDEX",
     "check_special_tokens",
+    "text_ids",
     "encode_prompt",
     "prompt_start_ids",
     "prefix_lm_mask_style",
@@ -30,24 +30,11 @@ __all__ = [
     "parallel_example",
     "parallel_examples",
     "pack_documents",
-    "prefix_lm_example",
-    "span_corruption_mask",
-    "denoising_example",
-    "mixture_of_denoisers_example",
     "RightPadCollator",
-    "DENOISERS",
 ]
 
 IGNORE_INDEX = -100
 Direction = Literal["xx-en", "en-xx"]
-
-# Appendix A: R (regular) and X (extreme) span corruption; S (sequential) is prefix-LM. Drawn 25/25/50.
-DENOISERS: dict[str, dict[str, float]] = {
-    "R": {"mean_span": 3.0, "rate": 0.15, "prob": 0.25},
-    "X": {"mean_span": 32.0, "rate": 0.25, "prob": 0.25},
-    "S": {"prob": 0.50},
-}
-
 
 def check_special_tokens(tokenizer: Any) -> None:
     """Fail fast unless EOS exists and pad != EOS (a pad equal to EOS masks EOS, so it is never learned)."""
@@ -60,8 +47,8 @@ def check_special_tokens(tokenizer: Any) -> None:
         )
 
 
-def _ids(tokenizer: Any, text: str) -> list[int]:
-    """Token ids of `text` without special tokens."""
+def text_ids(tokenizer: Any, text: str) -> list[int]:
+    """Token ids of `text` without special tokens (Sec. 4)."""
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
@@ -71,7 +58,7 @@ def prompt_start_ids(tokenizer: Any) -> list[int]:
     Training sequences start with exactly these, so a training prompt is token for token the prompt generation
     feeds the model (generation tokenizes with the tokenizer's own special tokens) (Sec. 4.2).
     """
-    plain = _ids(tokenizer, "a")
+    plain = text_ids(tokenizer, "a")
     full = list(tokenizer("a")["input_ids"])
     for start in range(len(full) - len(plain) + 1):
         if full[start : start + len(plain)] == plain:
@@ -99,20 +86,20 @@ def encode_prompt(
     Returns (ids, truncated). The prompt is tokenized as one string, exactly as generation sees it.
     """
     before, after = prompt_parts(src, tgt, style=style, shots=shots)
-    ids = _bos(tokenizer) + _ids(tokenizer, before + source + after)
+    ids = _bos(tokenizer) + text_ids(tokenizer, before + source + after)
     if max_prompt_tokens is None or len(ids) <= max_prompt_tokens:
         return ids, False
-    fixed = len(_bos(tokenizer)) + len(_ids(tokenizer, before + after))
+    fixed = len(_bos(tokenizer)) + len(text_ids(tokenizer, before + after))
     if fixed >= max_prompt_tokens:
         raise ValueError(
             f"the prompt template alone needs {fixed} tokens, more than max_prompt_tokens={max_prompt_tokens}; "
             "raise the budget (max_source_length) or use fewer shots"
         )
-    source_ids = _ids(tokenizer, source)
+    source_ids = text_ids(tokenizer, source)
     keep = max(0, max_prompt_tokens - fixed)
     while True:
         cut = tokenizer.decode(source_ids[:keep], skip_special_tokens=True)
-        ids = _bos(tokenizer) + _ids(tokenizer, before + cut + after)
+        ids = _bos(tokenizer) + text_ids(tokenizer, before + cut + after)
         if len(ids) <= max_prompt_tokens or keep == 0:
             return ids, True
         keep -= 1
@@ -173,11 +160,11 @@ def _target_ids(
 ) -> list[int]:
     """Target tokens as they fall after the prompt when `prompt + target` is tokenized as one string."""
     before, after = prompt_parts(src, tgt, style=style, shots=shots)
-    prompt_ids = _ids(tokenizer, before + source + after)
-    joint = _ids(tokenizer, before + source + after + target)
+    prompt_ids = text_ids(tokenizer, before + source + after)
+    joint = text_ids(tokenizer, before + source + after + target)
     if joint[: len(prompt_ids)] == prompt_ids and len(joint) > len(prompt_ids):
         return joint[len(prompt_ids):]
-    return _ids(tokenizer, target)
+    return text_ids(tokenizer, target)
 
 
 def parallel_examples(
@@ -223,113 +210,12 @@ def pack_documents(tokenizer: Any, documents: Iterable[str], block_size: int = 5
     stream: list[int] = []
     for document in documents:
         if document.strip():
-            stream += _bos(tokenizer) + _ids(tokenizer, document) + [tokenizer.eos_token_id]
+            stream += _bos(tokenizer) + text_ids(tokenizer, document) + [tokenizer.eos_token_id]
     blocks = []
     for start in range(0, len(stream) - block_size + 1, block_size):
         ids = stream[start : start + block_size]
         blocks.append({"input_ids": ids, "attention_mask": [1] * block_size, "labels": list(ids)})
     return blocks
-
-
-def prefix_lm_example(
-    tokenizer: Any, src: str, tgt: str, source: str, target: str, max_length: int = 512, **kwargs: Any
-) -> dict[str, Any]:
-    """Prefix-LM example (Appendix A): as `parallel_example`, plus `prefix_length` for bidirectional prompt
-    attention."""
-    example = parallel_example(tokenizer, src, tgt, source, target, max_length, **kwargs)
-    example["prefix_length"] = sum(label == IGNORE_INDEX for label in example["labels"])
-    return example
-
-
-def span_corruption_mask(length: int, mean_span: float, rate: float, rng: np.random.Generator) -> np.ndarray:
-    """Boolean noise mask with ~`rate` of `length` tokens in spans of mean `mean_span` (T5/UL2 style, App. A)."""
-    if length < 2:
-        return np.zeros(length, dtype=bool)
-    n_noise = int(min(max(round(length * rate), 1), length - 1))
-    n_spans = int(min(max(round(n_noise / mean_span), 1), n_noise, length - n_noise))
-
-    def split(total: int, parts: int) -> np.ndarray:
-        cuts = (
-            np.sort(rng.choice(np.arange(1, total), size=parts - 1, replace=False)) if parts > 1 else np.array([], int)
-        )
-        return np.diff(np.concatenate([[0], cuts, [total]]))
-
-    noise, keep = split(n_noise, n_spans), split(length - n_noise, n_spans)
-    mask = np.zeros(length, dtype=bool)
-    pos = 0
-    for k, n in zip(keep, noise):
-        pos += int(k)
-        mask[pos : pos + int(n)] = True
-        pos += int(n)
-    return mask
-
-
-def _sentinel_ids(tokenizer: Any, index: int) -> list[int]:
-    """Token ids of the i-th sentinel marker (plain text, so any tokenizer can express it)."""
-    return _ids(tokenizer, f"<extra_id_{index}>")
-
-
-def denoising_example(
-    tokenizer: Any,
-    text: str,
-    mean_span: float,
-    rate: float,
-    rng: np.random.Generator,
-    *,
-    mode: str = "R",
-    max_length: int = 512,
-) -> dict[str, Any]:
-    """A span-corruption example for a decoder-only model (Appendix A, MoD R/X denoisers).
-
-    Input (prefix, bidirectional): BOS + `[mode]` + text with each corrupted span replaced by a sentinel.
-    Target (loss): each sentinel followed by the tokens it hides, then EOS.
-    """
-    check_special_tokens(tokenizer)
-    ids = _ids(tokenizer, text)
-    mask = span_corruption_mask(len(ids), mean_span, rate, rng)
-    inputs, targets, span = _bos(tokenizer) + _ids(tokenizer, f"[{mode}]"), [], -1
-    for i, (tok, noisy) in enumerate(zip(ids, mask)):
-        if noisy and (i == 0 or not mask[i - 1]):
-            span += 1
-            inputs += _sentinel_ids(tokenizer, span)
-            targets += _sentinel_ids(tokenizer, span)
-        (targets if noisy else inputs).append(tok)
-    targets = targets[: max(max_length - len(inputs) - 1, 1)] + [tokenizer.eos_token_id]
-    input_ids = (inputs + targets)[:max_length]
-    labels = ([IGNORE_INDEX] * len(inputs) + targets)[:max_length]
-    return {
-        "input_ids": input_ids,
-        "attention_mask": [1] * len(input_ids),
-        "labels": labels,
-        "prefix_length": len(inputs),
-    }
-
-
-def mixture_of_denoisers_example(
-    tokenizer: Any,
-    src: str,
-    tgt: str,
-    source: str,
-    target: str,
-    rng: np.random.Generator,
-    max_length: int = 512,
-) -> dict[str, Any]:
-    """Mixture-of-denoisers (Appendix A): R (span 3, 15%) 25%, X (span 32, 25%) 25%, S (= prefix-LM) 50%."""
-    draw = rng.random()
-    if draw >= DENOISERS["R"]["prob"] + DENOISERS["X"]["prob"]:
-        return prefix_lm_example(tokenizer, src, tgt, source, target, max_length)
-    mode = "R" if draw < DENOISERS["R"]["prob"] else "X"
-    before, after = prompt_parts(src, tgt)
-    spec = DENOISERS[mode]
-    return denoising_example(
-        tokenizer,
-        before + source + after + target,
-        spec["mean_span"],
-        spec["rate"],
-        rng,
-        mode=mode,
-        max_length=max_length,
-    )
 
 
 MaskStyle = Literal["additive", "binary"]

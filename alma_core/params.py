@@ -25,6 +25,7 @@ from alma_core.params_common import (
     Profile,
     PromptVariant,
     SystemSpec,
+    TrainRunsParams,
     _Strict,
     check_train_runs,
 )
@@ -89,20 +90,13 @@ class Sec4RecipeParams(NotebookParams):
     mix_draws: int = Field(6000, ge=100)
 
 
-class Sec5MainResultsParams(NotebookParams):
+class Sec5MainResultsParams(TrainRunsParams):
     """Section 5: ALMA full-weight and LoRA vs. the zero-shot backbone (Tables 1 and 2)."""
 
     tiny_backbone: dict[str, Any] = Field(default_factory=dict)
-    train: dict[str, dict[str, Any]] = Field(default_factory=dict)
     systems: list[SystemSpec] = Field(min_length=1)
     evaluation: EvalParams
     launch: LaunchParams = LaunchParams()
-
-    @field_validator("train")
-    @classmethod
-    def _train_configs(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        """Every run must be a valid alma_core.config.TrainConfig (base_model `tiny` = the tiny stand-in)."""
-        return check_train_runs(value)
 
 
 class AppCTrainingDetailsParams(NotebookParams):
@@ -181,7 +175,7 @@ class CrossLingualEvalParams(_Strict):
     dtype: Literal["fp32", "bf16", "fp16"] | None = None
 
 
-class AppJCrossLingualParams(NotebookParams):
+class AppJCrossLingualParams(TrainRunsParams):
     """Appendix J: zero-shot XNLI, XStoryCloze and XWinograd of the backbone before and after stage 1 (Table 12)."""
 
     tiny_backbone: dict[str, Any] = Field(default_factory=dict)
@@ -194,27 +188,16 @@ class AppJCrossLingualParams(NotebookParams):
     evaluation: CrossLingualEvalParams
     launch: LaunchParams = LaunchParams()
 
-    @field_validator("train")
-    @classmethod
-    def _train_configs(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        return check_train_runs(value)
 
-
-class AddLanguagePairParams(NotebookParams):
+class AddLanguagePairParams(TrainRunsParams):
     """Worked example "Adding a language pair": a registered language (uk) trained and evaluated like Section 5."""
 
     language: str = Field("uk", description="the new language's registry code; its pair is language<->en")
     tiny_backbone: dict[str, Any] = Field(default_factory=dict)
-    train: dict[str, dict[str, Any]] = Field(default_factory=dict)
     systems: list[SystemSpec] = Field(min_length=1)
     evaluation: EvalParams
     off_target_candidates: list[str] | None = None
     launch: LaunchParams = LaunchParams()
-
-    @field_validator("train")
-    @classmethod
-    def _train_configs(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        return check_train_runs(value)
 
 
 SCHEMAS: dict[str, type[NotebookParams]] = {

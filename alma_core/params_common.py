@@ -20,6 +20,7 @@ __all__ = [
     "PromptVariant",
     "SystemSpec",
     "NotebookParams",
+    "TrainRunsParams",
     "check_train_runs",
 ]
 
@@ -119,3 +120,15 @@ def check_train_runs(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any
     for name, run in runs.items():
         make_config({"base_model": "tiny", "output_dir": "-", **run}, source=f"train.{name}")
     return runs
+
+
+class TrainRunsParams(NotebookParams):
+    """A notebook that trains: `train` maps run names to TrainConfig values, each one checked (Sec. 5.2, App. C)."""
+
+    train: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("train")
+    @classmethod
+    def _train_configs(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Every run must be a valid alma_core.config.TrainConfig (base_model `tiny` = the tiny stand-in)."""
+        return check_train_runs(value)

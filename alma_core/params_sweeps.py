@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from alma_core.params_common import EvalParams, LaunchParams, NotebookParams, SystemSpec, _Strict, check_train_runs
+from alma_core.params_common import EvalParams, LaunchParams, SystemSpec, TrainRunsParams, _Strict
 
 __all__ = [
     "count_label",
@@ -38,11 +38,10 @@ class BackboneSpec(_Strict):
     sizes: list[int] | None = Field(None, description="parallel-data sizes this backbone trains on; None = all `sizes`")
 
 
-class _DerivedRuns(NotebookParams):
+class _DerivedRuns(TrainRunsParams):
     """A sweep whose `train` runs and `systems` are derived from a few variables (never set them in a params file)."""
 
     DERIVED: ClassVar[frozenset[str]] = frozenset({"train", "systems"})
-    train: dict[str, dict[str, Any]] = Field(default_factory=dict)
     systems: list[SystemSpec] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -60,11 +59,6 @@ class _DerivedRuns(NotebookParams):
     @classmethod
     def _expand(cls, data: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
-
-    @field_validator("train")
-    @classmethod
-    def _train_configs(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        return check_train_runs(value)
 
 
 class Sec3ParallelDataParams(_DerivedRuns):

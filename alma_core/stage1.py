@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from alma_core.config import TrainConfig, monolingual_data_root, oscar_pattern
-from alma_core.data import monolingual_path, read_monolingual, stream_oscar, word_count
+from alma_core.data import monolingual_path, read_monolingual, word_count
 from alma_core.io import atomic_write_json, read_json
 from alma_core.objectives import prompt_start_ids
+from alma_core.oscar import stream_oscar
 from alma_core.sampling import interleave, temperature_ratios
 
 __all__ = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from alma_core import objectives
+from alma_core import objectives, objectives_appa
 from alma_core.config import TrainConfig, parallel_data_root, train_directions
 from alma_core.data import has_split, load_pairs
 
@@ -13,9 +13,9 @@ __all__ = ["validation_sources", "stage2_datasets"]
 
 def _example(cfg: TrainConfig, tokenizer: Any, src: str, tgt: str, source: str, target: str, rng: Any) -> dict:
     if cfg.objective == "prefix_lm":
-        return objectives.prefix_lm_example(tokenizer, src, tgt, source, target, cfg.max_length)
+        return objectives_appa.prefix_lm_example(tokenizer, src, tgt, source, target, cfg.max_length)
     if cfg.objective == "mod":
-        return objectives.mixture_of_denoisers_example(tokenizer, src, tgt, source, target, rng, cfg.max_length)
+        return objectives_appa.mixture_of_denoisers_example(tokenizer, src, tgt, source, target, rng, cfg.max_length)
     return objectives.parallel_example(tokenizer, src, tgt, source, target, cfg.max_length)
 
 

@@ -1,5 +1,6 @@
 """THE builder of the book's tables: the paper's layout (Tables 1-2, 4, 6-9), averages (Tables 3, 10, 11),
-Table 12 (App. J), Appendix C, and the COMET note. Pure pandas frames; `report` and `plots` display them.
+Table 12 (App. J) and the COMET note (App. C's table is `alma_core.appendix_c`). Pure pandas frames;
+`report` and `plots` display them.
 
 Every table lists languages in the paper's column order (`alma_core.languages.PAPER_LANGUAGES`,
 de cs is zh ru), then any other language alphabetically.
@@ -7,26 +8,19 @@ de cs is zh ru), then any other language alphabetically.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from alma_core.config import batch_plan, make_config
 from alma_core.crosslingual_items import TABLE12_LANGUAGES, TASKS
 from alma_core.data import load_pairs
-from alma_core.io import read_json
-from alma_core.jobs import train_config
 from alma_core.languages import PAPER_LANGUAGES
-from alma_core.params import load_notebook_params
 from alma_core.sampling import degrade_pairs
-from alma_core.store import data_dir, resolve
+from alma_core.store import data_dir
 from alma_core.variants import stage2_languages
 
 __all__ = [
-    "deepspeed_summary",
     "AVERAGE",
     "NOT_COMPUTED",
     "DIRECTION_LABELS",
@@ -48,10 +42,6 @@ __all__ = [
     "table12",
     "deltas",
     "loss_mask_table",
-    "PAPER_TRAINING",
-    "training_details",
-    "run_jsons",
-    "run_outcomes",
 ]
 
 AVERAGE = "Avg."
@@ -316,113 +306,3 @@ def loss_mask_table(tokenizer: Any, example: Mapping[str, Sequence[int]]) -> pd.
                           "in loss": ["yes" if label != -100 else "no (masked)" for label in labels]})
     frame.index.name = "position"
     return frame
-
-
-# ---------------------------------------------------------------------------------------------
-# Appendix C: training details
-
-PAPER_TRAINING = {
-    "backbone": "LLaMA-2-7B / 13B",
-    "stage": "2 (human-written parallel data)",
-    "fine-tuning": "full weights / LoRA",
-    "learning rate": "2e-5 (full); 2e-3 (LoRA, official script)",
-    "lr schedule": "inverse_sqrt",
-    "warm-up ratio": 0.01,
-    "weight decay": 0.01,
-    "max length": 512,
-    "epochs": "2 (App. C); 1 in the official scripts",
-    "global batch": "256 (16 GPUs x 4 x 4)",
-    "micro batch x accumulation": "4 x 4",
-    "precision": "fp16",
-    "DeepSpeed": "ZeRO stage 2",
-    "validation every": "10% of training",
-    "best checkpoint by": "lowest validation loss",
-    "LoRA": "r 16, alpha 32, dropout 0.05, down_proj",
-    "GPUs": "16 MI200",
-}
-
-
-def deepspeed_summary(path: str | None) -> str:
-    """App. C: what a DeepSpeed JSON sets (ZeRO stage, dtype, offload). Used by notebooks/appC_training_details."""
-    if not path:
-        return "none"
-    try:
-        config = json.loads(resolve(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return f"{path} (not readable here)"
-    zero = config.get("zero_optimization", {})
-    parts = [
-        f"ZeRO-{zero.get('stage', 0)}",
-        f"grad accumulation in {config.get('data_types', {}).get('grad_accum_dtype', 'the model dtype')}",
-        f"optimizer offload {zero.get('offload_optimizer', {}).get('device', 'none')}",
-    ]
-    return f"{', '.join(parts)} ({path})"
-
-
-def training_details(params: Any) -> pd.DataFrame:
-    """App. C: the paper's settings beside every source run's TrainConfig. Used by notebooks/appC_training_details."""
-    columns = {"paper (App. C)": PAPER_TRAINING}
-    for source in params.sources:
-        src_params = load_notebook_params(source, params.profile)
-        for run, values in getattr(src_params, "train", {}).items():
-            cfg = make_config({**values, "output_dir": "-"}, source=f"params/{params.profile}/{source}.yaml")
-            world = src_params.launch.nodes * src_params.launch.gpus_per_node
-            plan = batch_plan(cfg, world)
-            columns[f"{source}: {run}"] = {
-                "backbone": values.get("base_model", "tiny")
-                + (" (tiny stand-in)" if values.get("base_model", "tiny") == "tiny" else ""),
-                "stage": cfg.stage,
-                "fine-tuning": "LoRA" if cfg.lora else "full weights",
-                "learning rate": cfg.lr,
-                "lr schedule": cfg.lr_scheduler,
-                "warm-up ratio": cfg.warmup_ratio,
-                "weight decay": cfg.weight_decay,
-                "max length": cfg.max_length,
-                "epochs": cfg.max_steps and f"max_steps {cfg.max_steps}" or cfg.epochs,
-                "global batch": plan["global_batch_size"],
-                "micro batch x accumulation": f"{plan['micro_batch_size']} x {plan['gradient_accumulation_steps']}",
-                "precision": cfg.precision,
-                "DeepSpeed": deepspeed_summary(src_params.launch.deepspeed_config or cfg.deepspeed),
-                "validation every": f"{cfg.eval_every:.0%} of training",
-                "best checkpoint by": "lowest validation loss"
-                if cfg.load_best_model_at_end and cfg.stage == 2
-                else "last step (the final model)",
-                "LoRA": f"r {cfg.lora_r}, alpha {cfg.lora_alpha}, dropout {cfg.lora_dropout}, "
-                        f"{', '.join(cfg.lora_target_modules)}"
-                if cfg.lora
-                else "-",
-                "GPUs": f"{world} ({src_params.launch.launcher})"
-                if src_params.profile != "tiny"
-                else f"CPU, {world} process ({src_params.launch.launcher})",
-            }
-    table = pd.DataFrame(columns).astype(str)
-    table.index.name = "setting"
-    return table
-
-
-def run_jsons(params: Any) -> dict[str, Path]:
-    """App. C: run.json of every training run of the source notebooks. Used by notebooks/appC_training_details.ipynb."""
-    found = {}
-    for source in params.sources:
-        src_params = load_notebook_params(source, params.profile)
-        for run in getattr(src_params, "train", {}):
-            found[f"{source}: {run}"] = train_config(src_params, run)[2] / "run.json"
-    return found
-
-
-def run_outcomes(params: Any) -> pd.DataFrame:
-    """App. C: what each training run did (from run.json). Used by notebooks/appC_training_details.ipynb."""
-    rows = {}
-    for name, path in run_jsons(params).items():
-        record = read_json(path) if path.is_file() else {}
-        hardware = record.get("hardware", {})
-        rows[name] = {
-            "status": record.get("status", "not run yet"),
-            "steps": record.get("steps"),
-            "final loss": record.get("final_loss"),
-            "eval loss": record.get("eval_loss"),
-            "tokens seen": record.get("tokens_seen"),
-            "seconds": record.get("wall_time_s"),
-            "hardware": ", ".join(f"{k} {v}" for k, v in hardware.items()) if isinstance(hardware, dict) else hardware,
-        }
-    return pd.DataFrame.from_dict(rows, orient="index")

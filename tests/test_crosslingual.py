@@ -97,10 +97,10 @@ class _MemorizingLM(torch.nn.Module):
 
 
 def _sample(task: str) -> list[cli.MultipleChoiceItem]:
-    return [item for lang in cl.TABLE12_LANGUAGES[task] for item in cli.load_sample_items(task, lang)]
+    return [item for lang in cli.TABLE12_LANGUAGES[task] for item in cli.load_sample_items(task, lang)]
 
 
-@pytest.mark.parametrize("task", cl.TASKS)
+@pytest.mark.parametrize("task", cli.TASKS)
 def test_a_model_trained_on_the_right_options_scores_100_and_on_the_wrong_ones_0(
     task: str, tiny_tokenizer: Any
 ) -> None:
@@ -261,7 +261,7 @@ def test_missing_file_and_unknown_task_are_user_errors(tmp_path: Path) -> None:
         cli.read_task("copa", tmp_path / "x.jsonl")
 
 
-@pytest.mark.parametrize(("task", "lang"), [(t, lang) for t, langs in cl.TABLE12_LANGUAGES.items() for lang in langs])
+@pytest.mark.parametrize(("task", "lang"), [(t, lang) for t, langs in cli.TABLE12_LANGUAGES.items() for lang in langs])
 def test_shipped_sample_items_cover_table12(task: str, lang: str) -> None:
     items = cli.load_sample_items(task, lang)
     assert len(items) >= 20
@@ -422,3 +422,13 @@ def test_an_edited_item_file_changes_the_job_key(tmp_path: Path) -> None:
     before = cl.job_config(params, params.systems[0], {})[1]
     item.write_text('{"sentence": "A hit B because _ was soft.", "option1": "A", "option2": "B", "answer": "2"}\n')
     assert cl.job_config(params, params.systems[0], {})[1] != before
+
+
+def test_scored_examples_show_what_the_model_scores() -> None:
+    """The App. J chapter's table of one item per task: context, scored continuation, the right option marked."""
+    items = {task: cli.load_sample_items(task, "en", limit=1)[0] for task in cli.TASKS}
+    table = cli.scored_examples(items)
+    assert len(table) == sum(len(item.contexts) for item in items.values())
+    xnli = table.loc["XNLI (en)"]
+    assert list(xnli["context (not scored)"]) == ["(BOS only)"] * 3
+    assert (xnli["right"] == "yes").sum() == 1 and xnli.loc[items["XNLI"].label, "right"] == "yes"

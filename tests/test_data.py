@@ -1,4 +1,4 @@
-"""Tests for alma_core.data: readers, validation messages, layout paths, word counts, OSCAR streaming."""
+"""Tests for alma_core.data (readers, validation messages, layout paths, word counts) and alma_core.oscar."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from alma_core import data
+from alma_core import data, oscar
 from alma_core.data import DataError
 
 
@@ -322,21 +322,20 @@ def test_stream_oscar_local_fixture(tmp_path: Path) -> None:
     first = _write_jsonl(tmp_path / "de_meta_part_1.jsonl", [{"id": 1, "text": "Erstes Dokument.", "meta": meta},
                                                              {"id": 2, "text": "Zweites Dokument.", "meta": meta}])
     second = _write_jsonl(tmp_path / "de_meta_part_2.jsonl", [{"id": 3, "text": "Drittes.\nMit Zeile.", "meta": meta}])
-    texts = list(data.stream_oscar("de", data_files=[str(first), str(second)]))
+    texts = list(oscar.stream_oscar("de", data_files=[str(first), str(second)]))
     assert texts == ["Erstes Dokument.", "Zweites Dokument.", "Drittes.\nMit Zeile."]
     # Not streaming: the json builder writes its Arrow cache only under cache_dir.
-    assert (
-        list(data.stream_oscar("de", data_files=str(first), streaming=False, cache_dir=tmp_path / "cache")) == texts[:2]
-    )
+    kept = oscar.stream_oscar("de", data_files=str(first), streaming=False, cache_dir=tmp_path / "cache")
+    assert list(kept) == texts[:2]
     assert any((tmp_path / "cache").rglob("*.arrow"))
 
 
 def test_stream_oscar_errors(tmp_path: Path) -> None:
     pytest.importorskip("datasets")
     with pytest.raises(DataError, match="unknown language code 'xx'"):
-        next(data.stream_oscar("xx", data_files=[str(tmp_path / "a.jsonl")]))
+        next(oscar.stream_oscar("xx", data_files=[str(tmp_path / "a.jsonl")]))
     with pytest.raises(DataError, match=r"cannot load OSCAR documents from data_files=.*missing\.jsonl.*Fix:"):
-        next(data.stream_oscar("de", data_files=[str(tmp_path / "missing.jsonl")]))
+        next(oscar.stream_oscar("de", data_files=[str(tmp_path / "missing.jsonl")]))
 
 
 # --- shipped sample corpora ------------------------------------------------------------------
@@ -381,7 +380,7 @@ def test_stream_oscar_hub_script_error_points_to_data_files(monkeypatch: pytest.
         DataError,
         match=r"'oscar-corpus/OSCAR-2301' needs a loading script.*Fix: pass its JSON-lines shards as data_files",
     ):
-        data.stream_oscar("de")
+        oscar.stream_oscar("de")
 
 
 def test_write_train_pairs_round_trips_and_copies_valid(tmp_path):
@@ -419,13 +418,13 @@ def test_stream_oscar_2301_zst_layout_and_rank_shares(tmp_path: Path) -> None:
         _zst_shard(tmp_path / "de_meta" / f"de_meta_part_{k}.jsonl.zst",
                    [{"text": f"Dokument {k}.{i}", "meta": _META} for i in range(2)])
     pattern = str(tmp_path / "{lang}_meta" / "{lang}_meta_part_*.jsonl.zst")
-    texts = list(data.stream_oscar("de", data_files=pattern))
+    texts = list(oscar.stream_oscar("de", data_files=pattern))
     assert texts == [f"Dokument {k}.{i}" for k in (1, 2, 3, 4) for i in range(2)]
-    shares = [list(data.stream_oscar("de", data_files=pattern, rank=r, world_size=2)) for r in (0, 1)]
+    shares = [list(oscar.stream_oscar("de", data_files=pattern, rank=r, world_size=2)) for r in (0, 1)]
     assert shares[0] == texts[0:2] + texts[4:6] and shares[1] == texts[2:4] + texts[6:8]
-    few = [list(data.stream_oscar("de", data_files=pattern, rank=r, world_size=8)) for r in range(8)]
+    few = [list(oscar.stream_oscar("de", data_files=pattern, rank=r, world_size=8)) for r in range(8)]
     assert sorted(t for share in few for t in share) == sorted(texts) and all(len(s) == 1 for s in few)
-    assert data.OSCAR_DATA_FILES == "hf://datasets/oscar-corpus/OSCAR-2301/{lang}_meta/{lang}_meta_part_*.jsonl.zst"
+    assert oscar.OSCAR_DATA_FILES == "hf://datasets/oscar-corpus/OSCAR-2301/{lang}_meta/{lang}_meta_part_*.jsonl.zst"
 
 
 def test_stream_oscar_checks_record_fields(tmp_path: Path) -> None:
@@ -437,9 +436,26 @@ def test_stream_oscar_checks_record_fields(tmp_path: Path) -> None:
         match=r"de_meta_part_1\.jsonl\.zst: record 2: field 'meta' must be a mapping, but it is missing \(or null\)\. "
               r"Fix: .*OSCAR-2301 schema",
     ):
-        list(data.stream_oscar("de", data_files=str(bad)))
+        list(oscar.stream_oscar("de", data_files=str(bad)))
     _zst_shard(bad, [good, {"content": "Falsches Feld.", "meta": _META}])
     with pytest.raises(DataError, match=r"record 2: field 'text' must be a string, but it is missing"):
-        list(data.stream_oscar("de", data_files=str(bad)))
+        list(oscar.stream_oscar("de", data_files=str(bad)))
     with pytest.raises(DataError, match=r"cannot load OSCAR documents .*no file matches .*cs_meta"):
-        data.stream_oscar("cs", data_files=str(tmp_path / "{lang}_meta" / "*.jsonl.zst"))
+        oscar.stream_oscar("cs", data_files=str(tmp_path / "{lang}_meta" / "*.jsonl.zst"))
+
+
+def test_one_json_reader_raises_the_callers_error(tmp_path: Path) -> None:
+    """alma_core.io reads JSON lines and arrays for data and crosslingual_items alike, raising the error it is given."""
+    from alma_core.io import json_records, read_text
+
+    class OwnError(ValueError):
+        pass
+
+    assert list(json_records("f", '{"a": 1}\n\n{"a": 2}\n')) == [(1, None, {"a": 1}), (3, None, {"a": 2})]
+    assert list(json_records("f", ' [{"a": 1}, 2]')) == [(None, 1, {"a": 1}), (None, 2, 2)]
+    with pytest.raises(OwnError, match=r"^f:2: bad JSON line .*Fix: each line"):
+        list(json_records("f", '{"a": 1}\n{"a": \n', OwnError))
+    with pytest.raises(OwnError, match=r"^f:3: bad JSON array .*Fix: this file looks like a JSON array"):
+        list(json_records("f", '[\n{"a": 1},\n{"a": }]', OwnError))
+    with pytest.raises(OwnError, match=r"missing\.json: thing not found\. Fix: look elsewhere"):
+        read_text(tmp_path / "missing.json", "thing", "look elsewhere", OwnError)

@@ -20,14 +20,14 @@ PACKAGE = ROOT / "alma_core"
 
 # The layer of every alma_core module; CONTRIBUTING.md lists the same modules under the same headings.
 LAYERS: dict[str, tuple[str, ...]] = {
-    "recipe": ("alma_core", "languages", "prompts", "objectives", "sampling", "metrics", "data", "testsets", "io",
-               "results"),
+    "recipe": ("alma_core", "languages", "prompts", "objectives", "objectives_appa", "sampling", "metrics", "data",
+               "oscar", "testsets", "io", "results"),
     "runs": ("config", "provenance", "modeling", "stage1", "stage2", "trainer", "train", "generate", "tiny_comet",
              "evaluate", "crosslingual_items", "crosslingual", "jobs", "launch", "store", "variants", "params",
              "params_common", "params_sweeps", "rehearsal", "rehearsal.data", "rehearsal.lexicon", "rehearsal.hub",
              "rehearsal.scale"),
-    "book": ("tables", "report", "plots", "chapters", "book", "browser", "rehearsal.run", "rehearsal.__main__",
-             "__main__"),
+    "book": ("tables", "appendix_c", "report", "plots", "chapters", "book", "browser", "rehearsal.run",
+             "rehearsal.__main__", "__main__"),
 }
 RANK = {"recipe": 0, "runs": 1, "book": 2}
 

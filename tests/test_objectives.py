@@ -1,4 +1,4 @@
-"""Stage-2 masked examples, stage-1 packing, prefix-LM and mixture-of-denoisers (Section 4, Appendix A)."""
+"""Stage-2 masked examples, stage-1 packing (Sec. 4), prefix-LM and mixture-of-denoisers (App. A, objectives_appa)."""
 
 import numpy as np
 import pytest
@@ -9,13 +9,11 @@ from alma_core.objectives import (
     IGNORE_INDEX,
     RightPadCollator,
     encode_prompt,
-    mixture_of_denoisers_example,
     pack_documents,
     parallel_example,
     parallel_examples,
-    prefix_lm_example,
-    span_corruption_mask,
 )
+from alma_core.objectives_appa import mixture_of_denoisers_example, prefix_lm_example, span_corruption_mask
 from alma_core.prompts import translation_prompt
 
 TEXTS = [

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from alma_core.crosslingual_items import read_task, sample_path
-from alma_core.data import DataError, has_split, load_pairs, read_monolingual, read_shots, shots_path, stream_oscar
+from alma_core.data import DataError, has_split, load_pairs, read_monolingual, read_shots, shots_path
 from alma_core.languages import paper_directions
 from alma_core.metrics import off_target_rate
+from alma_core.oscar import stream_oscar
 from alma_core.rehearsal.data import (
     HUB_TASK_LANGUAGES,
     OSCAR_LANGUAGES,

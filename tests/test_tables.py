@@ -1,4 +1,4 @@
-"""THE table builder (alma_core.tables) and the derived data sets (alma_core.variants)."""
+"""THE table builder (alma_core.tables), App. C (alma_core.appendix_c), the derived data sets (alma_core.variants)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from alma_core import tables, variants
+from alma_core import appendix_c, tables, variants
 from alma_core.data import load_pairs
 from alma_core.languages import PAPER_LANGUAGES
 from alma_core.results import reported
@@ -137,7 +137,7 @@ def test_quality_preview_counts_changed_pairs() -> None:
 def test_every_function_a_notebook_calls_says_so() -> None:
     """One-line docstrings citing the paper section and naming their caller (the notebook, for what a notebook
     calls)."""
-    for module in (tables, variants):
+    for module in (tables, appendix_c, variants):
         tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
@@ -150,10 +150,9 @@ def test_every_function_a_notebook_calls_says_so() -> None:
 def test_appendix_c_shows_the_deepspeed_config_the_runs_used() -> None:
     """Sec. 5's runs name no DeepSpeed JSON themselves; the launch block passes params/launch/ds_zero2.json (App. C)."""
     from alma_core.params import load_params
-    from alma_core.tables import training_details
 
     params = load_params(Path(__file__).resolve().parents[1] / "params/paper/appC_training_details.yaml")
-    table = training_details(params)
+    table = appendix_c.training_details(params)
     row = table.loc["DeepSpeed"]
     assert row["sec5_main_results: alma_7b_full"].startswith("ZeRO-2, grad accumulation in fp32")
     assert table.loc["best checkpoint by", "sec5_main_results: alma_7b_lora"] == "lowest validation loss"

@@ -6,27 +6,28 @@ Formats mirror the official `human_written_data/` folder (see CONTRIBUTING.md, "
   ``{"translation": {"de": "...", "en": "..."}}`` objects (the reader auto-detects which);
 * plain parallel text is two files with one segment per line (as WMT / sacreBLEU ship test sets);
 * few-shot files are a JSON array of ``{"source": ..., "target": ...}``;
-* monolingual text is one document per line, or JSON lines with a ``text`` field (OSCAR schema).
+* monolingual text is one document per line, or JSON lines with a ``text`` field (OSCAR schema;
+  streaming OSCAR-2301 itself is alma_core.oscar).
 
 Every malformed input raises `DataError` naming the file, the 1-based line (or array item) and the fix.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from alma_core.io import atomic_write_text
+from alma_core.io import atomic_write_text, json_records, read_text
 from alma_core.languages import UnknownLanguageError, get_language
 
 __all__ = [
     "write_train_pairs",
     "DataError",
+    "check_language",
     "SPLITS",
     "SHOT_KINDS",
     "CHARACTER_COUNTED",
@@ -34,10 +35,6 @@ __all__ = [
     "read_parallel_text",
     "read_shots",
     "read_monolingual",
-    "stream_oscar",
-    "oscar_files",
-    "OSCAR_DATA_FILES",
-    "OSCAR_HUB_ID",
     "sample_data_dir",
     "parallel_path",
     "has_split",
@@ -74,50 +71,18 @@ def _where(path: Path, line: int | None = None, item: int | None = None) -> str:
 
 def _read_text(path: PathLike, what: str) -> tuple[Path, str]:
     """Read a UTF-8 file (BOM tolerated); a missing or undecodable file raises DataError."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(
-            f"{path}: {what} file not found. Fix: check the path (and the data root), "
-            "or write the file in the documented layout (CONTRIBUTING.md, 'Data layout')."
-        )
-    try:
-        return path, path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not valid UTF-8 at byte {err.start}. Fix: re-encode the file as UTF-8.") from None
+    fix = ("check the path (and the data root), or write the file in the documented layout "
+           "(CONTRIBUTING.md, 'Data layout').")
+    return read_text(path, f"{what} file", fix, DataError)
 
 
-def _check_language(code: str, path: Path | None = None) -> str:
+def check_language(code: str, path: Path | None = None) -> str:
     """Validate a language code against the registry, naming the file in the error."""
     try:
         return get_language(code).code
     except UnknownLanguageError as err:
         prefix = f"{path}: " if path is not None else ""
         raise DataError(f"{prefix}{err}") from None
-
-
-def _json_records(path: Path, text: str) -> Iterator[tuple[int | None, int | None, Any]]:
-    """Yield (line, item, record): JSON lines give 1-based lines, a JSON array gives 1-based items."""
-    if text.lstrip().startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise DataError(
-                f"{_where(path, err.lineno)}: bad JSON ({err.msg}, column {err.colno}). "
-                "Fix: this file looks like a JSON array; repair the syntax at that line."
-            ) from None
-        for index, record in enumerate(data, start=1):
-            yield None, index, record
-        return
-    for number, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            yield number, None, json.loads(raw)
-        except json.JSONDecodeError as err:
-            raise DataError(
-                f"{_where(path, number)}: bad JSON line ({err.msg}, column {err.colno}). "
-                "Fix: each line must be one complete JSON object; repair or delete that line."
-            ) from None
 
 
 def _segment(value: Any, key: str, where: str, fix: str) -> str:
@@ -140,14 +105,14 @@ def read_parallel(path: PathLike, src: str, tgt: str) -> list[tuple[str, str]]:
     ``{"translation": {src: ..., tgt: ...}}``; `read_parallel(p, "en", "de")` swaps the sides of a de-en file.
     """
     path = Path(path)
-    _check_language(src, path)
-    _check_language(tgt, path)
+    check_language(src, path)
+    check_language(tgt, path)
     if src == tgt:
         raise DataError(f"{path}: source and target language are both {src!r}. Fix: pass two different codes.")
     path, text = _read_text(path, "parallel data")
     fix_segment = "fill in the translation or delete this record."
     pairs: list[tuple[str, str]] = []
-    for line, item, record in _json_records(path, text):
+    for line, item, record in json_records(path, text, DataError):
         where = _where(path, line, item)
         translation = record.get("translation") if isinstance(record, dict) else None
         if not isinstance(translation, dict):
@@ -212,7 +177,7 @@ def read_shots(path: PathLike) -> list[tuple[str, str]]:
             f'{path}:1: expected a JSON array of {{"source", "target"}} objects. Fix: wrap the shots in [...].'
         )
     shots: list[tuple[str, str]] = []
-    for _line, item, record in _json_records(path, text):
+    for _line, item, record in json_records(path, text, DataError):
         where = _where(path, item=item)
         if not isinstance(record, dict):
             raise DataError(
@@ -246,7 +211,7 @@ def read_monolingual(path: PathLike) -> list[str]:
     path, text = _read_text(path, "monolingual")
     documents: list[str] = []
     if _is_json_lines(path, text):
-        for line, _item, record in _json_records(path, text):
+        for line, _item, record in json_records(path, text, DataError):
             where = _where(path, line)
             if not isinstance(record, dict) or "text" not in record:
                 raise DataError(
@@ -261,99 +226,6 @@ def read_monolingual(path: PathLike) -> list[str]:
     return documents
 
 
-OSCAR_HUB_ID = "oscar-corpus/OSCAR-2301"
-# The hub layout of OSCAR-2301: per-language folders of zstd-compressed JSON-lines shards (datasets 5 refuses its
-# script).
-OSCAR_DATA_FILES = "hf://datasets/oscar-corpus/OSCAR-2301/{lang}_meta/{lang}_meta_part_*.jsonl.zst"
-
-
-def oscar_files(lang: str, data_files: str | Sequence[str], base_path: PathLike = ".") -> list[str]:
-    """The shards of one language (Section 4): `{lang}` in each pattern filled in, globs resolved (local or hf://)."""
-    from datasets.data_files import resolve_pattern
-
-    patterns = [data_files] if isinstance(data_files, (str, os.PathLike)) else list(data_files)
-    files: list[str] = []
-    for pattern in (str(p).replace("{lang}", lang) for p in patterns):
-        try:
-            files += resolve_pattern(pattern, str(base_path))
-        except FileNotFoundError as err:
-            raise FileNotFoundError(f"no file matches {pattern!r} ({err})") from None
-    return files
-
-
-def stream_oscar(
-    lang: str,
-    *,
-    hub_id: str = OSCAR_HUB_ID,
-    data_files: str | Sequence[str] | None = None,
-    split: str = "train",
-    streaming: bool = True,
-    cache_dir: PathLike | None = None,
-    rank: int = 0,
-    world_size: int = 1,
-) -> Iterator[str]:
-    """Stream OSCAR-2301 documents (Section 4, App. D.1), yielding each record's `text`; rank `rank` of `world_size`
-    reads its share.
-
-    With `data_files` (patterns with `{lang}`, e.g. `OSCAR_DATA_FILES` or local `.jsonl`/`.jsonl.zst` shards) each
-    shard is read with the "json" builder and every record is checked (a string `text`, a `meta` mapping); ranks take
-    every `world_size`-th shard (every `world_size`-th record when there are fewer shards than ranks).
-    Without `data_files` the hub set `hub_id` is loaded with config `lang` (needs a loading script: datasets 5 refuses).
-    `cache_dir` is passed to `load_dataset` (it matters when `streaming=False`).
-    """
-    from datasets import load_dataset  # heavy import, only when streaming
-
-    _check_language(lang)
-    if not 0 <= rank < world_size:
-        raise DataError(f"rank {rank} is outside world size {world_size}. Fix: pass 0 <= rank < world_size.")
-    cache = str(cache_dir) if cache_dir is not None else None
-    try:
-        if data_files is None:
-            dataset = load_dataset(hub_id, lang, split=split, streaming=streaming, cache_dir=cache)
-            return itertools.islice(_oscar_texts(dataset, f"{hub_id} ({lang})"), rank, None, world_size)
-        files = oscar_files(lang, data_files)
-    except (FileNotFoundError, ConnectionError) as err:
-        source = f"data_files={data_files!r}" if data_files is not None else f"{hub_id!r} (config {lang!r})"
-        raise DataError(
-            f"cannot load OSCAR documents from {source}: {err}. Fix: check the paths, or for the hub set accept "
-            "its terms and run `huggingface-cli login`, or download the JSON-lines shards and pass data_files."
-        ) from None
-    except RuntimeError as err:
-        if "scripts" not in str(err):
-            raise
-        raise DataError(
-            f"{hub_id!r} needs a loading script, which this datasets version refuses ({err}). Fix: pass its "
-            f"JSON-lines shards as data_files, e.g. {OSCAR_DATA_FILES!r} (or local copies; .zst needs `zstandard`)."
-        ) from None
-    mine = files[rank::world_size] if len(files) >= world_size else files
-
-    def shard_texts(file: str) -> Iterator[str]:
-        shard = load_dataset("json", data_files=[file], split=split, streaming=streaming, cache_dir=cache)
-        return _oscar_texts(shard, file)
-
-    texts = itertools.chain.from_iterable(shard_texts(file) for file in mine)
-    return texts if len(files) >= world_size else itertools.islice(texts, rank, None, world_size)
-
-
-def _oscar_texts(dataset: Iterable[Any], source: str) -> Iterator[str]:
-    """Yield the non-blank `text` of each OSCAR-2301 record, checking the schema: a string `text` and a `meta`
-    mapping."""
-    for number, record in enumerate(dataset, start=1):
-        where = f"{source}: record {number}"
-        if not isinstance(record, dict):
-            raise DataError(
-                f"{where} is a {type(record).__name__}, not an object. Fix: use files in the OSCAR-2301 schema "
-                "(one JSON object per line with 'text' and 'meta')."
-            )
-        for key, kind, name in (("text", str, "string"), ("meta", dict, "mapping")):
-            if not isinstance(record.get(key), kind):
-                found = "missing (or null)" if record.get(key) is None else f"a {type(record[key]).__name__}"
-                raise DataError(f"{where}: field {key!r} must be a {name}, but it is {found}. Fix: use files in the "
-                                "OSCAR-2301 schema ({'text': ..., 'meta': {'warc_headers', 'identification', ...}}).")
-        if record["text"].strip():
-            yield record["text"]
-
-
 # ---------------------------------------------------------------------------------------------
 # layout
 
@@ -365,8 +237,8 @@ def sample_data_dir() -> Path:
 
 def _non_english(src: str, tgt: str) -> str:
     """The non-English side of an English-centric direction (the layout pairs every language with English)."""
-    _check_language(src)
-    _check_language(tgt)
+    check_language(src)
+    check_language(tgt)
     if (src == "en") == (tgt == "en"):
         raise DataError(
             f"direction {src}-{tgt} is not English-centric. Fix: the human-written layout pairs each "
@@ -429,7 +301,7 @@ def shots_path(root: PathLike, src: str, tgt: str, kind: str = "HW") -> Path:
 
 def monolingual_path(root: PathLike, lang: str) -> Path:
     """Path of a language's monolingual text: `monolingual/{lang}.txt`."""
-    return Path(root) / "monolingual" / f"{_check_language(lang)}.txt"
+    return Path(root) / "monolingual" / f"{check_language(lang)}.txt"
 
 
 def word_count(texts: str | Iterable[str], lang: str | None = None) -> int:
@@ -440,6 +312,6 @@ def word_count(texts: str | Iterable[str], lang: str | None = None) -> int:
     """
     if isinstance(texts, str):
         texts = [texts]
-    if lang is not None and _check_language(lang) in CHARACTER_COUNTED:
+    if lang is not None and check_language(lang) in CHARACTER_COUNTED:
         return sum(sum(1 for ch in text if not ch.isspace()) for text in texts)
     return sum(len(text.split()) for text in texts)
