@@ -39,8 +39,10 @@ __all__ = ["BOOK_DIR", "write_params", "environment", "random_init_backbone", "p
 BOOK_DIR = Path("_build") / "rehearsal"
 NOTE = ("This page was built by `make rehearsal`: tiny random models under the real hub ids in a local "
         "Hugging Face cache, small generated data in the real formats, every job launched through the real "
-        "sbatch script under a local SLURM stand-in (2 processes, DeepSpeed ZeRO-2). It proves the paper-scale "
-        "code paths run; its numbers mean nothing.")
+        "sbatch script under a local SLURM stand-in (2 processes, DeepSpeed ZeRO-2). Only the scale differs "
+        "(alma_core/rehearsal/scale.py: 2 stage-1 steps, 2 points per sweep, 4 test segments, 12 new tokens; "
+        "on a CPU, fp16 runs in fp32, which DeepSpeed refuses there). It proves the paper-scale code paths run; "
+        "its numbers mean nothing.")
 
 
 def write_params(repo: Path, root: Path, *, gpu: bool = False) -> list[Path]:
