@@ -314,5 +314,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def exit_launched_rank(code: int) -> None:
+    """Leave a torchrun rank without interpreter teardown once its work is written (App. C runs on N ranks).
+
+    After a finished run, gloo/DeepSpeed background threads sometimes abort the teardown ("terminate called
+    without an active exception"), and torchrun then fails a job whose results are complete (seen in the rehearsal).
+    """
+    if "LOCAL_RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_code = main()
+    exit_launched_rank(exit_code)
+    raise SystemExit(exit_code)
