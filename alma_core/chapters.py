@@ -37,7 +37,9 @@ METRICS = ("bleu", "chrf", "comet", "off_target")
 
 def train_runs(params: Any, runs: dict[str, dict[str, Any]]) -> dict[str, Path]:
     """Train `{name: TrainConfig values}` through the job layer (DeepSpeed/SLURM at paper scale), skipping finished
-    runs."""
+    runs.
+    Used by notebooks/appE_off_target.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb and 1 more.
+    """
     return jobs.ensure_trained(params, runs)
 
 
@@ -48,7 +50,9 @@ def _stage1_run(params: Any) -> dict[str, Any]:
 
 def stage1_model(params: Any) -> Path | str:
     """The stage-1 (monolingual) model every two-stage chapter starts from: the released one named by `stage1_from`,
-    else trained once and shared by key (Sec. 4.1)."""
+    else trained once and shared by key (Sec. 4.1).
+    Used by notebooks/appE_off_target.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb and 1 more.
+    """
     if params.stage1_from:
         return params.stage1_from
     return train_runs(params, {"stage 1": _stage1_run(params)})["stage 1"]
@@ -56,7 +60,9 @@ def stage1_model(params: Any) -> Path | str:
 
 def show_runs(runs: dict[str, dict[str, Any]], trained: dict[str, Path | str], title: str) -> None:
     """The table of training runs (settings and what each run.json says it did); a released model is named, not
-    tabled."""
+    tabled.
+    Used by notebooks/appE_off_target.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb and 1 more.
+    """
     released = {name: model for name, model in trained.items() if not Path(model).is_dir()}
     if released:
         report.show_markdown("\n".join(f"- **{name}**: the released `{model}` (not trained by this build)"
@@ -69,12 +75,18 @@ def show_runs(runs: dict[str, dict[str, Any]], trained: dict[str, Path | str], t
 
 
 def backbone_dir(params: Any) -> str:
-    """The backbone stage 1 starts from: the tiny stand-in's folder (tiny profile), else its hub id or path (Sec. 2)."""
+    """The backbone stage 1 starts from: the tiny stand-in's folder (tiny profile), else its hub id or path (Sec. 2).
+
+    Used by notebooks/appE_off_target.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb and 1 more.
+    """
     return store.backbone_path(params.stage1.get("base_model", "tiny"), params.tiny_backbone, params.store_dir)
 
 
 def test_root(params: Any) -> Path:
-    """Where the notebook's test sets live: `evaluation.test_root`, else the data root (sample data by default)."""
+    """Where the notebook's test sets live: `evaluation.test_root`, else the data root (sample data by default).
+
+    Used by notebooks/appE_off_target.ipynb.
+    """
     return Path(
         store.resolve(params.evaluation.test_root) if params.evaluation.test_root else store.data_dir(params.data_root)
     )
@@ -91,7 +103,9 @@ def score_systems(
     params: Any, systems: Iterable[tuple[str, str | Path, PromptVariant | None]]
 ) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
     """Evaluate (system name, model, prompt variant) triples as jobs (cached by inputs): one tidy frame and
-    provenance."""
+    provenance.
+    Used by notebooks/appE_off_target.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb and 1 more.
+    """
     specs, trained = [], {}
     for name, model, variant in systems:
         spec, runs = _system(name, model, variant)
@@ -109,7 +123,10 @@ def score_systems(
 
 
 def show_prompt_provenance(params: Any, provenance: dict[str, dict[str, str]], limit: int = 6) -> None:
-    """The provenance table: sacreBLEU signature per system/direction, the language-ID signature, the COMET model."""
+    """The provenance table: sacreBLEU signature per system/direction, the language-ID signature, the COMET model.
+
+    Used by notebooks/appE_off_target.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb and 1 more.
+    """
     first = next(iter(provenance.values()), {})
     report.show_provenance(
         {

@@ -348,7 +348,10 @@ def start_job(params: Any, config_path: Path) -> str:
 
 
 def ensure_evaluated(params: Any, trained: Mapping[str, Path]) -> tuple[Any, dict[str, Path]]:
-    """Score every system unless done for the same inputs (store key); (tidy frame, {system: run.json})."""
+    """Score every system unless done for the same inputs (store key); (tidy frame, {system: run.json}).
+
+    Used by notebooks/appJ_crosslingual.ipynb.
+    """
     frames, runs = [], {}
     for system in params.systems:
         job, key, out = job_config(params, system, trained)

@@ -339,7 +339,10 @@ def sample_path(task: str, lang: str, root: str | os.PathLike | None = None) -> 
 def load_sample_items(
     task: str, lang: str, root: str | os.PathLike | None = None, limit: int | None = None
 ) -> list[MultipleChoiceItem]:
-    """The items of one task and language from a local root (the tiny profile's shipped sample by default)."""
+    """The items of one task and language from a local root (the tiny profile's shipped sample by default).
+
+    Used by notebooks/appJ_crosslingual.ipynb.
+    """
     items = read_task(task, sample_path(task, lang, root), lang)
     return items[:limit] if limit else items
 
@@ -390,7 +393,10 @@ def items_digest(tasks: Mapping[str, Sequence[str]], root: str | os.PathLike | N
 
 
 def scored_examples(items_by_task: Mapping[str, MultipleChoiceItem]) -> Any:
-    """What the model scores for one item of each task: the context, each option's continuation, and the right one."""
+    """What the model scores for one item of each task: the context, each option's continuation, and the right one.
+
+    Used by notebooks/appJ_crosslingual.ipynb.
+    """
     rows = []
     for task, item in items_by_task.items():
         for k, (context, continuation) in enumerate(zip(item.contexts, item.continuations)):

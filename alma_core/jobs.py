@@ -168,7 +168,10 @@ def ensure_trained(params: Any, runs: Mapping[str, Mapping[str, Any]] | None = N
 
 
 def training_summary(params: Any, trained: Mapping[str, Path]) -> Any:
-    """One row per training run: the settings that matter and what run.json says it did."""
+    """One row per training run: the settings that matter and what run.json says it did.
+
+    Used by notebooks/add_language_pair.ipynb, appA_objectives.ipynb, appJ_crosslingual.ipynb and 3 more.
+    """
     import pandas as pd
 
     rows = {}
@@ -245,7 +248,9 @@ def ensure_evaluated(
     params: Any, trained: Mapping[str, Path], systems: list[Any] | None = None
 ) -> tuple[Any, dict[str, Path]]:
     """Evaluate every system (or `systems`) through launch unless done for the same inputs; (tidy scores, {system:
-    run.json})."""
+    run.json}).
+    Used by notebooks/add_language_pair.ipynb, appA_objectives.ipynb, sec2_zero_shot.ipynb and 3 more.
+    """
     import pandas as pd
 
     frames, runs = [], {}

@@ -30,13 +30,19 @@ def banner_text(profile: str) -> str:
 
 
 def add_banner(fig: plt.Figure, profile: str) -> plt.Figure:
-    """Write the profile banner along the bottom of a figure."""
+    """Write the profile banner along the bottom of a figure.
+
+    Used by notebooks/add_language_pair.ipynb, appE_off_target.ipynb.
+    """
     fig.text(0.5, 0.005, banner_text(profile), ha="center", va="bottom", fontsize=8, color="#8a1c1c", style="italic")
     return fig
 
 
 def grouped_bars(ax: plt.Axes, table: pd.DataFrame, title: str = "", ylabel: str = "") -> plt.Axes:
-    """Bars grouped by column (language), one colour per row (system); NaN cells are left empty."""
+    """Bars grouped by column (language), one colour per row (system); NaN cells are left empty.
+
+    Used by notebooks/add_language_pair.ipynb, appE_off_target.ipynb.
+    """
     numeric = table.apply(pd.to_numeric, errors="coerce")
     n_rows = max(len(numeric.index), 1)
     width = 0.8 / n_rows
@@ -53,7 +59,10 @@ def grouped_bars(ax: plt.Axes, table: pd.DataFrame, title: str = "", ylabel: str
 
 def bars_reported_vs_build(reported: pd.DataFrame, build: pd.DataFrame | None, *, profile: str,
                            metric: str = "BLEU", title: str = "") -> plt.Figure:
-    """Two panels: the paper's numbers (left) and this build's (right), each on its own scale."""
+    """Two panels: the paper's numbers (left) and this build's (right), each on its own scale.
+
+    Used by notebooks/appH_human_written_data.ipynb, appI_icl.ipynb, appJ_crosslingual.ipynb and 3 more.
+    """
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     grouped_bars(axes[0], reported, f"Reported in the paper ({metric})", metric)
     if build is not None and len(build) and build.apply(pd.to_numeric, errors="coerce").notna().any().any():
@@ -69,7 +78,10 @@ def bars_reported_vs_build(reported: pd.DataFrame, build: pd.DataFrame | None, *
 
 def lines(frame: pd.DataFrame, x: str, y: str, hue: str, *, profile: str, title: str = "",
           ax: plt.Axes | None = None, marker: str = "o") -> plt.Figure:
-    """One line per `hue` value of `y` against `x` (data-size curves, checkpoints every N tokens)."""
+    """One line per `hue` value of `y` against `x` (data-size curves, checkpoints every N tokens).
+
+    Used by notebooks/appA_objectives.ipynb, sec3_parallel_data.ipynb, sec6_1_monolingual_tokens.ipynb.
+    """
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 3.8))
     else:
@@ -86,7 +98,10 @@ def lines(frame: pd.DataFrame, x: str, y: str, hue: str, *, profile: str, title:
 
 
 def ratio_bars(ratios: pd.DataFrame, *, profile: str, title: str = "", ylabel: str = "sampling ratio") -> plt.Figure:
-    """Bars of language ratios, one group per language, one colour per column (e.g. paper vs. recomputed)."""
+    """Bars of language ratios, one group per language, one colour per column (e.g. paper vs. recomputed).
+
+    Used by notebooks/appD_sampling.ipynb, sec4_recipe.ipynb.
+    """
     fig, ax = plt.subplots(figsize=(7, 3.6))
     grouped_bars(ax, ratios.T, title, ylabel)
     fig.tight_layout(rect=(0, 0.05, 1, 1))

@@ -61,14 +61,20 @@ def banner(profile: str, note: str = "") -> str:
 
 
 def show_markdown(text: str) -> None:
-    """Display markdown in a notebook."""
+    """Display markdown in a notebook.
+
+    Used by notebooks/add_language_pair.ipynb, appA_objectives.ipynb, appD_sampling.ipynb and 3 more.
+    """
     from IPython.display import Markdown, display
 
     display(Markdown(text))
 
 
 def show_banner(profile: str, note: str = "") -> None:
-    """Display the profile banner at the top of a chapter."""
+    """Display the profile banner at the top of a chapter.
+
+    Used by notebooks/add_language_pair.ipynb, appA_objectives.ipynb, appC_training_details.ipynb and 11 more.
+    """
     show_markdown(banner(profile, note))
 
 
@@ -97,7 +103,10 @@ def style_table(table: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
 
 
 def show_table(table: pd.DataFrame, caption: str = "", digits: int = 2) -> None:
-    """Display a styled table in a notebook (the book renders it as HTML)."""
+    """Display a styled table in a notebook (the book renders it as HTML).
+
+    Used by notebooks/add_language_pair.ipynb, appA_objectives.ipynb, appC_training_details.ipynb and 11 more.
+    """
     from IPython.display import display
 
     display(style_table(table, caption, digits))
@@ -141,7 +150,10 @@ def provenance(runs: Mapping[str, Mapping[str, Any] | str | Path] | None = None,
 
 
 def show_provenance(runs: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None) -> None:
-    """Display the provenance table under a heading."""
+    """Display the provenance table under a heading.
+
+    Used by notebooks/add_language_pair.ipynb, appA_objectives.ipynb, appC_training_details.ipynb and 7 more.
+    """
     show_markdown("**Provenance** (what produced this chapter's numbers)")
     show_table(provenance(runs, extra))
 
@@ -167,7 +179,10 @@ def show_closing(reproduces: Sequence[str], deviations: Sequence[str], profile: 
 
 
 def highlight_loss(frame: pd.DataFrame) -> Any:
-    """The loss-mask table styled: trained tokens green, masked tokens grey."""
+    """The loss-mask table styled: trained tokens green, masked tokens grey.
+
+    Used by notebooks/sec4_recipe.ipynb.
+    """
     def colour(row: pd.Series) -> list[str]:
         trained = row["in loss"] == "yes"
         return ["background-color: #d8f0d8" if trained else "color: #888888"] * len(row)

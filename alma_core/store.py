@@ -114,7 +114,10 @@ def backbone_path(model: str, tiny_backbone: dict[str, Any] | None, store_dir: s
 
 
 def data_dir(value: str | os.PathLike | None) -> Path:
-    """The data root of a params file: the shipped sample corpora when None, else the given folder."""
+    """The data root of a params file: the shipped sample corpora when None, else the given folder.
+
+    Used by notebooks/appE_off_target.ipynb, appH_human_written_data.ipynb.
+    """
     if value is None:
         return Path(sample_data_dir())
     return resolve(value)
