@@ -11,7 +11,6 @@ train / evaluate / crosslingual -> store -> tables -> report.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import SimpleNamespace
@@ -74,43 +73,32 @@ def run_spec(params: Any, config_path: Path, module: str = TRAIN_MODULE) -> laun
     )
 
 
-def _submit(params: Any, script: Path) -> None:
-    """sbatch the script; with launch.wait, block until the job ends (`sbatch --wait`) and fail on a non-zero exit."""
-    if not params.launch.submit:
-        raise JobError(f"wrote {script}; submit it with `sbatch {script}` (or set launch.submit: true), "
-                       "then rerun the notebook when the job has finished: the store picks it up")
-    wait = bool(getattr(params.launch, "wait", False))
-    done = subprocess.run(["sbatch", "--parsable", *(["--wait"] if wait else []), str(script)],
-                          capture_output=True, text=True, check=False)
-    job_id = done.stdout.strip().split(";")[0]
-    if not wait:
-        raise JobError(
-            f"submitted {script} as job {job_id or '?'} ({done.stderr.strip()}); rerun the notebook when it has "
-            f"finished"
-        )
-    if done.returncode != 0:
-        logs = sorted(script.parent.glob("slurm-*.log"))
-        tail = logs[-1].read_text(encoding="utf-8", errors="replace")[-3000:] if logs else done.stderr[-2000:]
-        raise JobError(f"SLURM job {job_id or '?'} ({script}) failed with exit {done.returncode}:\n{tail}")
-
-
 def start(params: Any, config_path: Path, module: str, dry_run: bool = False) -> str:
     """Start (or with dry_run only render) one job through alma_core.launch; returns the command or sbatch script."""
     spec = run_spec(params, config_path, module)
     text = launch.render(spec)
     if dry_run:
         return text
-    if spec.launcher == "slurm":
-        script = config_path.with_suffix(".sbatch")
-        atomic_write_text(script, text)
-        _submit(params, script)
-        return text
+    slurm = spec.launcher == "slurm"
+    submit, wait = bool(params.launch.submit), bool(getattr(params.launch, "wait", False))
     log = config_path.parent / "job.log"
     try:
-        launch.launch(spec, log_path=log, echo=lambda line: None)
+        result = launch.launch(spec, log_path=log, submit=submit, wait=wait, echo=lambda line: None,
+                               check=not (slurm and wait))
     except launch.LaunchError as err:
         tail = log.read_text(encoding="utf-8", errors="replace")[-3000:] if log.is_file() else ""
         raise JobError(f"job {config_path.parent.name} ({module}) failed: {err}; log {log}:\n{tail}") from None
+    if slurm and not submit:
+        raise JobError(f"wrote {result.script_path}; submit it with `sbatch {result.script_path}` (or set "
+                       "launch.submit: true), then rerun the notebook when the job has finished: the store picks it up")
+    if slurm and not wait:
+        raise JobError(f"submitted {result.script_path} as job {result.job_id or '?'}; rerun the notebook when it has "
+                       "finished")
+    if slurm and result.returncode != 0:
+        job_log = result.log_path
+        tail = job_log.read_text(encoding="utf-8", errors="replace")[-3000:] if job_log and job_log.is_file() else ""
+        raise JobError(f"SLURM job {result.job_id or '?'} ({result.script_path}) failed with exit {result.returncode}:"
+                       f"\n{tail}")
     return text
 
 

@@ -158,6 +158,7 @@ def launch(
     dry_run: bool = False,
     log_path: str | os.PathLike | None = None,
     submit: bool = False,
+    wait: bool = False,
     script_path: str | os.PathLike | None = None,
     echo: Callable[[str], Any] = print,
     check: bool = True,
@@ -165,7 +166,8 @@ def launch(
     """Run `spec` as a subprocess streaming its log lines (also to log_path); dry run prints the command instead.
 
     Slurm: the sbatch script is written (script_path, default <config>.sbatch beside the config) and
-    submitted with `sbatch` only when submit=True.
+    submitted with `sbatch` only when submit=True; with wait=True as `sbatch --wait`, so the result carries the
+    job's exit code and its log (the script's --output).
     """
     text = render(spec)
     log = Path(log_path) if log_path else None
@@ -175,12 +177,14 @@ def launch(
         if not submit or dry_run:
             echo(text)
             return LaunchResult(text, None, None, path)
-        done = subprocess.run(["sbatch", "--parsable", str(path)], capture_output=True, text=True)
-        if done.returncode != 0:
-            raise LaunchError(f"sbatch {path} failed ({done.returncode}): {done.stderr.strip()}")
+        done = subprocess.run(["sbatch", "--parsable", *(["--wait"] if wait else []), str(path)],
+                              capture_output=True, text=True)
         job = done.stdout.strip().split(";")[0]
+        job_log = Path(spec.slurm_output.replace("%j", job).replace("%x", spec.slurm_job_name)) if wait else None
+        if check and done.returncode != 0:
+            raise LaunchError(f"sbatch {path} failed ({done.returncode}): {done.stderr.strip()}")
         echo(f"submitted {path} as job {job}")
-        return LaunchResult(text, 0, None, path, job)
+        return LaunchResult(text, done.returncode, job_log, path, job)
     if dry_run:
         echo(text)
         return LaunchResult(text, None)
