@@ -24,11 +24,10 @@ import yaml
 
 from alma_core import jobs
 from alma_core.crosslingual_items import CrossLingualDataError, MultipleChoiceItem, items_digest, load_items, task_name
-from alma_core.generate import load_translator
+from alma_core.evaluate import load_job_model
 from alma_core.io import atomic_write_json, atomic_write_text, read_json
 from alma_core.provenance import package_versions
 from alma_core.store import backbone_path, resolve, run_key
-from alma_core.train import load_trained
 
 __all__ = [
     "MultipleChoiceResult",
@@ -215,21 +214,10 @@ METRICS: tuple[str, ...] = ("accuracy", "acc_norm", "right_loglik_per_char")
 
 
 def _job_model(job: Mapping[str, Any]) -> tuple[Any, Any]:
-    """The job's model: a finished training run, or a backbone (hub id/path, optional LoRA adapter); on the GPU if
-    any."""
+    """The job's model (a finished run or a backbone/adapter, as the translation jobs load it), on the GPU if any."""
     import torch
 
-    device = "cuda" if torch.cuda.is_available() else None
-    if job.get("trained"):
-        model, tokenizer = load_trained(job["trained"], dtype=job.get("dtype"), merge=True)
-        return (model.to(device) if device else model).eval(), tokenizer
-    model, tokenizer = load_translator(
-        job["model"],
-        adapter=job.get("adapter"),
-        local_files_only=job.get("local_files_only", False),
-        dtype=job.get("dtype"),
-        device=device,
-    )
+    model, tokenizer = load_job_model(job, "cuda" if torch.cuda.is_available() else "cpu", job.get("dtype"))
     return model.eval(), tokenizer
 
 

@@ -240,7 +240,7 @@ def decoding_device(dtype: str | None = "auto") -> tuple[str, str]:
     return "cuda", str(dtype)
 
 
-def load_job_model(job: Mapping[str, Any], device: str, dtype: str) -> tuple[Any, Any]:
+def load_job_model(job: Mapping[str, Any], device: str, dtype: str | None) -> tuple[Any, Any]:
     """A job's model on `device` in `dtype`: a finished training run (LoRA merged), or a backbone/released
     checkpoint."""
     if job.get("trained"):
