@@ -3,7 +3,8 @@
 Differences from the official evaluation, each on purpose:
 * `do_sample=False` is set explicitly: the released checkpoints' generation configs switch sampling on.
 * Prompts are padded on the left only to the longest prompt of a batch, and batches hold prompts of
-  similar length (sorted), instead of padding every prompt to 256 tokens in batches of 2.
+  similar length (sorted), instead of padding every prompt to 256 tokens in batches of 2. With a
+  `token_budget` a batch holds as many prompts as fit the budget (short prompts, big batches).
 * A source too long for `max_prompt_tokens` is cut inside the source, so the `\\n{Tgt}:` suffix that
   tells the model what to do is never lost (the official right-truncation drops it).
 * Outputs go to a JSONL file batch by batch, so an interrupted run resumes where it stopped.
@@ -29,6 +30,7 @@ __all__ = [
     "build_prompts",
     "count_truncated",
     "beam_search_config",
+    "plan_batches",
     "translate",
     "read_translations",
     "load_translator",
@@ -141,6 +143,33 @@ def beam_search_config(model: Any, tokenizer: Any, *, num_beams: int = 5, max_ne
     return config
 
 
+def plan_batches(
+    lengths: Sequence[int],
+    *,
+    num_beams: int,
+    max_new_tokens: int,
+    batch_size: int | None = 16,
+    token_budget: int | None = None,
+) -> list[list[int]]:
+    """Prompt indices in batches, longest prompts first, each within `batch_size` and `token_budget` (Section 5.1).
+
+    A batch's cost is rows x beams x (its longest prompt + max_new_tokens): the tokens its KV cache holds at the
+    last step. A prompt over the budget on its own still runs, alone.
+    """
+    if batch_size is None and token_budget is None:
+        raise GenerationError("give batch_size, token_budget or both (got neither); e.g. token_budget=65536")
+    order = sorted(range(len(lengths)), key=lambda k: (-lengths[k], k))  # longest first: memory errors show early
+    batches: list[list[int]] = []
+    start = 0
+    while start < len(order):
+        rows = batch_size if batch_size is not None else len(order)
+        if token_budget is not None:  # the first prompt of a batch is its longest
+            rows = min(rows, max(1, token_budget // (num_beams * (lengths[order[start]] + max_new_tokens))))
+        batches.append(order[start : start + rows])
+        start += rows
+    return batches
+
+
 def read_translations(path: str | os.PathLike, sources: Sequence[str] | None = None) -> dict[int, str]:
     """Finished translations {index: hypothesis} from a JSONL output file; checks they belong to `sources`."""
     path = Path(path)
@@ -195,7 +224,8 @@ def translate(
     tgt: str,
     *,
     num_beams: int = 5,
-    batch_size: int = 16,
+    batch_size: int | None = 16,
+    token_budget: int | None = None,
     max_new_tokens: int = 256,
     max_prompt_tokens: int = 256,
     style: PromptStyle = "english",
@@ -205,6 +235,8 @@ def translate(
 ) -> list[str]:
     """Translate `sources` src->tgt with plain beam search in length-sorted, left-padded batches (Section 5.1).
 
+    Batches hold at most `batch_size` prompts and, with `token_budget`, at most that many tokens of
+    rows x beams x (longest prompt + max_new_tokens) (`plan_batches`); outputs do not depend on the batching.
     With `output_path`, each finished batch is appended to a JSONL file (index, source, hypothesis)
     and a rerun skips the sentences already there; at the end the file is rewritten in index order.
     """
@@ -212,9 +244,10 @@ def translate(
 
     if isinstance(sources, str):
         raise GenerationError("pass a list of source sentences, not a single string")
-    if batch_size < 1 or num_beams < 1 or max_new_tokens < 1:
+    if any(v is not None and v < 1 for v in (batch_size, token_budget, num_beams, max_new_tokens)):
         raise GenerationError(
-            f"batch_size, num_beams and max_new_tokens must be >= 1 (got {batch_size}, {num_beams}, {max_new_tokens})"
+            f"batch_size, token_budget, num_beams and max_new_tokens must be >= 1 (got {batch_size}, {token_budget}, "
+            f"{num_beams}, {max_new_tokens}); pass positive values (None turns batch_size or token_budget off)"
         )
     sources = list(sources)
     path = Path(output_path) if output_path is not None else None
@@ -224,7 +257,9 @@ def translate(
     prompts, lengths = build_prompts(
         tokenizer, [sources[i] for i in todo], src, tgt, max_prompt_tokens=max_prompt_tokens, style=style, shots=shots
     )
-    order = sorted(range(len(todo)), key=lambda k: (-lengths[k], todo[k]))  # longest first: memory errors show early
+    batches = plan_batches(
+        lengths, num_beams=num_beams, max_new_tokens=max_new_tokens, batch_size=batch_size, token_budget=token_budget
+    )
     config = beam_search_config(model, tokenizer, num_beams=num_beams, max_new_tokens=max_new_tokens)
     device = next(model.parameters()).device
     hypotheses = dict(done)
@@ -238,8 +273,7 @@ def translate(
             if done:  # drop a line cut by an interruption before appending
                 _write_final_partial(path, sources, done)
             handle = open(path, "a", encoding="utf-8")
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
+        for batch in batches:
             encoded = tokenizer([prompts[k] for k in batch], return_tensors="pt", padding=True).to(device)
             encoded.pop("token_type_ids", None)  # Falcon's tokenizer returns them; generate() refuses them
             with torch.inference_mode():

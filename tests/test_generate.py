@@ -12,6 +12,7 @@ from alma_core.generate import (
     ResumeMismatchError,
     build_prompts,
     load_translator,
+    plan_batches,
     read_translations,
     translate,
 )
@@ -87,6 +88,39 @@ def test_batches_are_length_sorted_and_padding_is_dynamic(model, tok, monkeypatc
     widths = [shape[1] for shape in spy.shapes]
     assert widths == sorted(widths, reverse=True)  # longest batch first, then shorter ones
     assert widths[0] == max(lengths) and widths[-1] == min(lengths)  # padded to the batch, not to 256
+
+
+def test_plan_batches_by_token_budget():
+    lengths = [10, 40, 20, 40, 5, 5, 5, 30]
+    batches = plan_batches(lengths, num_beams=2, max_new_tokens=10, batch_size=None, token_budget=250)
+    assert batches == [[1, 3], [7, 2, 0], [4, 5, 6]]  # longest first; rows = 250 // (2 x (longest + 10))
+    assert sorted(k for b in batches for k in b) == list(range(len(lengths)))
+    for batch in batches:
+        assert len(batch) == 1 or 2 * len(batch) * (max(lengths[k] for k in batch) + 10) <= 250
+    capped = plan_batches(lengths, num_beams=2, max_new_tokens=10, batch_size=2, token_budget=250)
+    assert max(len(b) for b in capped) == 2
+    # a prompt over the budget on its own still runs, alone; a count alone is the old batching
+    assert plan_batches([500, 3], num_beams=5, max_new_tokens=10, batch_size=None, token_budget=100) == [[0], [1]]
+    assert plan_batches(lengths, num_beams=5, max_new_tokens=10, batch_size=3) == [[1, 3, 7], [2, 0, 4], [5, 6]]
+    with pytest.raises(GenerationError, match="token_budget"):
+        plan_batches(lengths, num_beams=1, max_new_tokens=1, batch_size=None)
+
+
+def test_token_budget_batching_gives_outputs_identical_to_one_by_one(model, tok, monkeypatch):
+    sources = SOURCES * 2 + ["Nein.", "Das ist gut, danke schön."]
+    one = translate(model, tok, sources, "de", "en", num_beams=5, batch_size=1, **FAST)
+    spy = CountingGenerate(model)
+    monkeypatch.setattr(model, "generate", spy)
+    budget = 5 * 6 * (20 + FAST["max_new_tokens"])
+    by_budget = translate(model, tok, sources, "de", "en", num_beams=5, batch_size=None, token_budget=budget, **FAST)
+    assert by_budget == one and len(set(one)) > 1
+    rows = [shape[0] for shape in spy.shapes]
+    widths = [shape[1] for shape in spy.shapes]
+    assert len(set(rows)) > 1 and max(rows) > 1  # batch sizes follow the prompt lengths
+    assert widths == sorted(widths, reverse=True) and rows[0] <= rows[-1]  # long prompts in small batches first
+    assert all(r == 1 or 5 * r * (w + FAST["max_new_tokens"]) <= budget for r, w in zip(rows, widths))
+    with pytest.raises(GenerationError, match="must be >= 1"):
+        translate(model, tok, sources, "de", "en", token_budget=0, **FAST)
 
 
 def test_sampling_is_forced_off_even_when_generation_config_says_otherwise(model, tok, monkeypatch):
