@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alma_core.backbones import check_lora_targets, fix_pad_token, load_kwargs
 from alma_core.data import sample_data_dir
 from alma_core.io import atomic_write_json, read_json, stable_hash
 
@@ -267,34 +268,6 @@ def build_tiny_backbone(cache_dir: str | os.PathLike, cfg: TinyBackboneConfig | 
     return target
 
 
-def fix_pad_token(model: Any, tokenizer: Any) -> int:
-    """Make pad != EOS (official handling): pad -> <unk> (LLaMA id 0), else a spare pad token, else a new <pad>; the pad
-    id.
-
-    With pad == EOS the EOS label is masked with the padding and the model never learns to stop.
-    """
-    if tokenizer.pad_token_id is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
-        vocab = tokenizer.get_vocab()
-        spare = next((t for t in ("<pad>", "<|padding|>") if t in vocab and vocab[t] != tokenizer.eos_token_id), None)
-        if tokenizer.unk_token is not None and tokenizer.unk_token_id != tokenizer.eos_token_id:
-            tokenizer.pad_token = tokenizer.unk_token
-        elif spare is not None:  # GPT-NeoX (MPT) ships <|padding|> = 1 unused: the official code pads with it
-            tokenizer.pad_token = spare
-        else:
-            tokenizer.add_special_tokens({"pad_token": "<pad>"})
-            if model is not None and model.get_input_embeddings().num_embeddings < len(tokenizer):
-                model.resize_token_embeddings(len(tokenizer))
-    pad = int(tokenizer.pad_token_id)
-    if model is not None:
-        for config in (model.config, getattr(model, "generation_config", None)):
-            if config is not None:
-                config.pad_token_id = pad
-                if tokenizer.bos_token_id is not None:
-                    config.bos_token_id = tokenizer.bos_token_id
-                config.eos_token_id = tokenizer.eos_token_id
-    return pad
-
-
 def is_local_model_path(name_or_path: str | os.PathLike) -> bool:
     """A model is a local folder when given as a Path, when it exists, or when written as one (/, ./, ../, ~).
 
@@ -350,7 +323,7 @@ def load_backbone(
     A name is a local folder only when it exists or is written as a path (see `is_local_model_path`); anything else
     is a hub id, resolved through the Hugging Face cache (HF_HOME) exactly as `from_pretrained` does.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     local = is_local_model_path(name_or_path)
     name = str(Path(str(name_or_path)).expanduser()) if local else str(name_or_path)
@@ -361,8 +334,10 @@ def load_backbone(
     torch_dtype = _torch_dtype(dtype)
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local_files_only)
-        model = AutoModelForCausalLM.from_pretrained(
-            name, local_files_only=local_files_only, dtype=torch_dtype, low_cpu_mem_usage=True
+        config = AutoConfig.from_pretrained(name, local_files_only=local_files_only)
+        model = AutoModelForCausalLM.from_pretrained(  # + the family's needs: eager attention for Gemma-2
+            name, config=config, local_files_only=local_files_only, dtype=torch_dtype, low_cpu_mem_usage=True,
+            **load_kwargs(config),
         )
     except OSError as err:
         if local:
@@ -377,8 +352,12 @@ def load_backbone(
 def apply_lora(
     model: Any, r: int = 16, alpha: int = 32, dropout: float = 0.05, target_modules: Sequence[str] = ("down_proj",)
 ) -> Any:
-    """Wrap with PEFT LoRA as in Section 5.2 (r 16, alpha 32, dropout 0.05, down_proj only); base weights frozen."""
+    """Wrap with PEFT LoRA as in Section 5.2 (r 16, alpha 32, dropout 0.05, down_proj only); base weights frozen.
+
+    Targets the model lacks fail first, naming its family's projection (alma_core.backbones.lora_targets)."""
     from peft import LoraConfig, TaskType, get_peft_model
+
+    check_lora_targets(model, target_modules)
 
     config = LoraConfig(
         task_type=TaskType.CAUSAL_LM, r=r, lora_alpha=alpha, lora_dropout=dropout, bias="none",

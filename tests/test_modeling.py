@@ -127,6 +127,11 @@ _FAMILY = {  # model class, tokenizer class, (bos, eos, pad after load_backbone)
     "opt": ("OPTForCausalLM", "GPT2TokenizerFast", (2, 2, 1), True),
     "bloom": ("BloomForCausalLM", "BloomTokenizerFast", (1, 2, 3), False),
     "falcon": ("FalconForCausalLM", "PreTrainedTokenizerFast", (None, 11, None), False),
+    # today's backbones: specials after the 768 BPE tokens (Llama-3.1, Qwen2.5), as in their real vocabularies
+    "llama3": ("LlamaForCausalLM", "PreTrainedTokenizerFast", (768, 769, 772), True),
+    "qwen2": ("Qwen2ForCausalLM", "Qwen2TokenizerFast", (None, 768, 777), False),
+    "gemma2": ("Gemma2ForCausalLM", "GemmaTokenizerFast", (2, 1, 0), True),
+    "mistral": ("MistralForCausalLM", "LlamaTokenizerFast", (1, 2, 0), True),
 }
 
 

@@ -86,7 +86,8 @@ def test_tokenizers_cover_every_script_and_follow_their_family(local_hub):
     from transformers import AutoTokenizer
 
     lines = ["Kötturinn situr á mottunni.", "猫坐在垫子上。", "Кошка сидит на коврике.", "Kočka sedí na rohožce."]
-    adds_bos = {"llama": True, "opt": True, "mpt": False, "bloom": False, "falcon": False}
+    adds_bos = {"llama": True, "opt": True, "mpt": False, "bloom": False, "falcon": False, "llama3": True,
+                "qwen2": False, "gemma2": True, "mistral": True}
     for spec in HUB_MODELS:
         tok = AutoTokenizer.from_pretrained(spec.repo_id)
         for line in lines:

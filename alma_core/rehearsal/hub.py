@@ -19,10 +19,11 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from alma_core.io import atomic_write_text
 from alma_core.modeling import corpus_lines
+from alma_core.rehearsal.families import Family, family_config, family_tokenizer
 from alma_core.tiny_comet import install_tiny_comet_as_hf_cache
 
 __all__ = [
@@ -37,10 +38,7 @@ __all__ = [
     "main",
 ]
 
-Family = Literal["llama", "mpt", "opt", "bloom", "falcon"]
-
 _RECIPE = 1  # bump when a stand-in's recipe changes: new revisions, so old snapshots are not mistaken for new ones
-_VOCAB = 768
 _NOTE = "README.md"
 
 # Generation defaults the real checkpoints ship (both switch sampling on; official-implementation.md section 5).
@@ -85,6 +83,12 @@ HUB_MODELS: tuple[HubModel, ...] = (
     HubModel("facebook/opt-6.7b", "opt"),
     HubModel("bigscience/bloom-7b1", "bloom"),
     HubModel("tiiuae/falcon-7b", "falcon", dtype="bfloat16"),
+    # today's backbones (notebooks/porting_backbones.ipynb): each family's class, tokenizer, context and saved dtype
+    HubModel("meta-llama/Llama-3.1-8B", "llama3", dtype="bfloat16", max_positions=131072,
+             generation=_LLAMA2_GENERATION),
+    HubModel("Qwen/Qwen2.5-7B", "qwen2", dtype="bfloat16", max_positions=131072),
+    HubModel("google/gemma-2-9b", "gemma2", dtype="float32", max_positions=8192),
+    HubModel("mistralai/Mistral-7B-v0.1", "mistral", dtype="bfloat16", max_positions=32768),
 )
 LORA_ADAPTERS: tuple[LoraAdapter, ...] = (
     LoraAdapter("haoranxu/ALMA-7B-Pretrain-LoRA", "haoranxu/ALMA-7B-Pretrain"),
@@ -118,122 +122,7 @@ def _present(repo_dir: Path) -> Path | None:
     return None
 
 
-# ---------------------------------------------------------------- tokenizers (one per family, trained on `texts`)
-
-
-def _bpe(texts: Sequence[str], specials: Sequence[str]) -> Any:
-    """A byte-level BPE (every script tokenizes) whose first ids are `specials`, in order."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.BPE(unk_token=None))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=_VOCAB, special_tokens=list(specials), initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(list(texts), trainer=trainer)
-    assert [tok.token_to_id(s) for s in specials] == list(range(len(specials)))
-    return tok
-
-
-def _llama_tokenizer(texts: Sequence[str], pad_unk: bool) -> Any:
-    """LLaMA-1/2 and ALMA: LlamaTokenizerFast, <unk>=0 <s>=1 </s>=2, adds BOS not EOS; pad none (ALMA: <unk>)."""
-    from transformers import LlamaTokenizerFast
-
-    return LlamaTokenizerFast(
-        tokenizer_object=_bpe(texts, ["<unk>", "<s>", "</s>"]), unk_token="<unk>", bos_token="<s>", eos_token="</s>",
-        pad_token="<unk>" if pad_unk else None, add_bos_token=True, add_eos_token=False, legacy=False,
-    )
-
-
-def _mpt_tokenizer(texts: Sequence[str]) -> Any:
-    """MPT: GPT-NeoX tokenizer, <|endoftext|>=0 is BOS, EOS and UNK, <|padding|>=1 exists but is not pad; no BOS
-    added."""
-    from transformers import GPTNeoXTokenizerFast
-
-    end = "<|endoftext|>"
-    return GPTNeoXTokenizerFast(
-        tokenizer_object=_bpe(texts, [end, "<|padding|>"]), unk_token=end, bos_token=end, eos_token=end,
-        add_bos_token=False, add_eos_token=False,
-    )
-
-
-def _opt_tokenizer(texts: Sequence[str]) -> Any:
-    """OPT: GPT-2 style, <s>=0 <pad>=1 </s>=2 <unk>=3; </s> is BOS, EOS and UNK and is prepended as BOS."""
-    from tokenizers import processors
-    from transformers import GPT2TokenizerFast
-
-    backend = _bpe(texts, ["<s>", "<pad>", "</s>", "<unk>"])
-    backend.post_processor = processors.TemplateProcessing(
-        single="</s> $A", pair="</s> $A </s> $B", special_tokens=[("</s>", 2)]
-    )
-    return GPT2TokenizerFast(
-        tokenizer_object=backend, bos_token="</s>", eos_token="</s>", unk_token="</s>", pad_token="<pad>",
-        add_bos_token=True,
-    )
-
-
-def _bloom_tokenizer(texts: Sequence[str]) -> Any:
-    """BLOOM: BloomTokenizerFast, <unk>=0 <s>=1 </s>=2 <pad>=3, no BOS added, left padding."""
-    from transformers import BloomTokenizerFast
-
-    return BloomTokenizerFast(
-        tokenizer_object=_bpe(texts, ["<unk>", "<s>", "</s>", "<pad>"]), unk_token="<unk>", bos_token="<s>",
-        eos_token="</s>", pad_token="<pad>", padding_side="left",
-    )
-
-
-_FALCON_SPECIALS = [">>TITLE<<", ">>ABSTRACT<<", ">>INTRODUCTION<<", ">>SUMMARY<<", ">>COMMENT<<", ">>ANSWER<<",
-                    ">>QUESTION<<", ">>DOMAIN<<", ">>PREFIX<<", ">>SUFFIX<<", ">>MIDDLE<<", "<|endoftext|>"]
-
-
-def _falcon_tokenizer(texts: Sequence[str]) -> Any:
-    """Falcon: a plain fast tokenizer, EOS <|endoftext|> = 11 as in the real one, no pad, no BOS added."""
-    from transformers import PreTrainedTokenizerFast
-
-    return PreTrainedTokenizerFast(
-        tokenizer_object=_bpe(texts, _FALCON_SPECIALS), eos_token="<|endoftext|>",
-        additional_special_tokens=_FALCON_SPECIALS[:-1],
-    )
-
-
-def _tokenizer(family: Family, texts: Sequence[str], pad_unk: bool = False) -> Any:
-    """The family's tokenizer stand-in."""
-    if family == "llama":
-        return _llama_tokenizer(texts, pad_unk)
-    return {"mpt": _mpt_tokenizer, "opt": _opt_tokenizer, "bloom": _bloom_tokenizer, "falcon": _falcon_tokenizer}[
-        family
-    ](texts)
-
-
 # ---------------------------------------------------------------- models
-
-
-def _config(spec: HubModel, tokenizer: Any) -> Any:
-    """A 2-layer config of the family's real class with the tokenizer's special ids (vocab padded to 64 like
-    MPT/OPT)."""
-    from transformers import BloomConfig, FalconConfig, LlamaConfig, MptConfig, OPTConfig
-
-    h, vocab = spec.hidden_size, len(tokenizer)
-    if spec.family == "llama":
-        return LlamaConfig(vocab_size=vocab, hidden_size=h, intermediate_size=3 * h, num_hidden_layers=2,
-                           num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=spec.max_positions,
-                           rms_norm_eps=1e-5, bos_token_id=1, eos_token_id=2, tie_word_embeddings=False)
-    padded = -(-vocab // 64) * 64
-    if spec.family == "mpt":
-        return MptConfig(d_model=h, n_heads=4, n_layers=2, expansion_ratio=4, max_seq_len=spec.max_positions,
-                         vocab_size=padded, no_bias=True)
-    if spec.family == "opt":
-        return OPTConfig(vocab_size=padded, hidden_size=h, ffn_dim=4 * h, num_hidden_layers=2, num_attention_heads=4,
-                         max_position_embeddings=spec.max_positions, word_embed_proj_dim=h, pad_token_id=1,
-                         bos_token_id=2, eos_token_id=2)
-    if spec.family == "bloom":
-        return BloomConfig(vocab_size=vocab, hidden_size=h, n_layer=2, n_head=4, bos_token_id=1, eos_token_id=2,
-                           pad_token_id=3)
-    return FalconConfig(vocab_size=vocab, hidden_size=h, num_hidden_layers=2, num_attention_heads=4,
-                        new_decoder_architecture=False, multi_query=True, parallel_attn=True, alibi=False, bias=False,
-                        bos_token_id=11, eos_token_id=11)
 
 
 def _seed_for(repo_id: str, seed: int) -> int:
@@ -248,7 +137,9 @@ def _random_model(spec: HubModel, tokenizer: Any, seed: int) -> Any:
 
     with torch.random.fork_rng():
         torch.manual_seed(_seed_for(spec.repo_id, seed))
-        model = AutoModelForCausalLM.from_config(_config(spec, tokenizer))
+        model = AutoModelForCausalLM.from_config(
+            family_config(spec.family, spec.hidden_size, spec.max_positions, tokenizer)
+        )
     if spec.generation:
         model.generation_config.update(**dict(spec.generation))
     return model.eval()
@@ -366,7 +257,7 @@ def build_local_hub(
     def tokenizer_for(spec: HubModel) -> Any:
         key = (spec.family, spec.pad_unk)
         if key not in tokenizers:
-            tokenizers[key] = _tokenizer(spec.family, lines, spec.pad_unk)
+            tokenizers[key] = family_tokenizer(spec.family, lines, spec.pad_unk)
         return tokenizers[key]
 
     built: dict[str, Path] = {}
