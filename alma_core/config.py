@@ -101,9 +101,19 @@ class TrainConfig(BaseModel):
     world_size: int | None = Field(None, ge=1, description="None = $WORLD_SIZE or 1")
     eval_every: float = Field(0.1, gt=0, lt=1, description="evaluate/save every this share of training")
     load_best_model_at_end: bool = True
-    group_by_length: bool = Field(True, description="stage 2: batch similar lengths (less padding)")
+    group_by_length: bool = Field(True, description="stage 2 without packing: batch similar lengths (less padding)")
+    packing: bool = Field(
+        True,
+        description="stage 2: pack each micro-batch's examples padding-free, per-example positions and attention "
+        "(alma_core.stage2.PackedCollator; same examples per step, same loss); false = right padding",
+    )
     pad_to_multiple_of: int | None = Field(None, ge=1)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    fp16_as_bf16: bool = Field(
+        True,
+        description="precision fp16 trains in bf16 on a GPU that has it (fp32's range, no loss scaling); "
+        "false keeps fp16 (the paper's) everywhere",
+    )
     gradient_checkpointing: bool = Field(False, description="recompute activations in the backward pass (less memory)")
     save_only_model: bool = Field(
         False,
@@ -133,6 +143,12 @@ class TrainConfig(BaseModel):
         if self.monolingual_ratios is not None and set(self.monolingual_ratios) != set(self.monolingual_langs):
             raise ValueError("monolingual_ratios must give a ratio for exactly the monolingual_langs")
         return self
+
+    def effective_precision(self, bf16_supported: bool) -> str:
+        """The precision a run trains in (App. C): fp16 becomes bf16 where supported unless `fp16_as_bf16` is false."""
+        if self.precision == "fp16" and self.fp16_as_bf16 and bf16_supported:
+            return "bf16"
+        return self.precision
 
     @property
     def lr(self) -> float:

@@ -54,8 +54,9 @@ from alma_core.stage1 import (
     stream_starts,
     stream_state_callback,
 )
-from alma_core.stage2 import stage2_datasets, validation_sources
+from alma_core.stage2 import stage2_collators, stage2_datasets, validation_sources
 from alma_core.trainer import (
+    bf16_supported,
     close_process_group,
     single_rank_env,
     token_record,
@@ -126,8 +127,9 @@ def training_arguments(cfg: TrainConfig, plan: dict[str, int], max_steps: int | 
         ddp_find_unused_parameters=False,  # every trained parameter takes part in each forward pass
         gradient_checkpointing=cfg.gradient_checkpointing,
         gradient_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
-        bf16=cfg.precision == "bf16",
-        fp16=cfg.precision == "fp16",
+        bf16=cfg.effective_precision(bf16_supported()) == "bf16",
+        fp16=cfg.effective_precision(bf16_supported()) == "fp16",
+        optim="adamw_torch_fused",  # one fused kernel per step (CPU and CUDA); the maths of AdamW unchanged
         use_cpu=not on_gpu,
         deepspeed=cfg.deepspeed,
         seed=cfg.seed,
@@ -151,7 +153,7 @@ def _loads_best(cfg: TrainConfig) -> bool:
 def _load_dtype(cfg: TrainConfig) -> str:
     """Load the weights in the training precision under DeepSpeed (it keeps fp32 master weights), else in fp32 (AMP
     needs them)."""
-    return cfg.precision if cfg.deepspeed else "fp32"
+    return cfg.effective_precision(bf16_supported()) if cfg.deepspeed else "fp32"
 
 
 def _record(cfg: TrainConfig, plan: dict[str, int], extra: dict[str, Any]) -> dict[str, Any]:
@@ -205,12 +207,16 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
             )
         if cfg.save_only_model:
             extra_callbacks.append(weights_only_callback())
-        collator = RightPadCollator(tokenizer.pad_token_id, pad_to_multiple_of=cfg.pad_to_multiple_of,
-                                    model_config=getattr(model, "config", None))
+        collator = eval_collator = RightPadCollator(tokenizer.pad_token_id, pad_to_multiple_of=cfg.pad_to_multiple_of,
+                                                    model_config=getattr(model, "config", None))
+        if cfg.stage == 2:  # padding-free training batches (cfg.packing), unpacked validation
+            collator, eval_collator, notes["batching"] = stage2_collators(cfg, tokenizer.pad_token_id,
+                                                                          getattr(model, "config", None))
+        notes["precision"] = cfg.effective_precision(bf16_supported())
         args = training_arguments(cfg, plan, max_steps)
         finite = training_callbacks()
         trainer = trainer_class()(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set or None,
-                                  data_collator=collator, processing_class=tokenizer,
+                                  data_collator=collator, eval_data_collator=eval_collator, processing_class=tokenizer,
                                   callbacks=[*finite, *extra_callbacks, *callbacks])
         from transformers.trainer_callback import PrinterCallback
 

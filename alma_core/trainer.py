@@ -23,6 +23,7 @@ from alma_core.io import read_json
 
 __all__ = [
     "NonFiniteLossError",
+    "bf16_supported",
     "trainer_class",
     "training_callbacks",
     "weights_only_callback",
@@ -39,7 +40,8 @@ class NonFiniteLossError(FloatingPointError):
 
 
 def _real_tokens(inputs: dict, pad_token_id: int | None) -> int:
-    """Unpadded tokens of a batch: the 2D attention mask's ones, else (a 4D App. A mask) the non-pad input ids."""
+    """Unpadded tokens of a batch: the 2D attention mask's ones, else (a 4D App. A or packing mask, or a flat packed
+    row) the non-pad input ids (pad differs from every text token: <unk> of a byte-fallback vocabulary)."""
     mask = inputs.get("attention_mask")
     if mask is not None and mask.dim() == 2:
         return int(mask.sum())
@@ -47,11 +49,20 @@ def _real_tokens(inputs: dict, pad_token_id: int | None) -> int:
     return int((ids != pad_token_id).sum()) if pad_token_id is not None else ids.numel()
 
 
+def bf16_supported() -> bool:
+    """Whether this machine's GPU trains in bf16 (App. C precision; `TrainConfig.effective_precision`); False on CPU."""
+    import torch
+
+    return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+
+
 def trainer_class() -> type:
     """HF Trainer with reproducible batching (Sec. 5.2): length-grouped train order seeded by epoch, eval in file order.
 
     HF's own length-grouped samplers draw from the global RNG (also for evaluation), so eval losses and
-    resumed runs would not be reproducible.
+    resumed runs would not be reproducible. A packing collator (`packs = True`, alma_core.stage2.PackedCollator)
+    trains in the seeded random order (no length grouping: nothing to save, and steps mix lengths as the official
+    code's do); `eval_data_collator=` gives evaluation its own collator (unpacked), else the training one is used.
     """
     import torch
     from transformers import Trainer
@@ -70,8 +81,26 @@ def trainer_class() -> type:
             return super().__iter__()
 
     class ReproducibleTrainer(Trainer):
+        def __init__(self, *args: Any, eval_data_collator: Any = None, **kwargs: Any):
+            super().__init__(*args, **kwargs)
+            self.eval_data_collator = eval_data_collator
+
+        def _get_dataloader(self, dataset, description, batch_size, sampler_fn=None, is_training=False,  # noqa: ANN001, ANN202
+                            dataloader_key=None):
+            if is_training or self.eval_data_collator is None:
+                return super()._get_dataloader(dataset, description, batch_size, sampler_fn, is_training,
+                                               dataloader_key)
+            train_collator, self.data_collator = self.data_collator, self.eval_data_collator
+            try:
+                return super()._get_dataloader(dataset, description, batch_size, sampler_fn, is_training,
+                                               dataloader_key)
+            finally:
+                self.data_collator = train_collator
+
         def _get_train_sampler(self, train_dataset=None):  # noqa: ANN001, ANN202
             dataset = train_dataset if train_dataset is not None else self.train_dataset
+            if getattr(self.data_collator, "packs", False) and dataset is not None and hasattr(dataset, "__len__"):
+                return torch.utils.data.RandomSampler(dataset)  # accelerate seeds it (data_seed + epoch)
             if self.args.group_by_length and dataset is not None and hasattr(dataset, "__len__"):
                 # Megabatches of one GLOBAL batch, so 1 rank x accum 4 and 2 ranks x accum 2 see the same order
                 # (HF's sampler groups per rank: train_batch_size x accumulation).
