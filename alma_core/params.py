@@ -35,6 +35,7 @@ from alma_core.params_sweeps import (
     Sec3ParallelDataParams,
     Sec61MonolingualTokensParams,
 )
+from alma_core.released_outputs import ReleasedOutputsParams
 from alma_core.store import repo_root
 
 __all__ = [
@@ -215,6 +216,7 @@ SCHEMAS: dict[str, type[NotebookParams]] = {
     "sec6_1_monolingual_tokens": Sec61MonolingualTokensParams,
     "appJ_crosslingual": AppJCrossLingualParams,
     "add_language_pair": AddLanguagePairParams,
+    "released_outputs": ReleasedOutputsParams,
 }
 
 

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 pytest_plugins = [
     name
-    for name in ("fixtures.backbone", "fixtures.comet", "fixtures.local_hub")
+    for name in ("fixtures.backbone", "fixtures.comet", "fixtures.local_hub", "fixtures.released_outputs")
     if (Path(__file__).parent / f"{name.replace('.', '/')}.py").exists()
 ]
 
