@@ -23,10 +23,10 @@ from typing import Any
 
 import yaml
 
-from alma_core import chapters, crosslingual, jobs
+from alma_core import chapters, crosslingual, jobs, report
 from alma_core.io import atomic_write_json, atomic_write_text
 from alma_core.params import PROFILES, CrossLingualEvalParams, ParamsError, load_params, params_path, read_yaml
-from alma_core.store import repo_root
+from alma_core.store import locked, repo_root
 
 __all__ = [
     "BookError",
@@ -149,8 +149,14 @@ def _placeholder(name: str, profile: str, dest: Path) -> None:
     atomic_write_text(dest, nbformat.writes(nb))
 
 
-def run_notebook(notebook: Path, params: Path, dest: Path, *, force: bool = False, root: Path | None = None) -> float:
-    """Execute one notebook with papermill on a params file into `dest` (atomically); returns seconds."""
+def run_notebook(notebook: Path, params: Path, dest: Path, *, force: bool = False, root: Path | None = None,
+                 stamp: dict[str, Any] | None = None) -> float:
+    """Execute one notebook with papermill on a params file into `dest`; returns seconds.
+
+    papermill writes a hidden `.<name>.running.ipynb`; only a finished run becomes `dest`, written atomically with
+    its stamp in the same step (so a killed run never leaves a copy that looks finished). A failed run becomes
+    `dest` without an input hash (shown by the book, re-executed next time) with the error, log and resume command.
+    """
     import papermill
 
     root = root or repo_root()
@@ -172,36 +178,58 @@ def run_notebook(notebook: Path, params: Path, dest: Path, *, force: bool = Fals
             progress_bar=False, log_output=False, report_mode=False,
         )
     except papermill.PapermillExecutionError as err:
-        raise BookError(
-            f"{notebook.relative_to(root)} failed in cell {err.exec_count} with {err.ename}: {err.evalue}\n"
-            f"the partly executed copy is {tmp}; fix the cause and rerun `make book`"
-        ) from None
+        message = (f"{notebook.relative_to(root) if notebook.is_relative_to(root) else notebook} failed in cell "
+                   f"{err.exec_count} with {err.ename}: {err.evalue}\nthe executed copy {dest} shows the error; fix "
+                   "the cause and rerun `make book` (finished jobs are kept)")
+        if tmp.is_file():
+            _finish_copy(tmp, dest, {**(stamp or {}), "input_hash": None, "failed": message})
+        raise BookError(message) from None
     finally:
         os.environ.clear()
         os.environ.update(env_backup)
-    os.replace(tmp, dest)
-    return time.time() - start
+    seconds = time.time() - start
+    _finish_copy(tmp, dest, {**(stamp or {}), "seconds": round(seconds, 1)})
+    return seconds
 
 
-def _write_stamp(dest: Path, stamp: dict[str, Any]) -> None:
-    """Record the inputs' hash in the executed copy so an unchanged rerun is skipped."""
+def _finish_copy(tmp: Path, dest: Path, stamp: dict[str, Any]) -> None:
+    """Move papermill's working copy to `dest` with its stamp, in one atomic write (the done-marker is the stamp)."""
     import nbformat
 
-    nb = nbformat.read(dest, as_version=4)
+    nb = nbformat.read(tmp, as_version=4)
     nb.metadata[STAMP_KEY] = stamp
+    report.fold_boilerplate(nb)
     atomic_write_text(dest, nbformat.writes(nb))
+    tmp.unlink(missing_ok=True)
+
+
+BOOK_LOCK = ".book-run.lock"
 
 
 def run(profile: str, *, force: bool = False, only: Sequence[str] = (), root: Path | None = None,
         executed: Path | None = None) -> dict[str, str]:
     """Execute every chapter for `profile` into `executed` (default book/_executed), skipping unchanged ones;
-    {notebook: status}."""
+    {notebook: status}. One book run at a time per folder: a second waits, then skips what the first executed."""
     root = root or repo_root()
     out_dir = executed or root / EXECUTED
+    with locked(out_dir / BOOK_LOCK, f"the book run into {out_dir}"):
+        return _run_locked(profile, force, only, root, out_dir)
+
+
+RUN_LAST = ("scorecard",)  # reads what the other chapters recorded in the store: executed after them, every run
+
+
+def run_order(pairs: list[tuple[str, Path, Path | None]]) -> list[tuple[str, Path, Path | None]]:
+    """The chapters in _toc.yml order, except RUN_LAST, which run after all the others."""
+    return [p for p in pairs if p[0] not in RUN_LAST] + [p for p in pairs if p[0] in RUN_LAST]
+
+
+def _run_locked(profile: str, force: bool, only: Sequence[str], root: Path, out_dir: Path) -> dict[str, str]:
+    """alma_core.book.run once it holds the book lock."""
     sources = source_hash(root)
     status: dict[str, str] = {}
     failures: list[str] = []
-    for name, notebook, params in notebook_pairs(profile, root, only):
+    for name, notebook, params in run_order(notebook_pairs(profile, root, only)):
         dest = out_dir / f"{name}.ipynb"
         if params is None:
             _placeholder(name, profile, dest)
@@ -209,19 +237,19 @@ def run(profile: str, *, force: bool = False, only: Sequence[str] = (), root: Pa
             print(f"[book] {name}: {status[name]}", flush=True)
             continue
         key = input_hash(notebook, params, profile, sources)
-        if not force and dest.is_file() and read_stamp(dest).get("input_hash") == key:
+        if not force and name not in RUN_LAST and dest.is_file() and read_stamp(dest).get("input_hash") == key:
             status[name] = "unchanged, skipped"
             print(f"[book] {name}: {status[name]}", flush=True)
             continue
         print(f"[book] {name}: running with {params} ...", flush=True)
+        stamp = {"input_hash": key, "profile": profile, "sources": sources}
         try:
-            seconds = run_notebook(notebook, params, dest, force=force, root=root)
+            seconds = run_notebook(notebook, params, dest, force=force, root=root, stamp=stamp)
         except (BookError, ParamsError) as err:
             failures.append(str(err))
             status[name] = "FAILED"
             print(f"[book] {name}: FAILED\n{err}", flush=True)
             continue
-        _write_stamp(dest, {"input_hash": key, "profile": profile, "seconds": round(seconds, 1), "sources": sources})
         status[name] = f"executed in {seconds:.1f} s"
         print(f"[book] {name}: {status[name]}", flush=True)
     atomic_write_json(out_dir / "status.json", {"profile": profile, "status": status})
@@ -338,6 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_run.add_argument("--profile", default="tiny", choices=PROFILES)
     p_run.add_argument("--force", action="store_true", help="re-execute every notebook and redo finished training/eval")
     p_run.add_argument("--only", nargs="*", default=[], help="notebook names to run (default: all)")
+    p_run.add_argument("--root", type=Path, default=None, help="the book's checkout (default: this repository)")
     sub.add_parser("build", help="jupyter-book build, warnings as errors")
     p_dry = sub.add_parser("dry-run", help="render every job of a profile without running it")
     p_dry.add_argument("--profile", default="paper", choices=PROFILES)
@@ -345,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.time()
     try:
         if args.command == "run":
-            run(args.profile, force=args.force, only=args.only)
+            run(args.profile, force=args.force, only=args.only, root=args.root)
         elif args.command == "build":
             build()
         else:

@@ -123,6 +123,9 @@ class TrainConfig(BaseModel):
     deepspeed: str | None = Field(None, description="DeepSpeed JSON, e.g. params/launch/ds_zero2.json")
     seed: int = 42
     logging_steps: int = Field(10, ge=1)
+    report_to: list[Literal["tensorboard", "wandb"]] = Field(
+        default_factory=list, description="training logs for HF users: tensorboard (event files under "
+        "output_dir/tensorboard), wandb; [] = run.json and trainer_state.json only")
     save_total_limit: int | None = Field(2, ge=1)
     resume: bool = True
 

@@ -245,11 +245,19 @@ def _score_job(
     """Every (task, language) of a job: tidy score rows, predictions files, and item counts."""
     rows: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
+    key = run_key({k: v for k, v in job.items() if k != "output_dir"})
     for task, langs in job["tasks"].items():
         for lang in langs:
             items = load_items(task, lang, source=job.get("source", "sample"), data_root=job.get("data_root"),
                                split=(job.get("splits") or {}).get(task), limit=job.get("max_items"))
-            result = evaluate_task(model, tokenizer, task, items, batch_size=int(job.get("batch_size", 16)))
+            part = out / "parts" / f"{task}.{lang}.json"  # a finished (task, language): a killed job keeps it
+            stored = read_json(part) if part.is_file() else None
+            if isinstance(stored, dict) and stored.get("key") == key and stored.get("n") == len(items):
+                result = stored["result"]
+                print(f"[crosslingual] {task} {lang}: reused from {part}", flush=True)
+            else:
+                result = evaluate_task(model, tokenizer, task, items, batch_size=int(job.get("batch_size", 16)))
+                atomic_write_json(part, {"key": key, "n": len(items), "result": result})
             atomic_write_json(
                 out / f"predictions.{task}.{lang}.json",
                 [{"id": it.id, "label": it.label, "prediction": p} for it, p in zip(items, result["predictions"])],

@@ -30,6 +30,7 @@ __all__ = [
     "slug",
     "run_spec",
     "start",
+    "resume_command",
     "ensure",
     "train_config",
     "ensure_trained",
@@ -102,18 +103,36 @@ def start(params: Any, config_path: Path, module: str, dry_run: bool = False) ->
     return text
 
 
+def resume_command(params: Any, config_path: Path, module: str) -> str:
+    """The command that resumes (or reruns) one job by hand: the rendered launch command or sbatch submission."""
+    text = start(params, config_path, module, dry_run=True)
+    if text.startswith("#!"):
+        return f"sbatch {config_path.with_suffix('.sbatch')}"
+    return "\n".join(line for line in text.splitlines() if line.strip() and not line.startswith("#")).strip()
+
+
 def ensure(params: Any, config: Mapping[str, Any], key: str, out: Path, module: str, *,
            finished: Callable[[Path], bool], info: Mapping[str, Any]) -> Path:
     """Run one job unless done for `key`: skip, adopt a finished result without a marker, or write its config and
-    start it."""
-    if finished(out) and not store.is_done(out, key) and not params.force:  # a job run by hand
-        store.mark_done(out, key, {**info, "adopted": True})
-    if params.force or not store.is_done(out, key):
+    start it. One run at a time per job folder (store.locked): a second waits, then skips what the first finished."""
+    if store.is_done(out, key) and not params.force:
+        return out
+    with store.locked(out / store.LOCK, f"job {out.name}"):
+        if finished(out) and not store.is_done(out, key) and not params.force:  # a job run by hand
+            store.mark_done(out, key, {**info, "adopted": True})
+        if store.is_done(out, key) and not params.force:
+            print(f"[jobs] {out.name}: finished by another run while this one waited; reusing it", flush=True)
+            return out
         config_path = out / ("train_config.yaml" if module == TRAIN_MODULE else "job_config.yaml")
         atomic_write_text(config_path, yaml.safe_dump(dict(config), sort_keys=True, allow_unicode=True))
-        start(params, config_path, module)
-        if not finished(out):
-            raise JobError(f"job {out.name} ({module}) ended without its result; see {out}")
+        try:
+            start(params, config_path, module)
+            if not finished(out):
+                raise JobError(f"job {out.name} ({module}) ended without its result; see {out}")
+        except JobError as err:
+            raise JobError(f"{err}\nlog: {out / 'job.log'}\nresume it by rerunning the notebook (or `make book`), "
+                           f"or by hand (finished work is kept):\n  {resume_command(params, config_path, module)}"
+                           ) from None
         store.mark_done(out, key, dict(info))
     return out
 
@@ -131,7 +150,14 @@ def train_config(params: Any, name: str) -> tuple[dict[str, Any], str, Path]:
     if params.data_root is not None and "data_root" not in values:
         values["data_root"] = str(store.resolve(params.data_root))
     values.setdefault("seed", params.seed)
+    if getattr(params, "languages", None):  # declared in the params file: the job registers them
+        values["languages"] = dict(params.languages)
+    report_to = values.pop("report_to", getattr(params, "report_to", None))
+    if report_to is None:  # TensorBoard event files at paper scale, where runs take days; none for the tiny profile
+        report_to = [] if params.profile == "tiny" else ["tensorboard"]
     key = store.run_key({"train": {k: v for k, v in values.items() if k != "output_dir"}, "profile": params.profile})
+    if report_to:  # where the logs go does not change the result: not part of the key
+        values["report_to"] = list(report_to)
     out = store.resolve(params.store_dir) / "train" / f"{slug(name)}-{key}"
     values["output_dir"] = str(out)
     return values, key, out
@@ -181,7 +207,9 @@ def comet_checkpoint(params: Any) -> str:
     """The COMET model of an evaluation: `tiny` builds the locally made checkpoint in the store."""
     if params.evaluation.comet_model != "tiny":
         return params.evaluation.comet_model
-    return str(build_tiny_comet(store.resolve(params.store_dir) / "tiny_comet"))
+    folder = store.resolve(params.store_dir) / "tiny_comet"
+    with store.locked(folder.parent / ".tiny_comet.lock", "the tiny COMET build"):
+        return str(build_tiny_comet(folder))
 
 
 def _model_of(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[dict[str, Any], Any]:
@@ -209,6 +237,8 @@ def eval_config(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[
            "comet_model": ev.comet_model, "comet_batch_size": ev.comet_batch_size, "prompt": prompt,
            "shots_root": str(store.data_dir(params.data_root)) if prompt.get("shots") else None,
            "off_target_candidates": getattr(params, "off_target_candidates", None)}
+    if getattr(params, "languages", None):  # declared in the params file: the job registers them
+        job["languages"] = dict(params.languages)
     if ev.comet_model == "tiny":  # the locally built checkpoint changes with its code, not with its name
         import hashlib
 

@@ -13,6 +13,7 @@ stream), `stage2` (the parallel examples), `trainer` (the HF Trainer, callbacks,
 from __future__ import annotations
 
 import argparse
+import errno
 import itertools
 import math
 import os
@@ -35,7 +36,9 @@ from alma_core.config import (
     check_data,
     load_train_config,
 )
+from alma_core.data import DataError
 from alma_core.io import atomic_write_json, read_json
+from alma_core.languages import declare_languages
 from alma_core.modeling import (
     ModelLoadError,
     apply_lora,
@@ -65,7 +68,10 @@ from alma_core.trainer import (
     weights_only_callback,
 )
 
-__all__ = ["TrainResult", "training_arguments", "run_training", "load_trained", "main"]
+__all__ = ["TrainResult", "COMPLETE", "training_arguments", "complete_checkpoints", "last_complete_checkpoint",
+           "run_training", "load_trained", "main"]
+
+COMPLETE = ".complete.json"  # written into a checkpoint after every file of it (HF's and ours) is on disk
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,7 @@ def training_arguments(cfg: TrainConfig, plan: dict[str, int], max_steps: int | 
     from transformers import TrainingArguments
 
     on_gpu = torch.cuda.is_available()
+    _check_report_to(cfg.report_to)
     if cfg.precision == "fp16" and not on_gpu:
         raise TrainConfigError("precision: fp16 needs a GPU (DeepSpeed/torch refuse it on CPU). Fix: use fp32 or bf16")
     return TrainingArguments(
@@ -134,11 +141,101 @@ def training_arguments(cfg: TrainConfig, plan: dict[str, int], max_steps: int | 
         deepspeed=cfg.deepspeed,
         seed=cfg.seed,
         data_seed=cfg.seed,
-        report_to=[],
-        disable_tqdm=True,
+        report_to=list(cfg.report_to) or "none",
+        logging_dir=str(Path(cfg.output_dir) / "tensorboard"),
+        disable_tqdm=True,  # the ProgressLogCallback line (step/max, loss, tok/s, ETA) is the progress report
         save_safetensors=True,
         dataloader_num_workers=0,
     )
+
+
+def _check_report_to(report_to: Sequence[str]) -> None:
+    """report_to names a logger whose package is installed (App. C logs), else a TrainConfigError with the fix."""
+    import importlib.util
+
+    needs = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",)}
+    for name in report_to:
+        if not any(importlib.util.find_spec(module) for module in needs[name]):
+            raise TrainConfigError(f"report_to: {name} is not installed in this environment. Fix: `pip install "
+                                   f"{needs[name][0]}`, or set report_to: [] in the run's params")
+
+
+def _checkpoint_step(path: Path) -> int:
+    """The step number of a `checkpoint-N` folder (-1 for another name)."""
+    tail = path.name.removeprefix("checkpoint-")
+    return int(tail) if path.name.startswith("checkpoint-") and tail.isdigit() else -1
+
+
+def complete_checkpoints(out: Path) -> tuple[list[Path], list[Path]]:
+    """(complete, incomplete) `checkpoint-N` folders of a run, by step (Sec. 5.2 resume; nothing half-saved is used).
+
+    A checkpoint is complete when it holds the `.complete.json` marker written after all its files; a run saved
+    before the marker existed counts a checkpoint whose trainer_state.json (HF's last file) parses as complete.
+    """
+    folders = sorted((p for p in out.glob("checkpoint-*") if p.is_dir() and _checkpoint_step(p) >= 0),
+                     key=_checkpoint_step)
+    legacy = not any((p / COMPLETE).is_file() for p in folders)
+    complete, incomplete = [], []
+    for folder in folders:
+        ok = (folder / COMPLETE).is_file()
+        if legacy and not ok:
+            try:
+                ok = isinstance(read_json(folder / "trainer_state.json"), dict)
+            except (OSError, ValueError):
+                ok = False
+        (complete if ok else incomplete).append(folder)
+    return complete, incomplete
+
+
+def last_complete_checkpoint(out: Path) -> str | None:
+    """The newest complete checkpoint of a run to resume from; half-written newer ones (a kill mid-save) are deleted."""
+    if not out.is_dir():
+        return None
+    complete, incomplete = complete_checkpoints(out)
+    newest = _checkpoint_step(complete[-1]) if complete else -1
+    for folder in incomplete:
+        if _checkpoint_step(folder) > newest:
+            print(f"[train] {folder} is incomplete (the run was killed while saving it); deleting it", flush=True)
+            shutil.rmtree(folder, ignore_errors=True)
+    return str(complete[-1]) if complete else None
+
+
+def _at_end(checkpoint: str | None) -> bool:
+    """Whether a checkpoint was saved at the run's last step (HF's resume would still train one more step on a
+    stream)."""
+    if checkpoint is None:
+        return False
+    state = read_json(Path(checkpoint) / "trainer_state.json")
+    return 0 < int(state.get("max_steps") or 0) <= int(state.get("global_step", 0))
+
+
+def _restore_finished(trainer: Any, checkpoint: str) -> Any:
+    """Trainer state and weights of a run that finished training but was killed before run.json said done; the
+    best checkpoint reloaded where the run loads it (Section 5.2), as trainer.train would at its end."""
+    from transformers.trainer_callback import TrainerState
+    from transformers.trainer_utils import TrainOutput
+
+    trainer.state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
+    trainer._load_from_checkpoint(checkpoint)
+    if trainer.args.load_best_model_at_end and trainer.state.best_model_checkpoint:
+        trainer._load_best_model()
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    print(f"[train] {checkpoint} is the last step: restored it instead of training again", flush=True)
+    return TrainOutput(trainer.state.global_step, sum(losses) / len(losses) if losses else 0.0, {})
+
+
+def complete_marker_callback() -> Any:
+    """Writes `.complete.json` into each checkpoint once HF and the callbacks before it have saved everything."""
+    from transformers import TrainerCallback
+
+    class CompleteMarkerCallback(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):  # noqa: ANN001
+            if state.is_world_process_zero:
+                folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+                if folder.is_dir():
+                    atomic_write_json(folder / COMPLETE, {"step": state.global_step})
+
+    return CompleteMarkerCallback()
 
 
 def _loads_best(cfg: TrainConfig) -> bool:
@@ -164,6 +261,7 @@ def _record(cfg: TrainConfig, plan: dict[str, int], extra: dict[str, Any]) -> di
 
 def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainResult:
     """Train one stage as configured; resume from the last checkpoint in output_dir; write run.json (Sections 4-5.2)."""
+    declare_languages(cfg.languages, "languages")  # a language the params file declared, in this process too
     check_data(cfg)
     plan = batch_plan(cfg)
     out = Path(cfg.output_dir)
@@ -171,13 +269,11 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
     with single_rank_env(bool(cfg.deepspeed) and plan["world_size"] == 1):
         import torch
         from transformers import set_seed
-        from transformers.trainer_utils import get_last_checkpoint
-
         set_seed(cfg.seed)
         model, tokenizer = load_backbone(cfg.base_model, local_files_only=cfg.local_files_only, dtype=_load_dtype(cfg))
         if cfg.lora:
             model = apply_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target_modules)
-        last = get_last_checkpoint(str(out)) if cfg.resume and out.is_dir() else None
+        last = last_complete_checkpoint(out) if cfg.resume else None
         extra_callbacks, notes = [], {}
         if cfg.stage == 1:
             max_steps = cfg.max_steps or math.ceil(cfg.train_tokens / (cfg.global_batch_size * cfg.max_length))
@@ -205,6 +301,7 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
             notes["model_handed_on"] = (
                 "best checkpoint by validation loss" if _loads_best(cfg) and eval_set else "final model"
             )
+        extra_callbacks.append(complete_marker_callback())  # after the stream state, before older ones are stripped
         if cfg.save_only_model:
             extra_callbacks.append(weights_only_callback())
         collator = eval_collator = RightPadCollator(tokenizer.pad_token_id, pad_to_multiple_of=cfg.pad_to_multiple_of,
@@ -238,7 +335,10 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
                 if key in notes:
                     print(f"[train] {key.replace('_', ' ')}: {notes[key]}", flush=True)
         tokens_before = 0
-        output = trainer.train(resume_from_checkpoint=last)
+        if _at_end(last) and not cfg.deepspeed:  # killed after its last step: finish, do not train a step more
+            output = _restore_finished(trainer, last)
+        else:
+            output = trainer.train(resume_from_checkpoint=last)
         metrics = trainer.evaluate() if eval_set else {}
         trainer.save_model(str(out))
         base_copy = None
@@ -291,6 +391,9 @@ def load_trained(output_dir: str | os.PathLike, *, dtype: Any = None, merge: boo
     return model.eval(), tokenizer
 
 
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # no space, quota, file-size limit: the user frees space
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI (Sections 4-5.2): `python -m alma_core.train --config FILE.yaml [--set key=value ...] [--plan]`."""
     parser = argparse.ArgumentParser(prog="python -m alma_core.train", description=__doc__.splitlines()[0])
@@ -310,8 +413,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(yaml.safe_dump({"config": cfg.model_dump(), "batch": batch_plan(cfg), "learning_rate": cfg.lr}))
             return 0
         result = run_training(cfg)
-    except (TrainConfigError, TrainDataError) as err:
+    except (TrainConfigError, TrainDataError, ModelLoadError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        if err.errno not in DISK_FULL:
+            raise
+        print(f"error: could not write {err.filename or 'into the output_dir of ' + args.config} ({err.strerror}). Fix: free "
+              "disk space (or raise the quota / file-size limit), then rerun the same command: training resumes "
+              "from the last complete checkpoint", file=sys.stderr)
         return 2
     finally:
         close_process_group()
