@@ -60,6 +60,7 @@ __all__ = [
     "Sec3ParallelDataParams",
     "AppAObjectivesParams",
     "Sec61MonolingualTokensParams",
+    "ScorecardParams",
     "SCHEMAS",
     "register_schema",
     "params_path",
@@ -201,6 +202,17 @@ class AddLanguagePairParams(TrainRunsParams):
     launch: LaunchParams = LaunchParams()
 
 
+class ScorecardParams(NotebookParams):
+    """The scorecard page: the systems that play each claim's roles in this profile, and the stated tolerances."""
+
+    roles: dict[str, str | None] = Field(
+        default_factory=dict, description="role -> system name in its chapter's params (null: not in this profile)")
+    tolerance: dict[str, float] = Field(
+        default_factory=lambda: {"bleu": 1.0, "chrf": 1.0, "comet": 1.0, "accuracy": 2.0, "off_target": 5.0},
+        description="points within which 'matches'/'equals' claims count as reproduced, per metric")
+    effect: float = Field(0.0, ge=0, description="the margin a 'beats' claim's difference must exceed")
+
+
 SCHEMAS: dict[str, type[NotebookParams]] = {
     "sec2_zero_shot": Sec2ZeroShotParams,
     "sec4_recipe": Sec4RecipeParams,
@@ -216,6 +228,7 @@ SCHEMAS: dict[str, type[NotebookParams]] = {
     "sec6_1_monolingual_tokens": Sec61MonolingualTokensParams,
     "appJ_crosslingual": AppJCrossLingualParams,
     "add_language_pair": AddLanguagePairParams,
+    "scorecard": ScorecardParams,
     "released_outputs": ReleasedOutputsParams,
 }
 

@@ -10,7 +10,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-__all__ = ["banner_text", "add_banner", "grouped_bars", "bars_reported_vs_build", "lines", "ratio_bars"]
+__all__ = ["banner_text", "add_banner", "add_caption", "CAPTIONS", "grouped_bars", "bars_reported_vs_build", "lines",
+           "ratio_bars"]
+
+CAPTIONS = {
+    "bars": "What to compare: which bar is higher within each panel, the paper's (left) against this build's (right); "
+            "each panel has its own scale.",
+    "lines": "What to compare: the shape of each line (rising, flat, falling) against the paper's; the values are on "
+             "this profile's scale.",
+    "ratios": "What to compare: the bars of each language; a sampled share should sit on its target.",
+}
 
 SHORT = {
     "tiny": "profile tiny: smoke-scale model and data, not comparable to the paper",
@@ -34,7 +43,19 @@ def add_banner(fig: plt.Figure, profile: str) -> plt.Figure:
 
     Used by notebooks/add_language_pair.ipynb, appE_off_target.ipynb.
     """
-    fig.text(0.5, 0.005, banner_text(profile), ha="center", va="bottom", fontsize=8, color="#8a1c1c", style="italic")
+    if not getattr(fig, "_alma_banner", False):
+        fig.text(0.5, 0.005, banner_text(profile), ha="center", va="bottom", fontsize=8, color="#8a1c1c",
+                 style="italic")
+        fig._alma_banner = True
+    return fig
+
+
+def add_caption(fig: plt.Figure, text: str) -> plt.Figure:
+    """Write a one-line caption saying what to compare above the banner (once per figure; the book's figures)."""
+    if text and not getattr(fig, "_alma_caption", False):
+        fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.2))
+        fig.text(0.5, 0.045, text, ha="center", va="bottom", fontsize=8, color="#333333", wrap=True)
+        fig._alma_caption = True
     return fig
 
 
@@ -58,7 +79,7 @@ def grouped_bars(ax: plt.Axes, table: pd.DataFrame, title: str = "", ylabel: str
 
 
 def bars_reported_vs_build(reported: pd.DataFrame, build: pd.DataFrame | None, *, profile: str,
-                           metric: str = "BLEU", title: str = "") -> plt.Figure:
+                           metric: str = "BLEU", title: str = "", caption: str = CAPTIONS["bars"]) -> plt.Figure:
     """Two panels: the paper's numbers (left) and this build's (right), each on its own scale.
 
     Used by notebooks/appH_human_written_data.ipynb, appI_icl.ipynb, appJ_crosslingual.ipynb and 3 more.
@@ -72,12 +93,12 @@ def bars_reported_vs_build(reported: pd.DataFrame, build: pd.DataFrame | None, *
         axes[1].set_axis_off()
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    return add_banner(fig, profile)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return add_caption(add_banner(fig, profile), caption)
 
 
 def lines(frame: pd.DataFrame, x: str, y: str, hue: str, *, profile: str, title: str = "",
-          ax: plt.Axes | None = None, marker: str = "o") -> plt.Figure:
+          ax: plt.Axes | None = None, marker: str = "o", caption: str = CAPTIONS["lines"]) -> plt.Figure:
     """One line per `hue` value of `y` against `x` (data-size curves, checkpoints every N tokens).
 
     Used by notebooks/appA_objectives.ipynb, sec3_parallel_data.ipynb, sec6_1_monolingual_tokens.ipynb.
@@ -93,19 +114,20 @@ def lines(frame: pd.DataFrame, x: str, y: str, hue: str, *, profile: str, title:
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, frameon=False)
     ax.grid(alpha=0.3)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    return add_banner(fig, profile)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return add_caption(add_banner(fig, profile), caption)
 
 
-def ratio_bars(ratios: pd.DataFrame, *, profile: str, title: str = "", ylabel: str = "sampling ratio") -> plt.Figure:
+def ratio_bars(ratios: pd.DataFrame, *, profile: str, title: str = "", ylabel: str = "sampling ratio",
+               caption: str = CAPTIONS["ratios"]) -> plt.Figure:
     """Bars of language ratios, one group per language, one colour per column (e.g. paper vs. recomputed).
 
     Used by notebooks/appD_sampling.ipynb, sec4_recipe.ipynb.
     """
     fig, ax = plt.subplots(figsize=(7, 3.6))
     grouped_bars(ax, ratios.T, title, ylabel)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    return add_banner(fig, profile)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return add_caption(add_banner(fig, profile), caption)
 
 
 def close(fig: Any) -> None:

@@ -27,6 +27,8 @@ __all__ = [
     "show_provenance",
     "closing",
     "show_closing",
+    "FOLDED",
+    "fold_boilerplate",
 ]
 
 BANNERS: dict[str, str] = {
@@ -188,3 +190,16 @@ def highlight_loss(frame: pd.DataFrame) -> Any:
         return ["background-color: #d8f0d8" if trained else "color: #888888"] * len(row)
 
     return frame.style.apply(colour, axis=1)
+
+
+FOLDED = {"parameters": "hide-cell", "injected-parameters": "hide-cell"}
+
+
+def fold_boilerplate(nb: Any) -> Any:
+    """Fold papermill's parameters cells away in an executed notebook (the book shows a 'show' toggle instead)."""
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        for tag, fold in FOLDED.items():
+            if tag in tags and fold not in tags:
+                tags.append(fold)
+    return nb

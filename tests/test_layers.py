@@ -26,7 +26,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
              "evaluate", "released_outputs", "crosslingual_items", "crosslingual", "jobs", "launch", "store", "variants", "params",
              "params_common", "params_sweeps", "rehearsal", "rehearsal.data", "rehearsal.lexicon", "rehearsal.families", "rehearsal.hub",
              "rehearsal.scale"),
-    "book": ("tables", "appendix_c", "report", "plots", "chapters", "book", "browser", "rehearsal.run",
+    "book": ("tables", "appendix_c", "report", "plots", "chapters", "scorecard_rules", "scorecard_claims", "scorecard",
+             "book", "browser", "rehearsal.run",
              "rehearsal.__main__", "__main__"),
 }
 RANK = {"recipe": 0, "runs": 1, "book": 2}
