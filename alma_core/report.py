@@ -80,6 +80,15 @@ def show_banner(profile: str, note: str = "") -> None:
     show_markdown(banner(profile, note))
 
 
+# Tables fit a laptop-width page: smaller type, tight padding, long labels wrap instead of scrolling sideways.
+FIT_PAGE: list[dict[str, str]] = [
+    {"selector": "", "props": "font-size: 0.8em; max-width: 100%; border-collapse: collapse;"},
+    {"selector": "td, th", "props": "padding: 2px 6px; white-space: normal; overflow-wrap: anywhere; "
+                                    "min-width: 3.2em;"},
+    {"selector": "caption", "props": "caption-side: top; text-align: left; font-size: 1.05em;"},
+]
+
+
 def style_table(table: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
     """A pandas Styler: numbers to `digits` places, missing cells as an en dash, strings as they are."""
     def fmt(value: Any) -> str:
@@ -98,7 +107,7 @@ def style_table(table: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
         except (TypeError, ValueError):
             return str(value)
 
-    styler = table.style.format(fmt).set_table_styles([{"selector": "td, th", "props": "padding: 2px 10px;"}])
+    styler = table.style.format(fmt).set_table_styles(FIT_PAGE)
     if caption:
         styler = styler.set_caption(caption)
     return styler
