@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from alma_core.data import monolingual_path, parallel_path, sample_data_dir
 from alma_core.io import validation_message
+from alma_core.languages import parse_declarations
 from alma_core.oscar import OSCAR_DATA_FILES, oscar_files
 from alma_core.store import resolve
 
@@ -128,6 +129,15 @@ class TrainConfig(BaseModel):
         "output_dir/tensorboard), wandb; [] = run.json and trainer_state.json only")
     save_total_limit: int | None = Field(2, ge=1)
     resume: bool = True
+    declared_languages: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="languages the params file declares (alma_core.languages); the job "
+        "registers them before reading any data")
+
+    @field_validator("declared_languages")
+    @classmethod
+    def _declared_languages(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        parse_declarations(value, "declared_languages")
+        return value
 
     @model_validator(mode="after")
     def _stage_fields(self) -> TrainConfig:

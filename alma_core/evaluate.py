@@ -25,7 +25,7 @@ from alma_core import metrics
 from alma_core.data import read_shots, shots_path
 from alma_core.generate import count_truncated, load_translator, read_translations, translate
 from alma_core.io import atomic_write_json, atomic_write_text
-from alma_core.languages import get_language, paper_directions, wmt_test_set
+from alma_core.languages import declare_languages, get_language, paper_directions, wmt_test_set
 from alma_core.provenance import package_versions
 from alma_core.testsets import read_lines, read_test_set
 from alma_core.train import load_trained
@@ -299,6 +299,7 @@ def run_job(config_path: str | os.PathLike) -> Path:
     import yaml
 
     job = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
+    declare_languages(job.get("declared_languages"), str(config_path))  # languages the params file declared
     out = Path(job["output_dir"])
     device, dtype = decoding_device(job.get("dtype", "auto"))
     model, tokenizer = load_job_model(job, device, dtype)

@@ -16,6 +16,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from alma_core.io import validation_message
+from alma_core.languages import declare_languages
 from alma_core.params_common import (
     PROFILES,
     EvalParams,
@@ -259,9 +260,11 @@ def validate_params(notebook: str, values: Mapping[str, Any], where: str = "<par
     """Validate a mapping of notebook variables against the notebook's schema."""
     schema = _schema_for(notebook, where)
     try:
-        return schema.model_validate(dict(values))
+        params = schema.model_validate(dict(values))
     except ValidationError as err:
         raise _explain(err, where) from None
+    declare_languages(getattr(params, "declared_languages", None), where)  # this process knows them from here
+    return params
 
 
 PARAMS_DIR_ENV = "ALMA_PARAMS_DIR"

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alma_core.config import make_config
+from alma_core.languages import parse_declarations
 
 __all__ = [
     "Profile",
@@ -112,6 +113,16 @@ class NotebookParams(_Strict):
     force: bool = False
     seed: int = 42
     data_root: str | None = None
+    declared_languages: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="languages the library does not know, {code: {name, native_name, "
+        "bleu_tokenizer, target_prompt}}: registered in the notebook and carried by every job (alma_core.languages)")
+
+    @field_validator("declared_languages")
+    @classmethod
+    def _declared_languages(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Each entry must be a valid declaration (alma_core.languages.parse_declarations)."""
+        parse_declarations(value, "declared_languages")
+        return value
 
 
 def check_train_runs(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
