@@ -28,25 +28,24 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from alma_core import evaluate, store
-from alma_core.io import atomic_write_bytes, atomic_write_json, atomic_write_text, read_json, stable_hash
+from alma_core.io import atomic_write_bytes, atomic_write_json, read_json, stable_hash
 from alma_core.languages import get_language, wmt_test_set
 from alma_core.params_common import NotebookParams, _Strict
-from alma_core.rehearsal.lexicon import COMBOS, LANG_ORDER, seeded_rng, sentence
+from alma_core.released_synthetic import MAX_SEGMENTS, TESTSET, system_path, testset_path, write_synthetic_release
 from alma_core.results import reported
 from alma_core.testsets import read_lines
 from alma_core.tiny_comet import build_tiny_comet
 
 __all__ = [
     "OFFICIAL_REPO", "PINNED_COMMIT", "OFFICIAL_SOURCE", "OFFICIAL_LAYOUT", "ReleasedOutputsError", "ReleasedSystem",
-    "ReleasedCollection", "ReleasedOutputsParams", "release_files", "fetch_release", "write_synthetic_release",
+    "ReleasedCollection", "ReleasedOutputsParams", "release_files", "fetch_release",
     "resolve_source", "write_views", "score_release", "released_frame", "paper_comparison", "fetch_summary",
-    "comparison_wide", "delta_summary", "cli_command",
+    "banner_note", "comparison_wide", "delta_summary", "cli_command",
 ]
 
 OFFICIAL_REPO = "fe1ixxu/ALMA"
 PINNED_COMMIT = "e932dad503a89bc494bf05700a5ffba420a8c9fd"  # the commit that added MADLAD-10B's outputs
 OFFICIAL_SOURCE = f"https://raw.githubusercontent.com/{OFFICIAL_REPO}/{PINNED_COMMIT}"
-TESTSET = "wmt-testset"
 MANIFEST = "manifest.json"
 # What the official repository publishes (outputs/README.md, evals/*.sh), for error messages.
 OFFICIAL_LAYOUT: dict[str, dict[str, list[str]]] = {
@@ -107,7 +106,7 @@ class ReleasedOutputsParams(NotebookParams):
                         "pinned commit; `synthetic` = a generated tree in the same layout under the store")
     collections: list[ReleasedCollection] = Field(min_length=1)
     checksums: dict[str, str] = Field(default_factory=dict, description="sha256 pinned per relative path (optional)")
-    synthetic_segments: int = Field(24, ge=2, le=len(COMBOS), description="segments per direction of `synthetic`")
+    synthetic_segments: int = Field(24, ge=2, le=MAX_SEGMENTS, description="segments per direction of `synthetic`")
     comet_model: str = Field("Unbabel/wmt22-comet-da", description="hub id, checkpoint path, `tiny` or `none`")
     comet_batch_size: int = Field(64, ge=1)
     comet_without_gpu: bool = Field(False, description="run COMET on a CPU too (hours for the real files)")
@@ -117,15 +116,8 @@ class ReleasedOutputsParams(NotebookParams):
 
 def release_files(collections: Sequence[ReleasedCollection]) -> list[str]:
     """Every file a set of collections needs, relative to the repository root (test sets first)."""
-    files: list[str] = []
-    for c in collections:
-        for direction in c.directions:
-            src, tgt = direction.split("-")
-            files += [f"outputs/{c.name}/{TESTSET}/{src}{tgt}/test.{direction}.{lang}" for lang in (src, tgt)]
-    for c in collections:
-        files += [f"outputs/{c.name}/{s.folder}/{d.replace('-', '')}/test.{d}.{d.split('-')[1]}"
-                  for s in c.systems for d in c.directions]
-    return files
+    files = [testset_path(c.name, d, lang) for c in collections for d in c.directions for lang in d.split("-")]
+    return files + [system_path(c.name, s.folder, d) for c in collections for s in c.systems for d in c.directions]
 
 
 def _what(relpath: str) -> str:
@@ -216,48 +208,6 @@ def fetch_release(source: str, files: Sequence[str], cache_dir: str | os.PathLik
             "bytes": sum(e["bytes"] for e in used.values()), "digest": stable_hash(used, length=16)}
 
 
-def _perturb(text: str, rng: Any, lang: str) -> str:
-    """Drop one word (one character for Chinese): a small, deterministic translation error."""
-    units = list(text) if lang == "zh" else text.split(" ")
-    if len(units) > 2:
-        del units[rng.randrange(1, len(units) - 1)]
-    return ("" if lang == "zh" else " ").join(units)
-
-
-def write_synthetic_release(root: str | os.PathLike, collections: Sequence[ReleasedCollection], segments: int,
-                            seed: int = 0) -> Path:
-    """A generated tree in the official `outputs/` layout (lexicon sentences; each system a seeded error profile:
-    exact, one word dropped, a wrong sentence, or the source copied, which is off-target)."""
-    root = Path(root)
-    for c in collections:
-        for direction in c.directions:
-            src, tgt = direction.split("-")
-            missing = [code for code in (src, tgt) if code not in LANG_ORDER]
-            if missing:
-                raise ReleasedOutputsError(f"synthetic release: no lexicon for {missing}; use languages {LANG_ORDER}")
-            combos = seeded_rng(seed, "released", c.name, direction).sample(COMBOS, segments)
-            folder = root / "outputs" / c.name / TESTSET / f"{src}{tgt}"
-            for lang in (src, tgt):
-                text = "".join(f"{sentence(x, lang)}\n" for x in combos)
-                atomic_write_text(folder / f"test.{direction}.{lang}", text)
-            for s in c.systems:
-                profile = seeded_rng(seed, "profile", c.name, s.folder)
-                copy, wrong, drop = profile.uniform(0, 0.15), profile.uniform(0.05, 0.3), profile.uniform(0.1, 0.5)
-                rng, lines = seeded_rng(seed, "hyps", c.name, s.folder, direction), []
-                for combo in combos:
-                    draw = rng.random()
-                    if draw < copy:  # the source copied: off-target
-                        text = sentence(combo, src)
-                    elif draw < copy + wrong:  # a fluent sentence that translates something else
-                        text = sentence(rng.choice(COMBOS), tgt)
-                    else:
-                        text = sentence(combo, tgt)
-                    lines.append(_perturb(text, rng, tgt) if rng.random() < drop else text)
-                atomic_write_text(root / "outputs" / c.name / s.folder / f"{src}{tgt}" / f"test.{direction}.{tgt}",
-                                  "".join(line + "\n" for line in lines))
-    return root
-
-
 def resolve_source(params: ReleasedOutputsParams) -> tuple[str, Path]:
     """(source URL or folder, cache folder under the store); `synthetic` writes its tree first (Sec. 5.1 layout)."""
     base = store.resolve(params.store_dir) / "released_outputs"
@@ -277,10 +227,10 @@ def write_views(cache: str | os.PathLike, collection: ReleasedCollection) -> tup
     view = cache / "views" / collection.name
     for direction in collection.directions:
         src, tgt = direction.split("-")
-        folder = cache / "outputs" / collection.name / TESTSET / f"{src}{tgt}"
-        sources, refs = (read_lines(folder / f"test.{direction}.{lang}") for lang in (src, tgt))
+        sources, refs = (read_lines(cache / testset_path(collection.name, direction, lang)) for lang in (src, tgt))
         if len(sources) != len(refs):
-            raise ReleasedOutputsError(f"{folder}: {len(sources)} source lines but {len(refs)} reference lines")
+            raise ReleasedOutputsError(f"{cache / testset_path(collection.name, direction, src)}: {len(sources)} "
+                                       f"source lines but {len(refs)} reference lines")
         pairs = [{"translation": {src: s, tgt: r}} for s, r in zip(sources, refs)]
         xx = src if tgt == "en" else tgt
         atomic_write_json(view / "testsets" / f"{xx}en" / f"test.{direction}.json", pairs)
@@ -288,7 +238,7 @@ def write_views(cache: str | os.PathLike, collection: ReleasedCollection) -> tup
     for s in collection.systems:
         hyps[s.folder] = view / "systems" / s.folder
         for d in collection.directions:
-            data = cache / "outputs" / collection.name / s.folder / d.replace("-", "") / f"test.{d}.{d.split('-')[1]}"
+            data = cache / system_path(collection.name, s.folder, d)
             atomic_write_bytes(hyps[s.folder] / f"test-{d}", data.read_bytes())
     return view / "testsets", hyps
 
@@ -329,7 +279,8 @@ def score_release(params: ReleasedOutputsParams) -> tuple[list[dict[str, Any]], 
     source, cache = resolve_source(params)
     fetched = fetch_release(source, release_files(params.collections), cache, checksums=params.checksums,
                             timeout=params.timeout_s)
-    model, gpus, why = _comet(params)
+    with _quiet():
+        model, gpus, why = _comet(params)
     tiny = model and params.comet_model == "tiny"  # the built checkpoint changes with its code, not its name
     comet_id = hashlib.sha256(Path(model).read_bytes()).hexdigest()[:16] if tiny else model
     inputs = {"files": fetched["digest"], "collections": [c.model_dump() for c in params.collections],
@@ -351,7 +302,7 @@ def score_release(params: ReleasedOutputsParams) -> tuple[list[dict[str, Any]], 
                     record["test_set"] = wmt_test_set(record["src"], record["tgt"]) if c.test_set == "wmt22" \
                         else c.test_set
                     if why:
-                        record["comet_error"] = f"not computed: {why}"
+                        record["comet_error"] = why
                 records.append(found)
         return [r for found in records for r in found]
 
@@ -395,7 +346,7 @@ def paper_comparison(records: Sequence[dict[str, Any]], metrics: Sequence[str] =
 
 def fetch_summary(fetched: dict[str, Any]) -> pd.DataFrame:
     """One row describing the release in the store: source, cache folder, files, downloaded by this run, size."""
-    return pd.DataFrame([{"source": fetched["source"], "cache": fetched["cache"], "files": fetched["files"],
+    return pd.DataFrame([{"source": fetched["source"], "cache": _short(fetched["cache"]), "files": fetched["files"],
                           "downloaded now": len(fetched["downloaded"]), "MB": round(fetched["bytes"] / 2**20, 2)}])
 
 
@@ -415,6 +366,22 @@ def delta_summary(comparison: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"directions": grouped.size(), "max |delta|": grouped.apply(lambda d: d.abs().max())})
 
 
+def _short(path: str) -> str:
+    """A path relative to the working directory (the repository root in the book) when it lies under it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def banner_note(params: ReleasedOutputsParams) -> str:
+    """What the banner adds in this chapter: whether the released files are the real ones."""
+    if params.source == "synthetic":
+        return ("Here the released files themselves are generated (`source: synthetic`): a tree in the official "
+                "layout, so the numbers below say nothing about ALMA. The real files: the `released` profile.")
+    return f"The released files come from `{params.source}`, downloaded once into the store."
+
+
 def cli_command(records: Sequence[dict[str, Any]], system: str, collection: str = "wmt22_outputs",
                 out: str = "scores.json") -> str:
     """The `python -m alma_core.evaluate` command that scores one released system from its views (same numbers)."""
@@ -423,5 +390,6 @@ def cli_command(records: Sequence[dict[str, Any]], system: str, collection: str 
         known = sorted({r["system"] for r in records if r["collection"] == collection})
         raise ReleasedOutputsError(f"no scored system {system!r} in {collection}; scored: {known}")
     directions = ",".join(r["pair"] for r in mine)
-    return (f"python -m alma_core.evaluate --hyps {mine[0]['hyps']} --testsets {mine[0]['test_root']} --format json "
+    return (f"python -m alma_core.evaluate --hyps {_short(mine[0]['hyps'])} --testsets {_short(mine[0]['test_root'])} "
+            "--format json "
             f"--directions {directions} --system '{system}' --out {out} --comet-model none")

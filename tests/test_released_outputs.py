@@ -176,3 +176,22 @@ def test_params_files(profile: str) -> None:
         assert params.source == ro.OFFICIAL_SOURCE and params.comet_model == "Unbabel/wmt22-comet-da"
     raw = yaml.safe_load((ROOT / "params" / profile / "released_outputs.yaml").read_text(encoding="utf-8"))
     assert raw["profile"] == profile
+
+
+def test_the_chapter_runs_and_shows_the_comparison(released_tree: Path, tmp_path: Path) -> None:
+    import nbformat
+    import papermill
+
+    values = make_params(tmp_path / "store", str(released_tree)).model_dump()
+    out = tmp_path / "released_outputs.ipynb"
+    papermill.execute_notebook(str(ROOT / "notebooks" / "released_outputs.ipynb"), str(out), parameters=values,
+                               kernel_name="python3", cwd=str(ROOT), progress_bar=False)
+    html = [o["data"]["text/html"] for c in nbformat.read(out, as_version=4).cells if c.cell_type == "code"
+            for o in c.outputs if "text/html" in o.get("data", {})]
+    comparison = next(h for h in html if "Tables 1-2 cells vs. the released outputs" in h)
+    assert "31.14" in comparison and "38.30" in comparison and "WMT_Winners" not in comparison
+    assert any("wmt23_outputs: BLEU" in h for h in html) and any("OFF-TARGET" in h for h in html)
+    markdown = [o["data"]["text/markdown"] for c in nbformat.read(out, as_version=4).cells if c.cell_type == "code"
+                for o in c.outputs if "text/markdown" in o.get("data", {})]
+    assert any("python -m alma_core.evaluate --hyps" in m for m in markdown)
+    assert any("COMET not computed: comet_model: none" in m for m in markdown)
