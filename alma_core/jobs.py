@@ -152,8 +152,6 @@ def train_config(params: Any, name: str) -> tuple[dict[str, Any], str, Path]:
     values.setdefault("seed", params.seed)
     if getattr(params, "declared_languages", None):  # declared in the params file: the job registers them
         values["declared_languages"] = dict(params.declared_languages)
-    if getattr(params, "languages", None):  # declared in the params file: the job registers them
-        values["languages"] = dict(params.languages)
     report_to = values.pop("report_to", getattr(params, "report_to", None))
     if report_to is None:  # TensorBoard event files at paper scale, where runs take days; none for the tiny profile
         report_to = [] if params.profile == "tiny" else ["tensorboard"]
@@ -241,8 +239,6 @@ def eval_config(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[
            "off_target_candidates": getattr(params, "off_target_candidates", None)}
     if getattr(params, "declared_languages", None):  # declared in the params file: the job registers them
         job["declared_languages"] = dict(params.declared_languages)
-    if getattr(params, "languages", None):  # declared in the params file: the job registers them
-        job["languages"] = dict(params.languages)
     if ev.comet_model == "tiny":  # the locally built checkpoint changes with its code, not with its name
         import hashlib
 

@@ -39,7 +39,6 @@ from alma_core.config import (
 from alma_core.data import DataError
 from alma_core.io import atomic_write_json, read_json
 from alma_core.languages import declare_languages
-from alma_core.languages import declare_languages
 from alma_core.modeling import (
     ModelLoadError,
     apply_lora,
@@ -262,7 +261,6 @@ def _record(cfg: TrainConfig, plan: dict[str, int], extra: dict[str, Any]) -> di
 
 def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainResult:
     """Train one stage as configured; resume from the last checkpoint in output_dir; write run.json (Sections 4-5.2)."""
-    declare_languages(cfg.languages, "languages")  # a language the params file declared, in this process too
     declare_languages(cfg.declared_languages, "declared_languages")  # the params file's own languages
     check_data(cfg)
     plan = batch_plan(cfg)
