@@ -6,7 +6,7 @@ PROFILE ?= tiny
 FORCE  ?= 0
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test book book-html paper-dry-run check-book rehearsal rehearsal-gpu clean
+.PHONY: install test book book-html paper-dry-run check-book publish check-publish rehearsal rehearsal-gpu clean
 
 # Create the venv if missing and install the project (pyproject.toml is the one source of deps).
 $(STAMP): pyproject.toml
@@ -35,6 +35,15 @@ paper-dry-run: $(STAMP)
 # Headless-Chromium check of the built HTML (needs Debian's chromium).
 check-book: $(STAMP)
 	$(PY) -m alma_core.browser
+
+# The built book as a self-contained static site: _build/site/ and _build/alma-companion-site.tar.gz (relative
+# links, nothing loaded from the network, each chapter's executed notebook downloadable). Run `make book` first.
+publish: $(STAMP)
+	$(PY) -m alma_core.publish
+
+# The published site copied to another folder, in headless Chromium via file:// and `python -m http.server`.
+check-publish: publish
+	$(PY) -m alma_core.browser --site _build/site
 
 # The paper + released profiles end to end, offline on this CPU, changed in scale only (local hub of tiny
 # models under the real ids, real data formats, the real sbatch script under a SLURM stand-in, 2 ranks).

@@ -27,7 +27,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
              "params_common", "params_sweeps", "rehearsal", "rehearsal.data", "rehearsal.lexicon", "rehearsal.families", "rehearsal.hub",
              "rehearsal.scale"),
     "book": ("tables", "appendix_c", "report", "plots", "chapters", "scorecard_rules", "scorecard_claims", "scorecard",
-             "book", "browser", "rehearsal.run",
+             "book", "browser", "devtools", "publish", "rehearsal.run",
              "rehearsal.__main__", "__main__"),
 }
 RANK = {"recipe": 0, "runs": 1, "book": 2}
