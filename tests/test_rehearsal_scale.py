@@ -16,7 +16,8 @@ FILES = sorted((ROOT / "params" / "paper").glob("*.yaml")) + sorted((ROOT / "par
 # The last key of every value the override may change (module docstring of alma_core.rehearsal.scale).
 ALLOWED = {"store_dir", "data_root", "test_root", "model", "Random", "Filtered", "train_tokens", "max_steps",
            "eval_blocks", "oscar_data_files", "precision", "sizes", "checkpoints", "checkpoint_every_tokens",
-           "max_sentences", "max_new_tokens", "max_items", "nodes", "gpus_per_node", "submit", "wait"}
+           "max_sentences", "max_new_tokens", "max_items", "nodes", "gpus_per_node", "submit", "wait",
+           "source", "synthetic_segments"}  # the released outputs: a generated tree, never the network
 
 
 def _flat(value: Any, prefix: tuple = ()) -> dict[tuple, Any]:

@@ -195,3 +195,13 @@ def test_the_chapter_runs_and_shows_the_comparison(released_tree: Path, tmp_path
                 for o in c.outputs if "text/markdown" in o.get("data", {})]
     assert any("python -m alma_core.evaluate --hyps" in m for m in markdown)
     assert any("COMET not computed: comet_model: none" in m for m in markdown)
+
+
+def test_the_rehearsal_never_downloads(tmp_path: Path) -> None:
+    from alma_core.params import validate_params
+    from alma_core.rehearsal.scale import scale_params
+
+    values = yaml.safe_load((ROOT / "params" / "paper" / "released_outputs.yaml").read_text(encoding="utf-8"))
+    scaled = validate_params("released_outputs", scale_params(values, root=str(tmp_path)))
+    assert scaled.source == "synthetic" and scaled.synthetic_segments == 4
+    assert scaled.collections == load_params(ROOT / "params" / "paper" / "released_outputs.yaml").collections

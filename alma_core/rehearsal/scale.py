@@ -15,6 +15,8 @@ stays 0) |
 | test sets | WMT'22/'21, all segments | first 4 segments |
 | `max_new_tokens` | 256 | 12 |
 | App. J items | all | first 4 per task and language |
+| released outputs | fe1ixxu/ALMA `outputs/` at the pinned commit, downloaded once | `source: synthetic`: a generated
+tree in the same layout, 4 segments per direction |
 | cluster | `nodes` x `gpus_per_node` (2 x 8) | 1 node x 2 processes on a CPU, 1 on one GPU; sbatch submitted with
 `--wait` |
 | precision | fp16 / bf16 | fp16 -> fp32 on a CPU (DeepSpeed refuses fp16 there); unchanged on a GPU |
@@ -118,6 +120,8 @@ def scale_params(values: dict[str, Any], *, root: str = ROOT, gpu: bool = False)
         evaluation.update(max_sentences=SCALE["test_sentences"], max_new_tokens=SCALE["max_new_tokens"])
     elif isinstance(evaluation, dict) and "tasks" in evaluation:
         evaluation["max_items"] = SCALE["max_items"]
+    if str(out.get("source", "")).startswith(("http://", "https://")):  # the released outputs: never the network
+        out.update(source="synthetic", synthetic_segments=SCALE["test_sentences"])
     if "launch" in out:
         _scale_launch(out["launch"], gpu)
     return out
