@@ -16,7 +16,8 @@ from alma_core.jobs import train_config
 from alma_core.params import load_notebook_params
 from alma_core.store import resolve
 
-__all__ = ["PAPER_TRAINING", "deepspeed_summary", "training_details", "run_jsons", "run_outcomes"]
+__all__ = ["PAPER_TRAINING", "deepspeed_summary", "training_details", "run_jsons", "run_outcomes", "log_history",
+           "loss_curves", "loss_figure"]
 
 PAPER_TRAINING = {
     "backbone": "LLaMA-2-7B / 13B",
@@ -123,3 +124,51 @@ def run_outcomes(params: Any) -> pd.DataFrame:
             "hardware": ", ".join(f"{k} {v}" for k, v in hardware.items()) if isinstance(hardware, dict) else hardware,
         }
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def log_history(run_dir: Path) -> list[dict[str, Any]]:
+    """A run's logged steps: its final trainer_state.json, else the newest checkpoint's (a run going on or killed)."""
+    candidates = [run_dir / "trainer_state.json"]
+    candidates += sorted(run_dir.glob("checkpoint-*/trainer_state.json"),
+                         key=lambda p: int(p.parent.name.split("-")[-1]) if p.parent.name.split("-")[-1].isdigit()
+                         else -1, reverse=True)
+    for path in candidates:
+        if path.is_file():
+            return list(read_json(path).get("log_history", []))
+    return []
+
+
+def loss_curves(params: Any) -> pd.DataFrame:
+    """App. C: training and validation loss by step of every run (trainer_state.json log history; the same values
+    as the TensorBoard event files under <run>/tensorboard when report_to asks for them). Used by
+    notebooks/appC_training_details.ipynb."""
+    rows = []
+    for name, path in run_jsons(params).items():
+        for entry in log_history(path.parent):
+            for key, curve in (("loss", "train loss"), ("eval_loss", "validation loss")):
+                if key in entry and "step" in entry:
+                    rows.append({"run": name, "curve": curve, "step": int(entry["step"]), "loss": float(entry[key])})
+    return pd.DataFrame(rows, columns=["run", "curve", "step", "loss"])
+
+
+def loss_figure(curves: pd.DataFrame, profile: str) -> Any:
+    """App. C: one panel per curve kind (train, validation), one line per run. Used by
+    notebooks/appC_training_details.ipynb."""
+    import matplotlib.pyplot as plt
+
+    from alma_core import plots
+
+    kinds = ["train loss", "validation loss"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, kind in zip(axes, kinds):
+        part = curves[curves["curve"] == kind]
+        for run, group in part.groupby("run", sort=False):
+            ax.plot(group["step"], group["loss"], marker=".", label=run)
+        ax.set_title(f"{kind} by step", fontsize=10)
+        ax.set_xlabel("optimizer step")
+        ax.set_ylabel("loss")
+        ax.grid(alpha=0.3)
+        if not part.empty:
+            ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return plots.add_caption(plots.add_banner(fig, profile), "Loss curves of this build's runs, from their logs")

@@ -24,7 +24,7 @@ import yaml
 
 from alma_core import jobs
 from alma_core.crosslingual_items import CrossLingualDataError, MultipleChoiceItem, items_digest, load_items, task_name
-from alma_core.evaluate import load_job_model
+from alma_core.evaluate import load_job_model, quiet_progress
 from alma_core.io import atomic_write_json, atomic_write_text, read_json
 from alma_core.provenance import package_versions
 from alma_core.store import backbone_path, resolve, run_key
@@ -123,7 +123,7 @@ def _batch_loglikelihoods(model: Any, batch: Sequence[tuple[list[int], list[int]
 
 
 def pair_loglikelihoods(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, str]], *, batch_size: int = 16,
-                        normalize: bool = False, max_length: int | None = None) -> list[float]:
+                        normalize: bool = False, max_length: int | None = None, progress: str = "") -> list[float]:
     """log p(continuation | context) for each (context, continuation) pair, batched (Appendix J, lm-eval-harness
     loglikelihood).
 
@@ -143,10 +143,14 @@ def pair_loglikelihoods(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, s
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     order = sorted(range(len(encoded)), key=lambda i: -(len(encoded[i][0]) + len(encoded[i][1])))
     scores = [0.0] * len(encoded)
-    for begin in range(0, len(order), batch_size):
-        chunk = order[begin:begin + batch_size]
-        for index, value in zip(chunk, _batch_loglikelihoods(model, [encoded[i] for i in chunk], int(pad_id))):
-            scores[index] = value
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(order), desc=progress, unit="option", disable=not progress) as bar:  # options/s, ETA
+        for begin in range(0, len(order), batch_size):
+            chunk = order[begin:begin + batch_size]
+            for index, value in zip(chunk, _batch_loglikelihoods(model, [encoded[i] for i in chunk], int(pad_id))):
+                scores[index] = value
+            bar.update(len(chunk))
     if normalize:
         scores = [s / max(len(cont), 1) for s, (_, cont) in zip(scores, pairs)]
     return scores
@@ -165,13 +169,13 @@ def _argmax(values: Sequence[float]) -> int:
 
 
 def score_multiple_choice(model: Any, tokenizer: Any, items: Sequence[MultipleChoiceItem], *,
-                          batch_size: int = 16) -> MultipleChoiceResult:
+                          batch_size: int = 16, progress: str = "") -> MultipleChoiceResult:
     """Predict the option with the highest log-likelihood for every item; accuracy (acc) and length-normalized
     acc_norm."""
     if not items:
         raise ValueError("no items to score; check the data files / languages asked for")
     pairs = [(ctx, cont) for item in items for ctx, cont in zip(item.contexts, item.continuations)]
-    flat = pair_loglikelihoods(model, tokenizer, pairs, batch_size=batch_size)
+    flat = pair_loglikelihoods(model, tokenizer, pairs, batch_size=batch_size, progress=progress)
     scores, predictions, predictions_norm, offset = [], [], [], 0
     for item in items:
         k = len(item.contexts)
@@ -188,10 +192,11 @@ def score_multiple_choice(model: Any, tokenizer: Any, items: Sequence[MultipleCh
 
 
 def evaluate_task(model: Any, tokenizer: Any, task: str, items: Iterable[MultipleChoiceItem], *,
-                  batch_size: int = 16) -> dict[str, Any]:
-    """Accuracy (percent, as Table 12), acc_norm and n of one task on its items (Appendix J)."""
+                  batch_size: int = 16, progress: str = "") -> dict[str, Any]:
+    """Accuracy (percent, as Table 12), acc_norm and n of one task on its items (Appendix J); `progress` names a
+    progress bar."""
     items = list(items)
-    result = score_multiple_choice(model, tokenizer, items, batch_size=batch_size)
+    result = score_multiple_choice(model, tokenizer, items, batch_size=batch_size, progress=progress)
     langs = sorted({item.lang for item in items})
     return {
         "task": task_name(task),
@@ -256,7 +261,8 @@ def _score_job(
                 result = stored["result"]
                 print(f"[crosslingual] {task} {lang}: reused from {part}", flush=True)
             else:
-                result = evaluate_task(model, tokenizer, task, items, batch_size=int(job.get("batch_size", 16)))
+                result = evaluate_task(model, tokenizer, task, items, batch_size=int(job.get("batch_size", 16)),
+                                       progress=f"{task} {lang}")
                 atomic_write_json(part, {"key": key, "n": len(items), "result": result})
             atomic_write_json(
                 out / f"predictions.{task}.{lang}.json",
@@ -382,6 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m alma_core.crosslingual", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="job YAML written by alma_core.crosslingual.ensure_evaluated")
     args = parser.parse_args(argv)
+    quiet_progress()
     try:
         print(f"[crosslingual] wrote {run_job(args.config)}", flush=True)
     except (CrossLingualDataError, FileNotFoundError) as err:

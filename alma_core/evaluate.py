@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -42,6 +43,7 @@ __all__ = [
     "decoding_device",
     "load_job_model",
     "run_job",
+    "quiet_progress",
     "main",
 ]
 
@@ -144,7 +146,7 @@ def find_hypotheses(hyps_dir: str | os.PathLike, src: str, tgt: str) -> Path:
             return path
     raise EvaluationError(
         f"no hypotheses for {src}-{tgt} in {root}: expected one of {[p.name for p in candidates]}; "
-        "generate them with alma_core.generate.translate(..., output_path=DIR/'{src}-{tgt}.jsonl')"
+        "Fix: generate them with alma_core.generate.translate(..., output_path=DIR/'{src}-{tgt}.jsonl')"
     )
 
 
@@ -157,12 +159,13 @@ def read_hypotheses(path: str | os.PathLike, sources: Sequence[str]) -> list[str
         if missing:
             raise EvaluationError(
                 f"{path}: {len(missing)} of {len(sources)} sentences untranslated (first: {missing[0]}); "
-                "rerun translate() with the same output_path to finish it"
+                "Fix: rerun translate() with the same output_path to finish it"
             )
         return [done[i] for i in range(len(sources))]
     lines = read_lines(path)
     if len(lines) != len(sources):
-        raise EvaluationError(f"{path} has {len(lines)} lines but the test set has {len(sources)} segments")
+        raise EvaluationError(f"{path} has {len(lines)} lines but the test set has {len(sources)} segments. Fix: "
+                              "one line per test segment, in order (is it the file of another direction or test set?)")
     return lines
 
 
@@ -272,7 +275,7 @@ def _comet_by_direction(triples: Mapping[str, tuple[list[str], list[str], list[s
         return {}, "COMET skipped (evaluation.comet_model: none)", ""
     try:
         result = metrics.comet([f[1] for f in flat], [f[2] for f in flat], [f[3] for f in flat],
-                               model=job["comet_model"], batch_size=job["comet_batch_size"], gpus=gpus)
+                               model=job["comet_model"], batch_size=job["comet_batch_size"], gpus=gpus, progress=True)
     except metrics.CometUnavailableError as err:
         return {}, str(err).split(". Provide")[0], ""
     per: dict[str, list[float]] = {}
@@ -314,7 +317,7 @@ def run_job(config_path: str | os.PathLike) -> Path:
         started = time.time()
         hyps = translate(model, tokenizer, sources, src, tgt, num_beams=num_beams, batch_size=job["batch_size"],
                          max_new_tokens=job["max_new_tokens"], max_prompt_tokens=budget, style=style, shots=shots,
-                         output_path=out / f"hyp.{src}-{tgt}.jsonl", progress=False)
+                         output_path=out / f"hyp.{src}-{tgt}.jsonl", progress=True)  # tqdm: sentences/s, ETA
         triples[direction] = (sources, hyps, refs)
         bleu = metrics.bleu(hyps, refs, tgt)
         off = metrics.off_target_rate(hyps, tgt, job.get("off_target_candidates"))
@@ -346,10 +349,17 @@ def run_job(config_path: str | os.PathLike) -> Path:
     return out
 
 
+def quiet_progress(seconds: int = 30) -> None:
+    """A job writing to a log (not a terminal) updates its progress bars every `seconds`, not 10 times a second."""
+    if not sys.stderr.isatty():
+        os.environ.setdefault("TQDM_MININTERVAL", str(seconds))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m alma_core.evaluate` (`job --config FILE` runs one evaluation job)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["job"]:
+        quiet_progress()
         job_parser = argparse.ArgumentParser(prog="python -m alma_core.evaluate job", description=run_job.__doc__)
         job_parser.add_argument("--config", required=True, help="job YAML written by alma_core.jobs")
         try:
@@ -373,6 +383,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     comet_model = None if str(args.comet_model).lower() == "none" else args.comet_model
+    out = Path(args.out)
+    try:  # before any scoring: an --out that cannot be written fails now, not after COMET
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out.parent).close()
+    except OSError as err:
+        print(f"error: cannot write {out} ({err.strerror}). Fix: pass an --out in a writable folder", file=sys.stderr)
+        return 2
     try:
         records = evaluate_system(
             args.system, args.hyps, args.testsets, _parse_directions(args.directions), fmt=args.format,
@@ -382,7 +399,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     frame = results_frame(records)
-    out = Path(args.out)
     atomic_write_json(out, {"system": args.system, "records": records, "results": frame.to_dict(orient="records")})
     atomic_write_text(out.with_suffix(".csv"), frame.to_csv(index=False))
     for metric in METRICS:

@@ -125,6 +125,7 @@ def ensure(params: Any, config: Mapping[str, Any], key: str, out: Path, module: 
             return out
         config_path = out / ("train_config.yaml" if module == TRAIN_MODULE else "job_config.yaml")
         atomic_write_text(config_path, yaml.safe_dump(dict(config), sort_keys=True, allow_unicode=True))
+        print(f"[jobs] {out.name}: running {module.split()[0]}; progress and ETA in {out / 'job.log'}", flush=True)
         try:
             start(params, config_path, module)
             if not finished(out):

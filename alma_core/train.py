@@ -13,6 +13,7 @@ stream), `stage2` (the parallel examples), `trainer` (the HF Trainer, callbacks,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import itertools
 import math
@@ -362,8 +363,9 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
             lora=cfg.lora, base_model=cfg.base_model, base_saved=str(base_copy) if base_copy else None,
             train_metrics=output.metrics, finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
-        if main_rank:
-            atomic_write_json(out / "run.json", record)
+        if main_rank:  # the whole log history where HF users look for it (App. C's loss curves read it)
+            atomic_write_json(out / "trainer_state.json", dataclasses.asdict(trainer.state))
+            atomic_write_json(out / "run.json", record)  # last: status done marks the run finished
         del trainer, model
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -419,7 +421,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as err:
         if err.errno not in DISK_FULL:
             raise
-        print(f"error: could not write {err.filename or 'into the output_dir of ' + args.config} ({err.strerror}). Fix: free "
+        where = err.filename or f"into the output_dir of {args.config}"
+        print(f"error: could not write {where} ({err.strerror}). Fix: free "
               "disk space (or raise the quota / file-size limit), then rerun the same command: training resumes "
               "from the last complete checkpoint", file=sys.stderr)
         return 2

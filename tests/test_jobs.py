@@ -195,3 +195,55 @@ def test_two_stage_chapters_build_on_the_released_stage1(tmp_path: Path) -> None
         written = chapters.render_jobs(params, tmp_path / name)
         configs = [yaml.safe_load(p.read_text()) for p in written if p.name.endswith(".train.yaml")]
         assert [c["base_model"] for c in configs] == [model] and all(c["stage"] == 2 for c in configs)
+
+
+def test_a_dead_job_names_its_log_and_the_command_that_resumes_it(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real job process that dies: the error carries the log's tail, its path and the exact resume command."""
+    (tmp_path / "mods").mkdir()
+    (tmp_path / "mods" / "dyingjob.py").write_text("print('step 3/10 eta 0:01:00', flush=True)\nraise SystemExit(3)\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "mods"))
+    out = tmp_path / "eval" / "dying-key"
+    with pytest.raises(jobs.JobError) as err:
+        jobs.ensure(_params(tmp_path), {"a": 1}, "key", out, "dyingjob", finished=lambda o: False, info={})
+    message = str(err.value)
+    assert "step 3/10 eta 0:01:00" in message and f"log: {out / 'job.log'}" in message
+    assert f"-m dyingjob --config {out / 'job_config.yaml'}" in message and "finished work is kept" in message
+    assert not store.is_done(out, "key") and (out / "job.log").is_file()
+
+
+def test_report_to_defaults_tensorboard_at_paper_scale_and_stays_out_of_the_key(tmp_path: Path) -> None:
+    runs = {"r": {"stage": 2, "language_pairs": ["de-en"], "base_model": "some/hub-id"}}
+    paper = SimpleNamespace(train=runs, store_dir=str(tmp_path), profile="paper", seed=1, data_root=None)
+    values, key, _ = jobs.train_config(paper, "r")
+    assert values["report_to"] == ["tensorboard"]
+    asked = SimpleNamespace(**{**vars(paper), "train": {"r": {**runs["r"], "report_to": ["wandb"]}}})
+    assert jobs.train_config(asked, "r")[0]["report_to"] == ["wandb"] and jobs.train_config(asked, "r")[1] == key
+    tiny = SimpleNamespace(**{**vars(paper), "profile": "tiny"})
+    assert "report_to" not in jobs.train_config(tiny, "r")[0]  # tiny: run.json + trainer_state.json only
+
+
+def test_tensorboard_events_and_trainer_state_feed_appendix_c_loss_curves(tiny_backbone_dir: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from alma_core import appendix_c
+    from alma_core.config import make_config
+    from alma_core.train import run_training
+
+    out = tmp_path / "run"
+    run_training(make_config(dict(stage=2, base_model=str(tiny_backbone_dir), output_dir=str(out),
+                                  language_pairs=["de-en"], max_steps=4, global_batch_size=4, micro_batch_size=4,
+                                  max_length=96, max_train_examples=16, max_eval_examples=4, logging_steps=1,
+                                  eval_every=0.5, report_to=["tensorboard"])))
+    events = list((out / "tensorboard").rglob("events.out.tfevents.*"))
+    assert events, "report_to tensorboard writes event files under output_dir/tensorboard"
+    acc = EventAccumulator(str(events[0].parent))
+    acc.Reload()
+    tb_loss = [(e.step, round(e.value, 4)) for e in acc.Scalars("train/loss")]
+    monkeypatch.setattr(appendix_c, "run_jsons", lambda params: {"r": out / "run.json"})
+    curves = appendix_c.loss_curves(SimpleNamespace())
+    train = curves[curves["curve"] == "train loss"]
+    assert list(zip(train["step"], train["loss"].round(4))) == tb_loss and len(tb_loss) == 4
+    assert sorted(curves[curves["curve"] == "validation loss"]["step"]) == [2, 4, 4]  # every 50%, + the final eval
+    appendix_c.loss_figure(curves, "tiny")
