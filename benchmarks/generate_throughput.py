@@ -30,21 +30,27 @@ OFFICIAL_BATCH = 2
 TOKEN_BUDGET = 32768  # a whole sample direction (40 prompts of <= 80 tokens, 5 beams) fits one batch
 
 
-def official_translate(model, tokenizer, sources, src, tgt) -> list[str]:
+def official_translate(model, tokenizer, sources, src, tgt, *, num_beams: int = NUM_BEAMS,
+                       max_new_tokens: int = MAX_NEW_TOKENS) -> list[str]:
     """The official batching: fixed 256-token left padding, right truncation, batches of 2, unsorted."""
     prompts, _ = build_prompts(tokenizer, sources, src, tgt, max_prompt_tokens=OFFICIAL_PROMPT_LENGTH)
-    config = beam_search_config(model, tokenizer, num_beams=NUM_BEAMS, max_new_tokens=MAX_NEW_TOKENS)
-    tokenizer.padding_side = "left"
+    config = beam_search_config(model, tokenizer, num_beams=num_beams, max_new_tokens=max_new_tokens)
+    padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    device = next(model.parameters()).device
     outputs = []
-    for start in range(0, len(prompts), OFFICIAL_BATCH):
-        encoded = tokenizer(
-            prompts[start : start + OFFICIAL_BATCH], return_tensors="pt", padding="max_length",
-            max_length=OFFICIAL_PROMPT_LENGTH, truncation=True,
-        )
-        with torch.inference_mode():
-            generated = model.generate(**encoded, generation_config=config, use_model_defaults=False)
-        texts = tokenizer.batch_decode(generated[:, OFFICIAL_PROMPT_LENGTH:], skip_special_tokens=True)
-        outputs.extend(clean_output(t, tgt) for t in texts)
+    try:
+        for start in range(0, len(prompts), OFFICIAL_BATCH):
+            encoded = tokenizer(
+                prompts[start : start + OFFICIAL_BATCH], return_tensors="pt", padding="max_length",
+                max_length=OFFICIAL_PROMPT_LENGTH, truncation=True,
+            ).to(device)
+            encoded.pop("token_type_ids", None)
+            with torch.inference_mode():
+                generated = model.generate(**encoded, generation_config=config, use_model_defaults=False)
+            texts = tokenizer.batch_decode(generated[:, OFFICIAL_PROMPT_LENGTH:], skip_special_tokens=True)
+            outputs.extend(clean_output(t, tgt) for t in texts)
+    finally:
+        tokenizer.padding_side = padding_side
     return outputs
 
 
