@@ -83,6 +83,29 @@ def test_derive_repository_prefers_config_then_ci_then_git_remote() -> None:
     assert publish.derive_repository("", {}, "https://example.org/o/r") == PLACE
 
 
+def test_config_hook_fills_the_repository_and_drops_colab_off_github(monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
+    class App:
+        srcdir = str(tmp_path)  # no git repository here: no remote
+
+    def config(url: str) -> object:
+        class Config:
+            html_theme_options = {"repository_url": url,
+                                  "launch_buttons": {"colab_url": "https://colab", "thebe": False}}
+        return Config
+
+    monkeypatch.setenv("GITHUB_REPOSITORY", "lab/alma")
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    on_github = config(PLACE)
+    publish._on_config_inited(App, on_github)
+    assert on_github.html_theme_options["repository_url"] == "https://github.com/lab/alma"
+    assert on_github.html_theme_options["launch_buttons"]["colab_url"] == "https://colab"
+    on_gitlab = config("https://gitlab.com/lab/alma")
+    publish._on_config_inited(App, on_gitlab)
+    assert on_gitlab.html_theme_options["repository_url"] == "https://gitlab.com/lab/alma"
+    assert on_gitlab.html_theme_options["launch_buttons"]["colab_url"] == ""  # Colab would warn, and -W fail
+
+
 def test_launch_buttons_open_the_repository_notebook() -> None:
     binder = "https://mybinder.org/v2/gh/o/r/main?urlpath=tree/book/_executed/sec2_zero_shot.ipynb"
     colab = "https://colab.research.google.com/github/o/r/blob/main/book/_executed/sec2_zero_shot.ipynb"
