@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Download (run HERE, with PyPI) the cp312 manylinux wheels that `tools/gpu_rehearsal.sh` installs on the lent
+# Download (run HERE, with PyPI) the cp312 manylinux wheels that `tools/gpu_rehearsal.sh` (and `tools/gpu_bench.sh`,
+# which needs nothing more) installs on the lent
 # GPU machine (Python 3.12, its own CUDA torch 2.11, numpy 2.x, pyarrow, pandas, scipy, matplotlib, accelerate
 # 1.15, pytorch-lightning 2.6.6). Only what the device lacks or has in a version the project cannot use.
 #   Kept from the device: torch, numpy 2.x and the compiled stack built on it (pyarrow, pandas, scipy, matplotlib):
