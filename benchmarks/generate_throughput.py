@@ -8,6 +8,17 @@ search and the same generation config; the outputs are asserted identical. One r
 shipped sample test sets (the paper's 10 directions, 400 sentences).
 Run: `.venv/bin/python benchmarks/generate_throughput.py` (no arguments, about 30 s on one CPU thread).
 The last line is `speedup: <ours / official>`. The GPU counterpart, at the 1.1B shape: benchmarks/gpu_throughput.py.
+
+What else transformers 4.57.6 offers for beam search, read in its generation/utils.py and tried on the tiny model:
+* batch size is the lever (stack-notes: a decoding step costs about the same for 10 or 80 sequences), hence the
+  token budget: rows x 5 beams x (longest prompt + max_new_tokens) tokens of KV cache per batch.
+* `cache_implementation="static"` runs with beam search and gives the same outputs, but `_beam_search` calls the
+  plain forward: the automatic torch.compile of a static cache (`get_compiled_call`) exists only in `_sample` and
+  assisted decoding, and beam reordering (`reorder_cache`, index_select) replaces the cache tensors, so CUDA graphs
+  cannot hold them. Without compilation it was slower here (0.26 s vs 0.22 s for 16 sentences). Not used.
+* `prefill_chunk_size` is read only by `_sample`; `low_memory=True` (sequential beams) raises since the beam
+  search refactor; assisted/speculative decoding needs num_beams=1; "offloaded" caches save memory, not time.
+* `early_stopping` would stop beams sooner but changes outputs; kept at the model's default, like the official code.
 """
 
 from __future__ import annotations
