@@ -22,6 +22,8 @@ __all__ = [
     "load_kwargs",
     "check_lora_targets",
     "conventions",
+    "load_conventions",
+    "example_row",
     "fix_pad_token",
 ]
 
@@ -104,44 +106,61 @@ def _prepends(tokenizer: Any) -> list[str]:
     return tokenizer.convert_ids_to_tokens(full[:start])
 
 
-def _saved_dtype(model: Any) -> str | None:
-    """The dtype the checkpoint was saved in (its config.json), whatever dtype it was loaded in."""
-    from transformers import AutoConfig
+def conventions(config: Any, tokenizer: Any) -> dict[str, Any]:
+    """One row of what differs between families, read from a checkpoint's config and tokenizer alone (Sec. 5.2).
 
-    try:
-        dtype = AutoConfig.from_pretrained(model.name_or_path).dtype
-    except (OSError, ValueError):
-        dtype = getattr(model.config, "dtype", None)
-    return str(dtype).replace("torch.", "") if dtype is not None else None
-
-
-def conventions(model: Any, tokenizer: Any) -> dict[str, Any]:
-    """One row of what differs between families for a loaded (model, tokenizer) pair, read from both (Sec. 5.2)."""
-    config = model.config
+    No weights are loaded (a paper-scale backbone is 8-9B parameters); `tokenizer` after `fix_pad_token(None, ...)`
+    shows the pad the runs use.
+    """
     family = family_of(config)
     keys = ("sliding_window", "use_sliding_window", "attn_logit_softcapping", "final_logit_softcapping",
-            "tie_word_embeddings", "max_position_embeddings", "max_seq_len", "n_positions")
+            "tie_word_embeddings", "max_position_embeddings", "max_seq_len", "n_positions", "vocab_size", "dtype")
     get = {key: getattr(config, key, None) for key in keys}.get
     window = get("sliding_window") if get("use_sliding_window") is not False else None
     capping = [v for v in (get("attn_logit_softcapping"), get("final_logit_softcapping")) if v]
     return {
-        "architecture": type(model).__name__,
-        "model_type": family.model_type,
+        "architecture": (getattr(config, "architectures", None) or [type(config).__name__])[0],
         "prepends": " ".join(_prepends(tokenizer)) or "nothing",
         "BOS": _token(tokenizer, "bos"),
         "EOS": _token(tokenizer, "eos"),
         "pad": _token(tokenizer, "pad"),
         "pad != EOS": tokenizer.pad_token_id is not None and tokenizer.pad_token_id != tokenizer.eos_token_id,
         "tokenizer": type(tokenizer).__name__,
-        "vocab (tokenizer / embedding rows)": f"{len(tokenizer)} / {model.get_input_embeddings().num_embeddings}",
+        "vocab (tokenizer / embedding rows)": f"{len(tokenizer)} / {get('vocab_size')}",
         "tied embeddings": bool(get("tie_word_embeddings")),
         "context": get("max_position_embeddings") or get("max_seq_len") or get("n_positions"),
         "sliding window": window,
         "soft-capping": " / ".join(str(v) for v in capping) or None,
-        "attention": getattr(config, "_attn_implementation", None),
-        "saved dtype": _saved_dtype(model),
+        "attention": load_kwargs(config).get("attn_implementation", "sdpa (default)"),
+        "saved dtype": str(get("dtype")).replace("torch.", "") if get("dtype") is not None else None,
         "LoRA targets": ", ".join(family.lora_targets),
     }
+
+
+def load_conventions(name_or_path: str, *, local_files_only: bool = False) -> tuple[dict[str, Any], Any, Any]:
+    """(conventions row with the shipped pad beside the one used, config, tokenizer with pad != EOS) of a backbone.
+
+    Used by notebooks/porting_backbones.ipynb."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(name_or_path, local_files_only=local_files_only)
+    tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=local_files_only)
+    shipped = _token(tokenizer, "pad")
+    fix_pad_token(None, tokenizer)
+    row = conventions(config, tokenizer)
+    return {**row, "pad": f"{row['pad']} (shipped: {shipped})" if shipped != row["pad"] else row["pad"]}, config, \
+        tokenizer
+
+
+def example_row(tokenizer: Any, example: dict[str, list[int]]) -> dict[str, Any]:
+    """How one stage-2 example starts and ends, and what its loss covers (Sec. 4.2: target + EOS only)."""
+    ids, labels = example["input_ids"], example["labels"]
+    kept = [label for label in labels if label != -100]
+    tokens = tokenizer.convert_ids_to_tokens(ids)
+    return {"first tokens": " ".join(tokens[:3]), "last tokens": " ".join(tokens[-3:]),
+            "prompt tokens (masked)": len(ids) - len(kept), "loss tokens (target + EOS)": len(kept),
+            "last loss token": tokenizer.convert_ids_to_tokens(kept[-1]),
+            "BOS count": ids.count(tokenizer.bos_token_id) if tokenizer.bos_token_id is not None else 0}
 
 
 def fix_pad_token(model: Any, tokenizer: Any) -> int:
@@ -170,3 +189,4 @@ def fix_pad_token(model: Any, tokenizer: Any) -> int:
                     config.bos_token_id = tokenizer.bos_token_id
                 config.eos_token_id = tokenizer.eos_token_id
     return pad
+

@@ -33,6 +33,7 @@ from alma_core.params_common import (
 from alma_core.params_sweeps import (
     AppAObjectivesParams,
     BackboneSpec,
+    PortingBackbonesParams,
     Sec3ParallelDataParams,
     Sec61MonolingualTokensParams,
 )
@@ -229,6 +230,7 @@ SCHEMAS: dict[str, type[NotebookParams]] = {
     "sec6_1_monolingual_tokens": Sec61MonolingualTokensParams,
     "appJ_crosslingual": AppJCrossLingualParams,
     "add_language_pair": AddLanguagePairParams,
+    "porting_backbones": PortingBackbonesParams,
     "scorecard": ScorecardParams,
     "released_outputs": ReleasedOutputsParams,
 }

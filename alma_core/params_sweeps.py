@@ -10,7 +10,15 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from alma_core.params_common import EvalParams, LaunchParams, SystemSpec, TrainRunsParams, _Strict
+from alma_core.params_common import (
+    EvalParams,
+    LaunchParams,
+    NotebookParams,
+    SystemSpec,
+    TrainRunsParams,
+    _Strict,
+    check_train_runs,
+)
 
 __all__ = [
     "count_label",
@@ -18,6 +26,7 @@ __all__ = [
     "Sec3ParallelDataParams",
     "AppAObjectivesParams",
     "Sec61MonolingualTokensParams",
+    "PortingBackbonesParams",
 ]
 
 
@@ -226,3 +235,21 @@ class Sec61MonolingualTokensParams(_DerivedRuns):
         run = next(s.train for s in self.systems if s.name == system)
         step = int(str(self.train[run]["base_model"]).rsplit("-", 1)[1])
         return step * int(self.stage1.get("global_batch_size", 256)) * int(self.stage1.get("max_length", 512))
+
+
+class PortingBackbonesParams(NotebookParams):
+    """notebooks/porting_backbones.ipynb: the stage-2 recipe (Sec. 5.2) on today's backbones, one LoRA run each."""
+
+    backbones: dict[str, str] = Field(min_length=1, description="display name -> hub id (or local folder)")
+    stand_ins: bool = Field(False, description="build local stand-ins of the hub ids (rehearsal.hub) instead")
+    example: tuple[str, str] = Field(("Die Katze sitzt auf der Matte.", "The cat sits on the mat."),
+                                     description="a de->en pair whose tokens and loss mask are shown per family")
+    stage2: dict[str, Any] = Field(description="TrainConfig values of every backbone's run (base_model filled in)")
+    evaluation: EvalParams
+    launch: LaunchParams = LaunchParams()
+
+    @field_validator("stage2")
+    @classmethod
+    def _stage2(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Must be a valid TrainConfig once each backbone is its base_model."""
+        return check_train_runs({"stage2": value})["stage2"]

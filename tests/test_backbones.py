@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from alma_core.backbones import LoraTargetError, check_lora_targets, conventions, lora_targets
+from alma_core.backbones import LoraTargetError, check_lora_targets, conventions, load_conventions, lora_targets
 from alma_core.generate import beam_search_config, translate
 from alma_core.modeling import apply_lora, load_backbone, trainable_names
 from alma_core.objectives import IGNORE_INDEX, RightPadCollator, parallel_example, prompt_start_ids
@@ -128,10 +128,14 @@ def test_generation_stops_at_the_familys_eos(family):
 
 
 def test_conventions_row_reads_what_differs(family):
+    from transformers import AutoConfig
+
     repo_id, model, tok = family
-    row = conventions(model, tok)
+    row = conventions(AutoConfig.from_pretrained(repo_id), tok)
+    assert load_conventions(repo_id)[0]["pad"].startswith(f"{tok.pad_token} (")
     architecture, bos, eos, _, pad, context, tied = MODERN[repo_id]
     assert row["architecture"] == architecture and row["context"] == context and row["tied embeddings"] is tied
+    assert row["vocab (tokenizer / embedding rows)"] == f"{len(tok)} / {model.get_input_embeddings().num_embeddings}"
     assert row["prepends"] == (bos or "nothing") and row["EOS"].startswith(eos) and row["pad"].startswith(pad)
     assert row["pad != EOS"] is True and row["LoRA targets"] == "down_proj"
     gemma = repo_id == "google/gemma-2-9b"

@@ -35,6 +35,7 @@ __all__ = [
     "hub_ids",
     "snapshot_revision",
     "build_local_hub",
+    "build_stand_ins",
     "main",
 ]
 
@@ -276,6 +277,32 @@ def build_local_hub(
         )
     built.update(_publish_comet(hf_home))
     return built
+
+
+def build_stand_ins(repo_ids: Iterable[str], folder: str | os.PathLike, *, seed: int = 0) -> dict[str, Path]:
+    """Stand-ins of hub ids as plain local folders `folder/<org>--<name>` (the tiny profile of
+    notebooks/porting_backbones.ipynb, which has no hub); same weights and tokenizer as in the local hub."""
+    specs = {m.repo_id: m for m in HUB_MODELS}
+    unknown = [r for r in repo_ids if r not in specs]
+    if unknown:
+        raise ValueError(f"no stand-in for {unknown}; known: {sorted(specs)}. Fix: add a HubModel to HUB_MODELS")
+    lines, out = corpus_lines(), {}
+    for repo_id in repo_ids:
+        target = Path(folder) / repo_id.replace("/", "--")
+        if not (target / "config.json").is_file():
+            spec = specs[repo_id]
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(dir=folder, prefix="."))
+            try:
+                _write_model(spec, family_tokenizer(spec.family, lines, spec.pad_unk), seed, tmp)
+                os.replace(tmp, target)
+            except OSError:
+                if not (target / "config.json").is_file():
+                    raise
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        out[repo_id] = target
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
