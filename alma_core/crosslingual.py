@@ -26,7 +26,7 @@ from alma_core import jobs
 from alma_core.crosslingual_items import CrossLingualDataError, MultipleChoiceItem, items_digest, load_items, task_name
 from alma_core.evaluate import load_job_model, quiet_progress
 from alma_core.io import atomic_write_json, atomic_write_text, read_json
-from alma_core.provenance import package_versions
+from alma_core.provenance import determinism, git_revision, hardware, package_versions
 from alma_core.store import backbone_path, resolve, run_key
 
 __all__ = [
@@ -296,6 +296,7 @@ def run_job(config_path: str | os.PathLike) -> Path:
             "scoring": "lm-eval-harness-style option log-likelihood (acc, acc_norm)",
             "device": str(next(model.parameters()).device),
             "versions": package_versions(),
+        "git_revision": git_revision(), "hardware": hardware(), "determinism": determinism(),
         },
     )
     atomic_write_json(out / "scores.json", rows)  # last: its presence marks the job finished

@@ -27,7 +27,7 @@ from alma_core.data import read_shots, shots_path
 from alma_core.generate import count_truncated, load_translator, read_translations, translate
 from alma_core.io import atomic_write_json, atomic_write_text
 from alma_core.languages import declare_languages, get_language, paper_directions, wmt_test_set
-from alma_core.provenance import package_versions
+from alma_core.provenance import determinism, git_revision, hardware, package_versions
 from alma_core.testsets import read_lines, read_test_set
 from alma_core.train import load_trained
 
@@ -254,6 +254,7 @@ def load_job_model(job: Mapping[str, Any], device: str, dtype: str | None) -> tu
         job["model"],
         adapter=job.get("adapter"),
         local_files_only=job.get("local_files_only", False),
+        trust_remote_code=job.get("trust_remote_code", False),
         dtype=dtype,
         device=device,
     )
@@ -344,7 +345,8 @@ def run_job(config_path: str | os.PathLike) -> Path:
         "system": job["system"], "job": job, "signature": signatures.get("bleu " + job["directions"][0]),
         "comet_model": job["comet_model"] if not comet_error else f"not computed: {comet_error}",
         "signatures": signatures, "outputs": outputs, "device": device, "dtype": dtype, "num_beams": num_beams,
-        "versions": package_versions()})
+        "versions": package_versions(),
+        "git_revision": git_revision(), "hardware": hardware(), "determinism": determinism()})
     atomic_write_json(out / "scores.json", rows)  # last: its presence marks the job finished
     return out
 

@@ -21,7 +21,7 @@ import yaml
 from alma_core import launch, store
 from alma_core.config import batch_plan, make_config
 from alma_core.io import atomic_write_text, read_json
-from alma_core.tiny_comet import build_tiny_comet
+from alma_core.tiny_comet import build_tiny_comet, tiny_comet_digest
 
 __all__ = [
     "JobError",
@@ -221,7 +221,8 @@ def _model_of(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[di
         return {"trained": str(trained[system.train])}, {"trained": Path(trained[system.train]).name}
     path = store.backbone_path(system.model, getattr(params, "tiny_backbone", {}), params.store_dir)
     local = Path(path).is_dir()
-    return ({"model": path, "adapter": system.adapter, "local_files_only": system.local_files_only},
+    return ({"model": path, "adapter": system.adapter, "local_files_only": system.local_files_only,
+             **({"trust_remote_code": True} if getattr(system, "trust_remote_code", False) else {})},
             {"model": Path(path).name if local else path, "adapter": system.adapter})
 
 
@@ -240,13 +241,8 @@ def eval_config(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[
            "off_target_candidates": getattr(params, "off_target_candidates", None)}
     if getattr(params, "declared_languages", None):  # declared in the params file: the job registers them
         job["declared_languages"] = dict(params.declared_languages)
-    if ev.comet_model == "tiny":  # the locally built checkpoint changes with its code, not with its name
-        import hashlib
-
-        identity = {
-            "system": identity,
-            "tiny_comet": hashlib.sha256(Path(comet_checkpoint(params)).read_bytes()).hexdigest()[:16],
-        }
+    if ev.comet_model == "tiny":  # the locally built checkpoint changes with its code, not with its name or folder
+        identity = {"system": identity, "tiny_comet": tiny_comet_digest(comet_checkpoint(params))[:16]}
     key = store.run_key({"job": {k: v for k, v in job.items() if k not in ("trained", "model", "system")},
                          "identity": identity})
     out = store.resolve(params.store_dir) / "eval" / f"{slug(system.name)}-{key}"

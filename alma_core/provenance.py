@@ -1,6 +1,13 @@
-"""What produced a number (Section 5.1, App. C): package versions, the git revision and the hardware, once.
+"""What produced a number (Section 5.1, App. C): package versions, the git revision, the hardware and the
+determinism settings, once.
 
-Every run.json (training, evaluation, Appendix J scoring) records them; `report.provenance` shows them.
+Every run.json (training, evaluation, Appendix J scoring) records them; `report.provenance` shows them. Two builds
+from clean stores on the same machine give byte-identical results (scores.json, hypotheses, predictions, weights,
+the chapters' tables and figure data; tests/test_rebuild.py); what would make two builds differ is recorded here:
+other package versions, another git revision, other hardware (GPU model, CPU count, torch threads: float sums
+change with the thread count), other seeds, and the torch determinism flags. run.json files also hold what differs
+on every run by nature and is therefore never compared: wall times ("seconds", "wall_time_s", "train_metrics"),
+start/finish timestamps, the host name, the command line, and absolute paths of the store.
 """
 
 from __future__ import annotations
@@ -13,7 +20,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PACKAGES", "package_versions", "git_revision", "hardware"]
+__all__ = ["PACKAGES", "VOLATILE", "package_versions", "git_revision", "hardware", "determinism"]
+
+# run.json keys that differ on every run by nature (times, host, command); never compared across builds (nor is the
+# store's own folder, which appears in paths).
+VOLATILE = ("seconds", "wall_time_s", "started", "finished", "train_metrics", "tokens_per_s", "host", "command")
 
 PACKAGES = ("torch", "transformers", "tokenizers", "peft", "accelerate", "deepspeed", "datasets", "numpy", "sacrebleu",
             "unbabel-comet", "alma-core")
@@ -51,3 +62,19 @@ def hardware() -> dict[str, Any]:
     )
     return {"machine": platform.machine(), "system": platform.system(), "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads(), "gpus": gpus, "host": platform.node()}
+
+
+def determinism() -> dict[str, Any]:
+    """The settings that decide whether a rerun is bit-identical (App. C): torch's deterministic mode, cuDNN flags,
+    TF32, threads, and the environment variables that change reductions or hashing."""
+    import torch
+
+    return {
+        "torch_deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
+        "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
+        "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
+        "torch_threads": torch.get_num_threads(),
+        "env": {name: os.environ.get(name) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUBLAS_WORKSPACE_CONFIG",
+                                                        "PYTHONHASHSEED", "CUDA_VISIBLE_DEVICES")},
+    }

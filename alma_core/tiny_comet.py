@@ -10,6 +10,7 @@ quality: numbers from it are plumbing checks, never comparable to the paper's CO
 
 from __future__ import annotations
 
+import json
 import os
 import string
 from pathlib import Path
@@ -18,13 +19,15 @@ import yaml
 
 from alma_core.io import atomic_write_text, stable_hash
 
-__all__ = ["TINY_COMET_SEED", "TINY_COMET_REVISION", "build_tiny_comet", "install_tiny_comet_as_hf_cache"]
+__all__ = ["TINY_COMET_SEED", "TINY_COMET_REVISION", "build_tiny_comet", "tiny_comet_digest",
+           "install_tiny_comet_as_hf_cache"]
 
 TINY_COMET_SEED = 20231020
 # A fixed 40-hex "commit" for the fake hub snapshots (any hex string works for an offline cache).
 TINY_COMET_REVISION = "7a1e0c0ffee0000000000000000000000000a1ba"
 
 _SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
+DIGEST = "weights.sha256"
 
 
 def _vocabulary() -> list[tuple[str, float]]:
@@ -120,6 +123,7 @@ def _save_checkpoint(model_dir: Path, pretrained_model: str) -> Path:
     finally:
         torch.random.set_rng_state(state)
     hparams = dict(model.hparams)
+    _write_digest(model_dir, model.state_dict(), hparams)
     ckpt = model_dir / "checkpoints" / "model.ckpt"
     ckpt.parent.mkdir(parents=True, exist_ok=True)
     tmp = ckpt.with_suffix(".ckpt.tmp")
@@ -132,6 +136,26 @@ def _save_checkpoint(model_dir: Path, pretrained_model: str) -> Path:
     return ckpt
 
 
+def _write_digest(model_dir: Path, state: dict, hparams: dict) -> str:
+    """sha256 of the weights and settings, not of the file (its hparams name the encoder's folder): the identity
+    that keys evaluation jobs, the same for the same checkpoint wherever the store lies (Section 5.1 COMET)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        digest.update(name.encode())
+        digest.update(state[name].detach().cpu().contiguous().numpy().tobytes())
+    digest.update(json.dumps({k: v for k, v in hparams.items() if k != "pretrained_model"}, sort_keys=True,
+                             default=str).encode())
+    atomic_write_text(model_dir / DIGEST, digest.hexdigest() + "\n")
+    return digest.hexdigest()
+
+
+def tiny_comet_digest(checkpoint: str | os.PathLike) -> str:
+    """The weights digest of a tiny COMET checkpoint built by build_tiny_comet (see _write_digest)."""
+    return (Path(checkpoint).parent.parent / DIGEST).read_text(encoding="utf-8").strip()
+
+
 def build_tiny_comet(out_dir: str | os.PathLike) -> Path:
     """Build (once; reused if complete) a tiny COMET model; returns its `checkpoints/model.ckpt` path.
 
@@ -141,7 +165,7 @@ def build_tiny_comet(out_dir: str | os.PathLike) -> Path:
     out_dir = Path(out_dir).resolve()
     ckpt = out_dir / "checkpoints" / "model.ckpt"
     marker = out_dir / "BUILD_OK"
-    key = stable_hash({"vocab": _vocabulary(), "seed": TINY_COMET_SEED, "layout": 1})
+    key = stable_hash({"vocab": _vocabulary(), "seed": TINY_COMET_SEED, "layout": 2})
     if ckpt.is_file() and marker.is_file() and marker.read_text().strip() == key:
         return ckpt
     encoder_dir = out_dir / "encoder"
@@ -187,7 +211,7 @@ def _rename_encoder(ckpt: Path, hparams_file: Path, encoder_id: str) -> None:
     """Point a saved checkpoint's `pretrained_model` at a hub id (as in the real wmt22-comet-da)."""
     import torch
 
-    blob = torch.load(ckpt, map_location="cpu", weights_only=False)
+    blob = torch.load(ckpt, map_location="cpu", weights_only=True)
     blob["hyper_parameters"]["pretrained_model"] = encoder_id
     tmp = ckpt.with_suffix(".ckpt.tmp")
     torch.save(blob, tmp)
