@@ -86,6 +86,10 @@ def notebook_pairs(
     """(name, notebook, params file or None when the profile has none) for every chapter of the book (or `only`
     those)."""
     root = root or repo_root()
+    unknown = sorted(set(only) - set(toc_chapters(root)))
+    if unknown:
+        raise BookError(f"--only {', '.join(unknown)}: not a chapter of _toc.yml. Fix: use one of "
+                        f"{', '.join(toc_chapters(root))}")
     pairs = []
     for name in toc_chapters(root):
         if only and name not in only:

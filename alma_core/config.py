@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from alma_core.data import monolingual_path, parallel_path, sample_data_dir
+from alma_core.data import DataError, monolingual_path, parallel_path, read_parallel, sample_data_dir
 from alma_core.io import validation_message
 from alma_core.languages import parse_declarations
 from alma_core.oscar import OSCAR_DATA_FILES, oscar_files
@@ -56,6 +56,8 @@ class TrainConfig(BaseModel):
     objective: Literal["clm", "prefix_lm", "mod"] = Field("clm", description="App. A: CLM (ALMA), prefix-LM or MoD")
     base_model: str = Field(description="hub id (meta-llama/Llama-2-7b-hf) or a local directory")
     local_files_only: bool = False
+    trust_remote_code: bool = Field(False, description="run the model's own Python code (config.json auto_map); "
+                                    "only for a model whose authors you trust")
     output_dir: str
     # stage 2: parallel data in the official layout
     data_root: str | None = Field(None, description="root of {xx}en/train.{xx}-en.json; None = shipped sample")
@@ -78,7 +80,8 @@ class TrainConfig(BaseModel):
         "shards, a pattern with {lang}; hf://datasets/... or a local path (relative = repo root)",
     )
     monolingual_langs: list[str] = Field(default_factory=list)
-    monolingual_ratios: dict[str, float] | None = Field(None, description="None = App. D.1 temperature sampling")
+    monolingual_ratios: dict[str, Annotated[float, Field(ge=0, le=1)]] | None = Field(
+        None, description="None = App. D.1 temperature sampling")
     temperature: float = Field(6.0, gt=0)
     train_tokens: int | None = Field(None, ge=1, description="stage-1 budget; sets max_steps")
     eval_blocks: int = Field(16, ge=1)
@@ -258,6 +261,10 @@ def check_data(cfg: TrainConfig) -> None:
                     f"language_pairs: {src}-{tgt} needs {path}, which does not exist. "
                     "Fix: set data_root to the folder holding {xx}en/train.{xx}-en.json, or drop the pair"
                 )
+            try:  # a malformed line fails here, not after the backbone has loaded
+                read_parallel(path, src, tgt)
+            except DataError as err:
+                raise TrainDataError(f"language_pairs: {src}-{tgt}: {err}") from None
     elif cfg.monolingual_source == "files":
         for lang in cfg.monolingual_langs:
             path = monolingual_path(monolingual_data_root(cfg), lang)

@@ -254,6 +254,7 @@ def load_job_model(job: Mapping[str, Any], device: str, dtype: str | None) -> tu
         job["model"],
         adapter=job.get("adapter"),
         local_files_only=job.get("local_files_only", False),
+        trust_remote_code=job.get("trust_remote_code", False),
         dtype=dtype,
         device=device,
     )

@@ -176,7 +176,11 @@ def read_translations(path: str | os.PathLike, sources: Sequence[str] | None = N
     done: dict[int, str] = {}
     if not path.is_file():
         return done
-    lines = path.read_text(encoding="utf-8").split("\n")
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except UnicodeDecodeError as err:
+        raise GenerationError(f"{path}: not valid UTF-8 at byte {err.start}. Fix: delete the file (it was not written "
+                              "by translate()) or re-encode it as UTF-8") from None
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -194,7 +198,7 @@ def read_translations(path: str | os.PathLike, sources: Sequence[str] | None = N
             raise ResumeMismatchError(
                 f"{path}:{lineno}: holds sentence {index} {source[:60]!r} but the sources given now have {given} "
                 f"there; "
-                "this file belongs to another test set or direction: pass another output_path or delete the file"
+                "this file belongs to another test set or direction. Fix: pass another output_path or delete the file"
             )
         done[index] = hypothesis
     return done
@@ -310,6 +314,12 @@ def _write_final_partial(path: Path, sources: Sequence[str], done: dict[int, str
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
+def _adapter_base(adapter: Path) -> str | None:
+    """The base model a LoRA adapter records in its adapter_config.json (None when it records none)."""
+    config = adapter / "adapter_config.json"
+    return json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path") if config.is_file() else None
+
+
 def load_translator(
     path_or_id: str | os.PathLike,
     *,
@@ -318,19 +328,30 @@ def load_translator(
     dtype: Any = None,
     device: str | None = None,
     merge: bool = True,
+    trust_remote_code: bool = False,
 ) -> tuple[Any, Any]:
     """(model, tokenizer) for translation: full weights, or a base model plus a LoRA adapter (Section 5.2).
 
     The adapter is merged into the base weights by default (same outputs, faster decoding).
     """
-    model, tokenizer = load_backbone(path_or_id, local_files_only=local_files_only, dtype=dtype)
+    model, tokenizer = load_backbone(path_or_id, local_files_only=local_files_only, dtype=dtype,
+                                     trust_remote_code=trust_remote_code)
     if adapter is not None:
         from peft import PeftModel
 
         adapter_path = Path(adapter)
         if not (adapter_path / "adapter_config.json").is_file() and adapter_path.exists():
             raise GenerationError(f"{adapter_path}: no adapter_config.json; pass the folder saved by a LoRA run")
-        model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
+        try:
+            model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
+        except RuntimeError as err:  # shape mismatches: the adapter was trained on another base model
+            if "size mismatch" not in str(err):
+                raise
+            base = _adapter_base(adapter_path) or "another base model (none recorded)"
+            raise GenerationError(
+                f"LoRA adapter {adapter} does not fit the model {str(path_or_id)!r}: it was trained on {base} "
+                "(adapter_config.json base_model_name_or_path) and its weight shapes differ. Fix: load the adapter "
+                "on the base model it was trained on (the system's `model`)") from None
         if merge:
             model = model.merge_and_unload()
     if device is not None:

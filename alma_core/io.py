@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import errno
 import hashlib
 import json
 import os
@@ -11,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "DiskFullError",
+    "is_disk_full",
     "atomic_write_bytes",
     "atomic_write_text",
     "atomic_write_json",
@@ -22,6 +26,18 @@ __all__ = [
 ]
 
 
+class DiskFullError(OSError, ValueError):
+    """A write that failed for lack of space (or quota, or a file-size limit); nothing finished was overwritten."""
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """Whether a write failed for lack of space, quota or a file-size limit (OSError, or safetensors' own I/O error)."""
+    if isinstance(err, OSError):
+        return err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    text = str(err)
+    return any(f"os error {code})" in text for code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write bytes to a temp file beside `path`, then rename it into place (never a half-written file)."""
     path = Path(path)
@@ -31,8 +47,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and is_disk_full(err):
+            raise DiskFullError(err.errno, f"could not write {path}: no space left ({err.strerror}); the previous "
+                                f"file, if any, is unchanged. Fix: free space (df -h {path.parent}), rerun") from None
         raise
     return path
 
@@ -67,7 +86,8 @@ def read_text(path: str | os.PathLike, what: str, fix: str,
     try:
         return path, path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:
-        raise error(f"{path}: not valid UTF-8 at byte {err.start}. Fix: re-encode the file as UTF-8.") from None
+        utf16 = " (it looks like UTF-16)" if path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        raise error(f"{path}: not valid UTF-8 at byte {err.start}{utf16}. Fix: re-encode the file as UTF-8.") from None
 
 
 def json_records(path: str | os.PathLike, text: str,
@@ -102,6 +122,8 @@ def validation_message(err: Any, where: str, fields: Any = None) -> str:
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
         if item["type"] == "extra_forbidden":
             known = f"; known keys: {', '.join(fields)}" if fields else ""
+            meant = difflib.get_close_matches(str(item["loc"][-1]), list(fields or ()), n=1)
+            known = f"; did you mean '{meant[0]}'?{known}" if meant else known
             lines.append(f"{where}: unknown key '{key}'. Fix: remove it or fix its spelling{known}")
         elif item["type"] == "missing":
             info = fields.get(key) if fields else None

@@ -292,12 +292,29 @@ def _torch_dtype(dtype: Any) -> Any:
     return names[dtype]
 
 
+def _interrupted_download(name: str) -> ModelLoadError | None:
+    """An error naming the partial files an interrupted hub download left in the cache (None when there are none)."""
+    from huggingface_hub import constants
+
+    repo = Path(constants.HF_HUB_CACHE) / f"models--{name.replace('/', '--')}"
+    partial = sorted((repo / "blobs").glob("*.incomplete"))
+    if not partial:
+        return None
+    return ModelLoadError(
+        f"backbone {name!r}: an interrupted download left {len(partial)} partial file(s) ({partial[0].name}) in "
+        f"{repo}. Fix: rerun `huggingface-cli download {name}` where there is network (it resumes the partial "
+        f"files), or delete {repo} and download again")
+
+
 def _hub_load_error(name: str, err: Exception, local_files_only: bool) -> ModelLoadError:
     """A ModelLoadError for a hub id that did not load: names the id, the cache and the fix (offline or not)."""
     from huggingface_hub import constants
     from transformers.utils import is_offline_mode
 
     cache = constants.HF_HUB_CACHE
+    interrupted = _interrupted_download(name)
+    if interrupted is not None:
+        return interrupted
     local_hint = f"; if {name!r} is meant as a local folder, check it exists (or write it as ./{name})"
     if is_offline_mode() or constants.HF_HUB_OFFLINE or local_files_only:
         why = "HF_HUB_OFFLINE=1 is set" if not local_files_only else "local_files_only=True"
@@ -314,8 +331,20 @@ def _hub_load_error(name: str, err: Exception, local_files_only: bool) -> ModelL
     )
 
 
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json", "spiece.model")
+
+
+def _check_tokenizer_files(folder: Path) -> None:
+    """A local model folder must hold its tokenizer (Sec. 5.1 decodes with the model's own vocabulary)."""
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelLoadError(
+            f"{folder} holds no tokenizer (none of {', '.join(TOKENIZER_FILES)}). Fix: save it beside the weights "
+            "(tokenizer.save_pretrained(folder)) or copy the base model's tokenizer files there")
+
+
 def load_backbone(
-    name_or_path: str | os.PathLike, *, local_files_only: bool = False, dtype: Any = None
+    name_or_path: str | os.PathLike, *, local_files_only: bool = False, dtype: Any = None,
+    trust_remote_code: bool = False,
 ) -> tuple[Any, Any]:
     """Load (model, tokenizer) by hub id or local folder, in `dtype`, with pad != EOS set everywhere (Sections 2.2,
     5.2).
@@ -332,13 +361,32 @@ def load_backbone(
             f"backbone {name!r}: no such directory; build it with build_tiny_backbone() or give a hub id"
         )
     torch_dtype = _torch_dtype(dtype)
+    if local:
+        _check_tokenizer_files(Path(name))
+    elif (interrupted := _interrupted_download(name)) is not None:
+        raise interrupted
+    from safetensors import SafetensorError
+
+    remote = {"trust_remote_code": trust_remote_code}  # never run a model's own code unless a params file asks
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local_files_only)
-        config = AutoConfig.from_pretrained(name, local_files_only=local_files_only)
+        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local_files_only, **remote)
+        config = AutoConfig.from_pretrained(name, local_files_only=local_files_only, **remote)
         model = AutoModelForCausalLM.from_pretrained(  # + the family's needs: eager attention for Gemma-2
             name, config=config, local_files_only=local_files_only, dtype=torch_dtype, low_cpu_mem_usage=True,
-            **load_kwargs(config),
+            **remote, **load_kwargs(config),
         )
+    except SafetensorError as err:
+        files = sorted(p.name for p in Path(name).glob("*.safetensors")) if local else ["its *.safetensors"]
+        raise ModelLoadError(
+            f"backbone {name!r}: {', '.join(files)} incomplete or corrupt ({err}), e.g. an interrupted copy or "
+            "download. Fix: copy or download the weights again (huggingface-cli download resumes)") from None
+    except ValueError as err:
+        if "trust_remote_code" not in str(err):
+            raise
+        raise ModelLoadError(
+            f"backbone {name!r} ships its own Python code (config.json auto_map) and loading it would run that code. "
+            "Fix: only if you trust its authors, set trust_remote_code: true for this model in the params file"
+        ) from None
     except OSError as err:
         if local:
             raise ModelLoadError(

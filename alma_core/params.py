@@ -7,13 +7,16 @@ types are errors that name the file, the key and the fix.
 
 from __future__ import annotations
 
+import argparse
 import os
-from collections.abc import Mapping
+import sys
+import typing
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from alma_core.io import validation_message
 from alma_core.languages import declare_languages
@@ -28,7 +31,10 @@ from alma_core.params_common import (
     SystemSpec,
     TrainRunsParams,
     _Strict,
+    check_batches,
+    check_directions,
     check_train_runs,
+    plain_name,
 )
 from alma_core.params_sweeps import (
     AppAObjectivesParams,
@@ -169,6 +175,15 @@ class CrossLingualEvalParams(_Strict):
     """Appendix J's benchmarks: tasks and languages, where the items come from, and the scoring batch."""
 
     tasks: dict[Literal["XNLI", "XStoryCloze", "XWinograd"], list[str]] = Field(min_length=1)
+
+    @field_validator("tasks")
+    @classmethod
+    def _languages(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Language codes become file names (items, predictions): plain names only."""
+        for task, langs in value.items():
+            for lang in langs:
+                plain_name(lang, f"{task} language")
+        return value
     source: Literal["sample", "files", "hub"] = Field(
         "sample", description="shipped sample items, a local root, or the hub datasets"
     )
@@ -253,9 +268,48 @@ def _schema_for(notebook: str, where: str) -> type[NotebookParams]:
         ) from None
 
 
-def _explain(err: ValidationError, where: str) -> ParamsError:
-    """One readable message per wrong key: file, key path, problem and the fix."""
-    return ParamsError(validation_message(err, where))
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models inside a field's annotation (X, X | None, list[X], dict[str, X])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+
+
+def _fields_at(schema: type[BaseModel], loc: Sequence[Any]) -> dict[str, Any]:
+    """The fields of the (nested) model that holds the key at `loc` (for a did-you-mean hint)."""
+    model = schema
+    for part in loc[:-1]:
+        if isinstance(part, int) or part not in model.model_fields:
+            continue
+        inner = _models_in(model.model_fields[part].annotation)
+        if not inner:
+            return {}
+        model = inner[0]
+    return dict(model.model_fields)
+
+
+class _OneError:
+    """One pydantic error item in the shape validation_message reads."""
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        self.item = item
+
+    def errors(self) -> list[dict[str, Any]]:
+        return [self.item]
+
+
+def _explain(err: ValidationError, where: str, schema: type[BaseModel] | None = None) -> ParamsError:
+    """One readable message per wrong key: file, key path, problem, the fix (and the key meant, for a typo)."""
+    lines = []
+    for item in err.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        if item["type"] == "value_error":  # a validator's own message already names the value and the fix
+            text = str(item.get("ctx", {}).get("error", item["msg"]))
+            lines.append(f"{where}: key '{key}': {text}" + ("" if "Fix" in text else ". Fix: correct the value"))
+            continue
+        fields = _fields_at(schema, item["loc"]) if schema is not None else None
+        lines.append(validation_message(_OneError(item), where, fields))
+    return ParamsError("\n".join(lines))
 
 
 def validate_params(notebook: str, values: Mapping[str, Any], where: str = "<params>") -> NotebookParams:
@@ -264,8 +318,10 @@ def validate_params(notebook: str, values: Mapping[str, Any], where: str = "<par
     try:
         params = schema.model_validate(dict(values))
     except ValidationError as err:
-        raise _explain(err, where) from None
+        raise _explain(err, where, schema) from None
     declare_languages(getattr(params, "declared_languages", None), where)  # this process knows them from here
+    check_directions(params, where)
+    check_batches(params, where)
     return params
 
 
@@ -283,7 +339,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping; a syntax error or a non-mapping names the file and line."""
     path = Path(path)
     if not path.is_file():
-        raise ParamsError(f"{path}: params file not found; create it or pick another profile")
+        raise ParamsError(f"{path}: params file not found. Fix: create it or pick another profile")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
@@ -301,7 +357,7 @@ def load_params(path: str | Path) -> NotebookParams:
     params = validate_params(path.stem, read_yaml(path), where=str(path))
     if path.parent.name in PROFILES and params.profile != path.parent.name:
         raise ParamsError(
-            f"{path}: profile {params.profile!r} but the file lies in params/{path.parent.name}/; make them agree"
+            f"{path}: profile {params.profile!r} but the file lies in params/{path.parent.name}/. Fix: make them agree"
         )
     return params
 
@@ -317,3 +373,23 @@ def notebook_params(notebook: str, namespace: Mapping[str, Any]) -> NotebookPara
     fields = _schema_for(notebook, f"notebooks/{notebook}.ipynb").model_fields
     values = {key: namespace[key] for key in fields if key in namespace}
     return validate_params(notebook, values, where=f"notebooks/{notebook}.ipynb parameters")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: `python -m alma_core.params FILE.yaml ...` validates params files (schema = file stem) without running."""
+    parser = argparse.ArgumentParser(prog="python -m alma_core.params", description=main.__doc__)
+    parser.add_argument("files", nargs="+", help="params/<profile>/<notebook>.yaml files")
+    failed = 0
+    for path in parser.parse_args(argv).files:
+        try:
+            load_params(path)
+        except ParamsError as err:
+            print(f"error: {err}", file=sys.stderr)
+            failed += 1
+        else:
+            print(f"ok: {path}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from alma_core.config import make_config
-from alma_core.languages import parse_declarations
+from alma_core.config import TrainConfig, gradient_accumulation, make_config
+from alma_core.languages import get_language, parse_declarations
 
 __all__ = [
     "Profile",
@@ -23,6 +23,9 @@ __all__ = [
     "NotebookParams",
     "TrainRunsParams",
     "check_train_runs",
+    "plain_name",
+    "check_directions",
+    "check_batches",
 ]
 
 Profile = Literal["tiny", "paper", "released"]
@@ -84,6 +87,14 @@ class EvalParams(_Strict):
         return value
 
 
+def plain_name(value: str, what: str = "name") -> str:
+    """A name from a params file that becomes part of a path (system, run, prompt, language): never a path itself."""
+    if not value.strip() or any(ch in value for ch in "/\\\0") or value.startswith((".", "~")):
+        raise ValueError(f"{what} {value!r} would leave the store folder (it reads as a path, not a name). Fix: use a "
+                         "plain name without '/', '\\' or a leading '.' or '~'")
+    return value
+
+
 class PromptVariant(_Strict):
     """One prompting setting of Appendices E and I: the prompt language and the in-context examples."""
 
@@ -92,6 +103,11 @@ class PromptVariant(_Strict):
     shots: Literal["HW", "Filtered"] | None = None
     n_shots: int = Field(0, ge=0, le=5)
     num_beams: int | None = Field(None, ge=1, description="beams for this prompt; None = evaluation.num_beams")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return plain_name(value, "prompt name")
 
 
 class SystemSpec(_Strict):
@@ -102,7 +118,14 @@ class SystemSpec(_Strict):
     adapter: str | None = None
     train: str | None = None
     local_files_only: bool = True
+    trust_remote_code: bool = Field(False, description="run the model's own Python code (config.json auto_map); "
+                                    "only for a model whose authors you trust")
     prompt: PromptVariant | None = Field(None, description="App. E/I prompt variant; None = the Figure 2 prompt")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return plain_name(value, "system name")
 
 
 class NotebookParams(_Strict):
@@ -129,6 +152,7 @@ def check_train_runs(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any
     """Check every run of a notebook is a valid alma_core.config.TrainConfig (Sec. 5.2, App. C; base_model `tiny` =
     the stand-in)."""
     for name, run in runs.items():
+        plain_name(name, "train run name")
         make_config({"base_model": "tiny", "output_dir": "-", **run}, source=f"train.{name}")
     return runs
 
@@ -143,3 +167,31 @@ class TrainRunsParams(NotebookParams):
     def _train_configs(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """Every run must be a valid alma_core.config.TrainConfig (base_model `tiny` = the tiny stand-in)."""
         return check_train_runs(value)
+
+
+def check_directions(params: Any, where: str) -> None:
+    """Every evaluated direction names known (or declared) languages (Sec. 5.1); an unknown code fails at validation."""
+    evaluation = getattr(params, "evaluation", None)
+    for index, direction in enumerate(getattr(evaluation, "directions", None) or []):
+        for code in direction.split("-"):
+            try:
+                get_language(code)
+            except ValueError as err:
+                raise ParamsError(f"{where}: evaluation.directions.{index} {direction!r}: {err}") from None
+
+
+def check_batches(params: Any, where: str) -> None:
+    """Each train run's global batch divides by micro-batch x the launch's ranks (App. C), before any job starts."""
+    launch = getattr(params, "launch", None)
+    world = launch.nodes * launch.gpus_per_node if launch is not None else 1
+    runs = dict(getattr(params, "train", None) or {})
+    runs.update({key: getattr(params, key) for key in ("stage1", "stage2") if isinstance(getattr(params, key, None),
+                                                                                          dict)})
+    fields = TrainConfig.model_fields
+    for name, run in runs.items():
+        size = {key: run.get(key, fields[key].default) for key in ("global_batch_size", "micro_batch_size")}
+        try:
+            gradient_accumulation(size["global_batch_size"], size["micro_batch_size"], run.get("world_size") or world)
+        except ValueError as err:
+            raise ParamsError(f"{where}: train.{name} on {world} rank(s) (launch nodes x gpus_per_node): "
+                              f"{err}") from None

@@ -61,9 +61,11 @@ def _missing(path: Path, src: str, tgt: str, fmt: str, testset: str) -> TestSetE
     """An error for a missing file that says how to produce it."""
     if fmt == "sacrebleu-echo":
         side = path.suffix.lstrip(".")
-        how = f"create it with `sacrebleu -t {testset} -l {src}-{tgt} --echo {side} > {path}` (needs internet once)"
+        how = (f"Fix: create it with `sacrebleu -t {testset} -l {src}-{tgt} --echo {side} > {path}` "
+               "(needs internet once)")
     else:
-        how = "copy the official human_written_data/ folder (fe1ixxu/ALMA) or the HF dataset haoranxu/WMT22-Test there"
+        how = ("Fix: copy the official human_written_data/ folder (fe1ixxu/ALMA) or the HF dataset "
+               "haoranxu/WMT22-Test there")
     listing = sorted(p.name for p in path.parent.iterdir())[:20] if path.parent.is_dir() else "folder missing"
     return TestSetError(f"test-set file not found: {path} (folder holds: {listing}); {how}")
 
@@ -74,7 +76,7 @@ def read_lines(path: str | os.PathLike) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
-        raise TestSetError(f"{path}: not UTF-8 at byte {err.start}; re-encode the file as UTF-8") from None
+        raise TestSetError(f"{path}: not UTF-8 at byte {err.start}. Fix: re-encode the file as UTF-8") from None
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()

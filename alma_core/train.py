@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import errno
 import itertools
 import math
 import os
@@ -38,7 +37,7 @@ from alma_core.config import (
     load_train_config,
 )
 from alma_core.data import DataError
-from alma_core.io import atomic_write_json, read_json
+from alma_core.io import atomic_write_json, is_disk_full, read_json
 from alma_core.languages import declare_languages
 from alma_core.modeling import (
     ModelLoadError,
@@ -272,7 +271,8 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
         import torch
         from transformers import set_seed
         set_seed(cfg.seed)
-        model, tokenizer = load_backbone(cfg.base_model, local_files_only=cfg.local_files_only, dtype=_load_dtype(cfg))
+        model, tokenizer = load_backbone(cfg.base_model, local_files_only=cfg.local_files_only, dtype=_load_dtype(cfg),
+                                         trust_remote_code=cfg.trust_remote_code)
         if cfg.lora:
             model = apply_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target_modules)
         last = last_complete_checkpoint(out) if cfg.resume else None
@@ -394,9 +394,6 @@ def load_trained(output_dir: str | os.PathLike, *, dtype: Any = None, merge: boo
     return model.eval(), tokenizer
 
 
-DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # no space, quota, file-size limit: the user frees space
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI (Sections 4-5.2): `python -m alma_core.train --config FILE.yaml [--set key=value ...] [--plan]`."""
     parser = argparse.ArgumentParser(prog="python -m alma_core.train", description=__doc__.splitlines()[0])
@@ -419,11 +416,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TrainConfigError, TrainDataError, ModelLoadError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except OSError as err:
-        if err.errno not in DISK_FULL:
+    except Exception as err:
+        if not is_disk_full(err):
             raise
-        where = err.filename or f"into the output_dir of {args.config}"
-        print(f"error: could not write {where} ({err.strerror}). Fix: free "
+        where = getattr(err, "filename", None) or f"into the output_dir of {args.config}"
+        print(f"error: could not write {where} ({err}). Fix: free "
               "disk space (or raise the quota / file-size limit), then rerun the same command: training resumes "
               "from the last complete checkpoint", file=sys.stderr)
         return 2

@@ -152,14 +152,15 @@ def read_parallel_text(src_path: PathLike, ref_path: PathLike) -> list[tuple[str
     src_file, src_text = _read_text(src_path, "source")
     ref_file, ref_text = _read_text(ref_path, "reference")
     sources, references = _text_lines(src_file, src_text), _text_lines(ref_file, ref_text)
+    for file, lines in ((src_file, sources), (ref_file, references)):
+        if not lines:
+            raise DataError(f"{file}: no segments found. Fix: the file is empty; point to the right test set.")
     if len(sources) != len(references):
         raise DataError(
             f"{src_file} has {len(sources)} lines but {ref_file} has {len(references)} lines. "
             "Fix: the files must be line-aligned (one segment per line, same count); "
             "check for a missing or extra line or an embedded newline."
         )
-    if not sources:
-        raise DataError(f"{src_file}: no segments found. Fix: the file is empty; point to the right test set.")
     for file, lines in ((src_file, sources), (ref_file, references)):
         for number, line in enumerate(lines, start=1):
             if not line.strip():

@@ -1,0 +1,245 @@
+"""The catalogue of bad inputs (issue 11, item 3): ONE table, read by tests/test_bad_inputs.py and rendered as
+book/bad_inputs.md.
+
+Each row says what the user has, what they run, what they see, and what was wrong before the catalogue found it
+(`found`; empty = it was already right). `tests/test_bad_inputs.py` builds every input in a tmp dir, runs the
+command (CLI entry points as subprocesses, the rest in process) and checks the message holds every `expect`
+fragment, names a fix, comes without a traceback (CLI: a non-zero exit) and leaves finished results intact.
+
+Regenerate the page after editing the table: `.venv/bin/python tests/bad_inputs_catalogue.py`
+(`tests/test_bad_inputs.py::test_page_matches_the_table` fails until the page is regenerated).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+PAGE = Path(__file__).resolve().parents[1] / "book" / "bad_inputs.md"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: what the user has, runs and sees."""
+
+    id: str
+    area: str
+    input: str
+    run: str
+    expect: tuple[str, ...]
+    outcome: str = "error"  # error | accepted (read transparently, same result) | partial (result written, one note)
+    found: str = ""
+
+
+TRAIN = "python -m alma_core.train --config run.yaml"
+EVAL = "python -m alma_core.evaluate --hyps hyps --testsets tests --directions de-en --system S --out res.json"
+PARAMS = "python -m alma_core.params params/tiny/NOTEBOOK.yaml"
+
+CASES: tuple[Case, ...] = (
+    # ---- parallel data (human_written_data/ layout) ------------------------------------------------------------
+    Case("parallel-truncated-last-line", "parallel data",
+         "a train file (JSON lines) whose last record was cut off by an interrupted copy", TRAIN,
+         ("train.de-en.json:3", "bad JSON line", "language_pairs: de-en"),
+         found="the data was read only after the backbone had loaded (minutes at 7B); here the backbone load failed "
+               "first, with a traceback"),
+    Case("parallel-bad-middle-line", "parallel data", "a train file with a broken JSON line in the middle",
+         "read_parallel(path, 'de', 'en')", ("train.de-en.json:2", "bad JSON line", "column")),
+    Case("parallel-truncated-array", "parallel data", "a valid/test file (JSON array) cut off before its closing ]",
+         "read_parallel(path, 'de', 'en')", ("valid.de-en.json", "bad JSON array")),
+    Case("parallel-wrong-language-keys", "parallel data",
+         "a de-en file whose records hold cs and en (another pair's file copied under this name)",
+         "read_parallel(path, 'de', 'en')", ("train.de-en.json:1", "missing language key 'de'", "found: cs, en")),
+    Case("parallel-blank-lines", "parallel data", "blank and whitespace-only lines between JSON lines",
+         "read_parallel(path, 'de', 'en')", ("2 pairs, the blank lines skipped",), outcome="accepted"),
+    Case("parallel-empty-segment", "parallel data", "a record whose English side is an empty string",
+         "read_parallel(path, 'de', 'en')", ("train.de-en.json:2", "empty 'en' segment")),
+    Case("parallel-not-a-string", "parallel data", "a record whose German side is a number",
+         "read_parallel(path, 'de', 'en')", ("train.de-en.json:1", "'de' must be a string, got int")),
+    Case("parallel-no-translation-object", "parallel data", "records without the 'translation' wrapper",
+         "read_parallel(path, 'de', 'en')", ("train.de-en.json:1", "wrap the pair in a 'translation' object")),
+    Case("parallel-empty-file", "parallel data", "an empty (0-byte) train file", "read_parallel(path, 'de', 'en')",
+         ("train.de-en.json", "no parallel pairs found")),
+    Case("parallel-latin1", "parallel data", "a train file saved as Latin-1 (not UTF-8)",
+         "read_parallel(path, 'de', 'en')", ("train.de-en.json", "not valid UTF-8 at byte", "re-encode")),
+    Case("parallel-utf16", "parallel data", "a train file saved as UTF-16 (Windows 'Unicode')",
+         "read_parallel(path, 'de', 'en')", ("train.de-en.json", "UTF-16", "re-encode"),
+         found="'not valid UTF-8 at byte 0' without saying the file is UTF-16"),
+    Case("parallel-bom-crlf", "parallel data", "a train file with a UTF-8 BOM and Windows (CRLF) line ends",
+         "read_parallel(path, 'de', 'en')", ("same pairs as the LF file without BOM",), outcome="accepted"),
+    Case("parallel-same-language", "parallel data", "source and target given as the same language",
+         "read_parallel(path, 'de', 'de')", ("both 'de'", "two different codes")),
+    Case("train-unknown-language", "parallel data", "a training config with language_pairs [de-xx]", TRAIN,
+         ("language_pairs: de-xx", "unknown language code 'xx'", "known codes")),
+    Case("train-not-english-centric", "parallel data", "a training config with language_pairs [de-cs]", TRAIN,
+         ("language_pairs: de-cs", "not English-centric")),
+    Case("monolingual-empty-file", "monolingual data", "an empty monolingual/de.txt", "read_monolingual(path)",
+         ("de.txt", "no documents found")),
+    Case("monolingual-jsonl-no-text", "monolingual data", "OSCAR-style JSON lines without a 'text' field",
+         "read_monolingual(path)", ("de.jsonl:1", "missing key 'text'")),
+    Case("shots-not-array", "few-shot data", "a 5-shot file written as JSON lines instead of an array",
+         "read_shots(path)", ("shots.de-en.json:1", "expected a JSON array")),
+    # ---- test sets and hypotheses -------------------------------------------------------------------------------
+    Case("testset-misaligned", "test sets", "wmt22.de-en.src has 3 lines, wmt22.de-en.ref 2", EVAL,
+         ("wmt22.de-en.src has 3 lines", "wmt22.de-en.ref has 2 lines", "line-aligned")),
+    Case("testset-empty-line", "test sets", "an empty line 2 in the reference file", EVAL,
+         ("wmt22.de-en.ref:2: empty segment",)),
+    Case("testset-missing", "test sets", "no reference file in the test-set folder", EVAL,
+         ("test-set file not found", "sacrebleu -t wmt22 -l de-en --echo ref")),
+    Case("testset-empty-file", "test sets", "an empty (0-byte) source file", "read_test_set(root, 'de', 'en')",
+         ("wmt22.de-en.src", "no segments found"),
+         found="reported as misaligned ('has 0 lines but ... has 3 lines')"),
+    Case("testset-bom-crlf", "test sets", "test-set files with a UTF-8 BOM and CRLF line ends", EVAL,
+         ("scores identical to the LF files without BOM",), outcome="accepted"),
+    Case("testset-latin1", "test sets", "a reference file in Latin-1", "read_test_set(root, 'de', 'en')",
+         ("wmt22.de-en.ref", "not valid UTF-8")),
+    Case("testset-wrong-direction", "test sets",
+         "a JSON test set test.de-en.json that holds the cs-en test set", "read_test_set(root, 'de', 'en', fmt='json')",
+         ("test.de-en.json", "missing language key 'de'", "found: cs, en")),
+    Case("eval-unknown-language", "test sets", "--directions de-xx", EVAL.replace("de-en", "de-xx"),
+         ("unknown language code 'xx'", "known codes")),
+    Case("hyps-short", "hypotheses", "a hypothesis file with 2 lines for a 3-segment test set", EVAL,
+         ("de-en.txt has 2 lines but the test set has 3 segments", "another direction"),
+         found="named no fix"),
+    Case("hyps-wrong-direction", "hypotheses", "hyps/de-en.jsonl written by translate() for en-de", EVAL,
+         ("de-en.jsonl:1", "belongs to another test set or direction")),
+    Case("hyps-missing", "hypotheses", "no hypothesis file for the direction", EVAL,
+         ("no hypotheses for de-en", "alma_core.generate.translate")),
+    Case("hyps-jsonl-latin1", "hypotheses", "a translate() output file with Latin-1 bytes", EVAL,
+         ("de-en.jsonl", "not valid UTF-8"),
+         found="a bare UnicodeDecodeError ('utf-8' codec can't decode ...) naming neither the file nor the fix"),
+    Case("hyps-jsonl-interrupted", "hypotheses", "a translate() output file cut off by a killed decoding run", EVAL,
+         ("1 of 3 sentences untranslated", "rerun translate() with the same output_path")),
+    Case("hyps-crlf", "hypotheses", "a plain hypothesis file with CRLF line ends", EVAL,
+         ("scores identical to the LF file",), outcome="accepted"),
+    # ---- params files -------------------------------------------------------------------------------------------
+    Case("params-wrong-type", "params", "evaluation.num_beams: five", PARAMS,
+         ("evaluation.num_beams", "'five'", "valid integer")),
+    Case("params-typo-key", "params", "evaluation.num_beam: 5 (a typo of num_beams)", PARAMS,
+         ("unknown key 'evaluation.num_beam'", "did you mean 'num_beams'"),
+         found="no suggestion of the key meant; no command-line validator (python -m alma_core.params did not exist)"),
+    Case("params-missing-key", "params", "a Section 5 params file without its evaluation block", PARAMS,
+         ("missing key 'evaluation'",)),
+    Case("params-bad-yaml", "params", "a tab-indented / unbalanced YAML file", PARAMS,
+         ("sec5_main_results.yaml:", "invalid YAML")),
+    Case("params-ratio-out-of-range", "params", "english_ratio: 1.5 (a share must lie in (0, 1))", PARAMS,
+         ("english_ratio", "1.5", "less than 1")),
+    Case("params-lr-out-of-range", "params", "a train run with learning_rate: -0.001", PARAMS,
+         ("train.full", "learning_rate", "-0.001", "greater than 0"),
+         found="the message repeated the whole `train` mapping as the wrong value"),
+    Case("params-monolingual-ratio", "params", "a stage-1 run with monolingual_ratios {en: 1.5, de: -0.5}", PARAMS,
+         ("monolingual_ratios.de", "-0.5", "greater than or equal to 0"),
+         found="accepted by validation (any float); the run failed only inside the job, after the model had loaded"),
+    Case("params-batch-not-divisible", "params",
+         "global_batch_size 250 with micro_batch_size 4 on 2 GPUs (launch.gpus_per_node)", PARAMS,
+         ("train.full", "global_batch_size=250", "4 x 2 = 8"),
+         found="accepted by the params check; the job failed only once launched"),
+    Case("params-unknown-direction", "params", "evaluation.directions: [de-en, xx-en]", PARAMS,
+         ("evaluation.directions", "unknown language code 'xx'"),
+         found="accepted (only the shape 'a-b' was checked); failed later inside the evaluation job"),
+    Case("params-profile-mismatch", "params", "profile: paper in a file under params/tiny/", PARAMS,
+         ("profile 'paper'", "params/tiny/")),
+    Case("params-path-traversal", "params", "a system named ../../outside", PARAMS,
+         ("systems.0.name", "'../../outside'", "store folder"),
+         found="accepted at validation: job folders slug system names, but App. J language codes reached file paths "
+               "unchecked"),
+    Case("params-missing-file", "params", "a params file that does not exist", PARAMS,
+         ("params file not found",)),
+    # ---- training configs --------------------------------------------------------------------------------------
+    Case("train-typo-key", "training config", "learnin_rate: 2e-5 (a typo)", TRAIN + " --plan",
+         ("unknown key 'learnin_rate'", "did you mean 'learning_rate'"),
+         found="listed every known key but did not point at the one meant"),
+    Case("train-missing-config", "training config", "--config pointing at a file that does not exist", TRAIN,
+         ("no such config file",)),
+    Case("train-missing-stage", "training config", "a config without the required key stage", TRAIN + " --plan",
+         ("missing key 'stage'",)),
+    Case("train-batch-not-divisible", "training config",
+         "global_batch_size 10 with micro_batch_size 4 (one process)", TRAIN + " --plan",
+         ("global_batch_size=10", "micro_batch_size x world_size")),
+    Case("train-lr-zero", "training config", "learning_rate: 0", TRAIN + " --plan",
+         ("learning_rate", "greater than 0")),
+    # ---- models ---------------------------------------------------------------------------------------------------
+    Case("model-missing-folder", "models", "base_model: ./no-such-model", TRAIN,
+         ("base_model", "no-such-model does not exist")),
+    Case("model-missing-offline", "models", "a hub id that is not in the Hugging Face cache, offline", TRAIN,
+         ("'nobody/no-such-model' is not in the Hugging Face cache", "huggingface-cli download"),
+         found="a traceback: the train CLI caught config errors only, not ModelLoadError"),
+    Case("model-no-tokenizer", "models", "a model folder with weights and config.json but no tokenizer files",
+         "load_backbone(folder)", ("holds no tokenizer", "save_pretrained"),
+         found="'Either model_file or model_proto must be specified.' from sentencepiece"),
+    Case("model-truncated-weights", "models", "a model folder whose model.safetensors was cut off (interrupted copy)",
+         "load_backbone(folder)", ("model.safetensors", "incomplete"),
+         found="a SafetensorError traceback ('incomplete metadata, file not fully covered')"),
+    Case("model-interrupted-download", "models",
+         "a Hugging Face cache snapshot left by an interrupted download (a .incomplete blob, no weights)",
+         "load_backbone('acme/tiny-mt', local_files_only=True)", (".incomplete", "interrupted download", "resumes"),
+         found="an AttributeError traceback from transformers ('NoneType' object has no attribute 'endswith')"),
+    Case("lora-base-mismatch", "models", "a LoRA adapter trained on another base model (other hidden size)",
+         "load_translator(base, adapter=adapter)", ("adapter", "does not fit", "trained on"),
+         found="a RuntimeError traceback listing size mismatches of every LoRA tensor"),
+    Case("model-remote-code", "models", "a model folder whose config asks to run its own Python code (auto_map)",
+         "load_backbone(folder)", ("trust_remote_code", "params")),
+    Case("comet-missing-offline", "models", "--comet-model Unbabel/wmt22-comet-da offline with an empty cache",
+         EVAL.replace("--out", "--comet-model Unbabel/wmt22-comet-da --out"),
+         ("COMET model 'Unbabel/wmt22-comet-da' is not available offline",), outcome="partial"),
+    # ---- disk and folders -----------------------------------------------------------------------------------------
+    Case("disk-full-checkpoint", "disk", "the disk fills up while a checkpoint is written (file-size limit)", TRAIN,
+         ("could not write", "rerun the same command"),
+         found="a SafetensorError traceback ('File too large (os error 27)'); the rerun then finished the run"),
+    Case("disk-full-result", "disk", "the disk fills up while a result file is replaced",
+         "atomic_write_json(scores.json, ...)", ("scores.json", "no space left", "free space"),
+         found="a bare OSError naming no file or fix (the finished file was already kept intact)"),
+    Case("out-folder-read-only", "disk", "--out in a folder without write permission", EVAL,
+         ("cannot write", "writable"),
+         found="not run here (tests run as root); the same code path as the next row"),
+    Case("out-under-a-file", "disk", "--out below a path that is a file, not a folder", EVAL,
+         ("cannot write", "writable"),
+         found="scored everything first, then a FileExistsError traceback"),
+    Case("book-unknown-notebook", "book", "--only with a misspelt chapter name",
+         "python -m alma_core.book run --only sec5_main_reslts", ("sec5_main_reslts", "not a chapter"),
+         found="ran nothing, exit 0, and replaced book/_executed/status.json with an empty status"),
+)
+
+
+def _cell(text: str) -> str:
+    """Markdown-table-safe text."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_page(cases: tuple[Case, ...] = CASES) -> str:
+    """book/bad_inputs.md: one row per case, grouped by area, generated from CASES."""
+    counts = {kind: sum(c.outcome == kind for c in cases) for kind in ("error", "accepted", "partial")}
+    lines = [
+        "# Bad inputs and what you see",
+        "",
+        "<!-- generated from tests/bad_inputs_catalogue.py by `.venv/bin/python tests/bad_inputs_catalogue.py`; "
+        "do not edit by hand -->",
+        "",
+        f"The {len(cases)} inputs below are each built and run by `tests/test_bad_inputs.py` (`make test`): "
+        f"{counts['error']} are refused with one message naming the file, line or value and the fix, "
+        f"{counts['accepted']} are read transparently (a UTF-8 BOM, Windows line ends, blank lines), and "
+        f"{counts['partial']} writes its result with one note on what is missing. Command-line entry points exit "
+        "non-zero without a traceback, and a result that was already computed is left as it was.",
+        "",
+        "The last column says what the input did before this catalogue was written; empty means it was "
+        "already right.",
+        "",
+    ]
+    for area in dict.fromkeys(case.area for case in cases):
+        lines += [f"## {area.capitalize()}", "", "| # | input | you run | you see | found before the fix |",
+                  "|---|---|---|---|---|"]
+        for case in cases:
+            if case.area != area:
+                continue
+            number = cases.index(case) + 1
+            seen = " … ".join(f"`{_cell(fragment)}`" for fragment in case.expect)
+            if case.outcome != "error":
+                seen = f"**{case.outcome}**: {seen}"
+            lines.append(f"| {number} | {_cell(case.input)} | `{_cell(case.run)}` | {seen} | {_cell(case.found)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    PAGE.write_text(render_page(), encoding="utf-8")
+    print(f"wrote {PAGE} ({len(CASES)} cases)", file=sys.stderr)

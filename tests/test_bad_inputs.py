@@ -1,0 +1,483 @@
+"""Every row of the bad-input catalogue (tests/bad_inputs_catalogue.py, issue 11 item 3), built and run.
+
+A setup per case builds the input in a tmp dir and runs what the user runs: CLI entry points as subprocesses
+(exit code, stderr without a traceback), library calls in process (an alma_core ValueError subclass). The checks
+common to all cases live in `test_bad_input`; `test_page_matches_the_table` keeps book/bad_inputs.md generated.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+from bad_inputs_catalogue import CASES, PAGE, Case, render_page
+
+from alma_core import data, testsets
+from alma_core.io import atomic_write_json
+
+REPO = Path(__file__).resolve().parents[1]
+PAIR = {"translation": {"de": "Guten Morgen.", "en": "Good morning."}}
+PAIRS = [PAIR, {"translation": {"de": "Wie geht es dir?", "en": "How are you?"}},
+         {"translation": {"de": "Danke schön.", "en": "Thank you very much."}}]
+SRC = ["Guten Morgen.", "Wie geht es dir?", "Danke schön."]
+REF = ["Good morning.", "How are you?", "Thank you very much."]
+HYP = ["Good morning.", "How are you doing?", "Thanks a lot."]
+
+
+@dataclass
+class Trial:
+    """What one case produced: the message the user sees, the exit code (CLI) and files that must be unchanged."""
+
+    message: str
+    rc: int | None = None
+    kept: dict[Path, bytes] = field(default_factory=dict)
+
+
+def _lines(records: list[object]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+def _write(path: Path, content: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
+def _keep(*paths: Path) -> dict[Path, bytes]:
+    return {path: path.read_bytes() for path in paths}
+
+
+def _raises(call: Callable[[], object]) -> Trial:
+    """Run a library call that must refuse its input with an alma_core error (a ValueError subclass, or BookError)."""
+    try:
+        call()
+    except Exception as err:  # noqa: BLE001 - the assertion below names whatever came
+        assert type(err).__module__.startswith("alma_core"), f"{type(err).__name__} is not an alma_core error: {err}"
+        return Trial(str(err))
+    raise AssertionError("the bad input was accepted")
+
+
+def _cli(module: str, *args: str, env: dict[str, str] | None = None, limit_bytes: int | None = None,
+         kept: dict[Path, bytes] | None = None) -> Trial:
+    """Run `python -m alma_core.<module> ARGS` as the user would; the message is stderr."""
+    def limit() -> None:
+        if limit_bytes is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    done = subprocess.run([sys.executable, "-m", f"alma_core.{module}", *args], capture_output=True, text=True,
+                          cwd=REPO, env={**os.environ, **(env or {})}, preexec_fn=limit, timeout=300, check=False)
+    return Trial(done.stderr, done.returncode, kept or {})
+
+
+# ---- parallel, monolingual and few-shot data ---------------------------------------------------------------------
+
+
+def _train_yaml(tmp: Path, **values: object) -> tuple[Path, dict[Path, bytes]]:
+    """A stage-2 run config in tmp; its output folder already holds a finished run.json that must stay."""
+    finished = _write(tmp / "out" / "run.json", '{"status": "done"}\n')
+    config = {"stage": 2, "base_model": "nobody/unused", "local_files_only": True, "output_dir": str(tmp / "out"),
+              "data_root": str(tmp / "data"), "language_pairs": ["de-en"], **values}
+    return _write(tmp / "run.yaml", yaml.safe_dump(config)), _keep(finished)
+
+
+def _train_cli(tmp: Path, *extra: str, **values: object) -> Trial:
+    config, kept = _train_yaml(tmp, **values)
+    return _cli("train", "--config", str(config), *extra, kept=kept)
+
+
+def _parallel(tmp: Path, content: str | bytes, src: str = "de", tgt: str = "en", name: str = "train") -> Trial:
+    path = _write(tmp / "deen" / f"{name}.de-en.json", content)
+    return _raises(lambda: data.read_parallel(path, src, tgt))
+
+
+def parallel_truncated_last_line(tmp: Path) -> Trial:
+    _write(tmp / "data" / "deen" / "train.de-en.json", _lines(PAIRS[:2]) + '{"translation": {"de": "Dan')
+    return _train_cli(tmp)
+
+
+def parallel_blank_lines(tmp: Path) -> Trial:
+    path = _write(tmp / "train.de-en.json", "\n" + json.dumps(PAIR) + "\n   \n\n" + json.dumps(PAIRS[1]) + "\n\n")
+    assert data.read_parallel(path, "de", "en") == [("Guten Morgen.", "Good morning."),
+                                                     ("Wie geht es dir?", "How are you?")]
+    return Trial("2 pairs, the blank lines skipped")
+
+
+def parallel_bom_crlf(tmp: Path) -> Trial:
+    plain = _write(tmp / "lf" / "train.de-en.json", _lines(PAIRS))
+    windows = _write(tmp / "crlf" / "train.de-en.json", b"\xef\xbb\xbf" + _lines(PAIRS).replace("\n", "\r\n").encode())
+    assert data.read_parallel(windows, "de", "en") == data.read_parallel(plain, "de", "en")
+    return Trial("same pairs as the LF file without BOM")
+
+
+def _mono(tmp: Path, name: str, content: str) -> Trial:
+    path = _write(tmp / "monolingual" / name, content)
+    return _raises(lambda: data.read_monolingual(path))
+
+
+def _shots(tmp: Path, content: str) -> Trial:
+    path = _write(tmp / "HW-5-shot" / "shots.de-en.json", content)
+    return _raises(lambda: data.read_shots(path))
+
+
+# ---- test sets and hypotheses ----------------------------------------------------------------------------------
+
+
+def _eval_tree(tmp: Path, src: list[str] | bytes = SRC, ref: list[str] | bytes = REF,
+               hyps: dict[str, str | bytes] | None = None) -> None:
+    """tests/wmt22.de-en.{src,ref} and hyps/ in tmp (plain lines unless bytes are given)."""
+    for suffix, lines in (("src", src), ("ref", ref)):
+        if lines is not None:
+            text = lines if isinstance(lines, bytes) else "\n".join(lines) + "\n"
+            _write(tmp / "tests" / f"wmt22.de-en.{suffix}", text)
+    for name, content in (hyps if hyps is not None else {"de-en.txt": "\n".join(HYP) + "\n"}).items():
+        _write(tmp / "hyps" / name, content)
+
+
+def _eval_cli(tmp: Path, *extra: str, directions: str = "de-en", out: Path | None = None) -> Trial:
+    """The evaluate CLI without COMET; a results file from an earlier run sits at --out and must stay as it was."""
+    out = out or tmp / "results" / "res.json"
+    kept = {}
+    if out.parent.is_dir() or not out.parent.exists():
+        kept = _keep(_write(out, '{"system": "earlier run"}\n'))
+    args = ["--hyps", str(tmp / "hyps"), "--testsets", str(tmp / "tests"), "--directions", directions,
+            "--system", "S", "--out", str(out), *extra]
+    if "--comet-model" not in extra:
+        args += ["--comet-model", "none"]
+    return _cli("evaluate", *args, kept=kept)
+
+
+def bom_crlf_testset(tmp: Path) -> Trial:
+    _eval_tree(tmp / "lf")
+    windows = tmp / "crlf"
+    _eval_tree(windows, src=b"\xef\xbb\xbf" + "\r\n".join(SRC).encode() + b"\r\n",
+               ref=b"\xef\xbb\xbf" + "\r\n".join(REF).encode() + b"\r\n")
+    scores = []
+    for root in (tmp / "lf", windows):
+        trial = _eval_cli(root, out=root / "res.json")
+        assert trial.rc == 0, trial.message
+        scores.append(json.loads((root / "res.json").read_text())["results"])
+    assert scores[0] == scores[1]
+    return Trial("scores identical to the LF files without BOM")
+
+
+def hyps_crlf(tmp: Path) -> Trial:
+    _eval_tree(tmp / "lf")
+    _eval_tree(tmp / "crlf", hyps={"de-en.txt": "\r\n".join(HYP) + "\r\n"})
+    scores = []
+    for root in (tmp / "lf", tmp / "crlf"):
+        trial = _eval_cli(root, out=root / "res.json")
+        assert trial.rc == 0, trial.message
+        scores.append(json.loads((root / "res.json").read_text())["results"])
+    assert scores[0] == scores[1]
+    return Trial("scores identical to the LF file")
+
+
+def _translations(sources: list[str], hyps: list[str]) -> str:
+    return _lines([{"index": i, "source": s, "hypothesis": h} for i, (s, h) in enumerate(zip(sources, hyps))])
+
+
+def comet_missing_offline(tmp: Path) -> Trial:
+    _eval_tree(tmp)
+    out = tmp / "res.json"
+    args = ["--hyps", str(tmp / "hyps"), "--testsets", str(tmp / "tests"), "--directions", "de-en", "--system", "S",
+            "--out", str(out), "--comet-model", "Unbabel/wmt22-comet-da"]
+    env = {"HF_HOME": str(tmp / "empty_hf"), "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp / "empty_hf" / "hub")}
+    trial = _cli("evaluate", *args, env=env)
+    assert trial.rc == 0, trial.message
+    record = json.loads(out.read_text())["records"][0]
+    assert record["bleu"] > 0 and record["comet"] is None and "not available offline" in record["comet_error"]
+    return trial
+
+
+# ---- params files ------------------------------------------------------------------------------------------------
+
+
+def _params_cli(tmp: Path, notebook: str, change: Callable[[dict], object] | None = None,
+                text: str | None = None) -> Trial:
+    """Copy params/tiny/<notebook>.yaml into tmp/params/tiny/, change it, validate it with the params CLI."""
+    values = yaml.safe_load((REPO / "params" / "tiny" / f"{notebook}.yaml").read_text(encoding="utf-8"))
+    if change is not None:
+        change(values)
+    path = _write(tmp / "params" / "tiny" / f"{notebook}.yaml", text if text is not None else yaml.safe_dump(values))
+    return _cli("params", str(path))
+
+
+def _first_run(values: dict) -> dict:
+    return next(iter(values["train"].values()))
+
+
+def _rename_first_run(values: dict, **run: object) -> None:
+    first = _first_run(values)
+    values["train"] = {"full": {**first, **run}}
+    for system in values["systems"]:
+        if system.get("train"):
+            system["train"] = "full"
+
+
+# ---- models ------------------------------------------------------------------------------------------------------
+
+
+def _saved_model(request: pytest.FixtureRequest, folder: Path, tokenizer: bool = True) -> Path:
+    request.getfixturevalue("tiny_random_llama").save_pretrained(folder)
+    if tokenizer:
+        request.getfixturevalue("tiny_tokenizer").save_pretrained(folder)
+    return folder
+
+
+def model_no_tokenizer(tmp: Path, request: pytest.FixtureRequest) -> Trial:
+    from alma_core.modeling import load_backbone
+
+    folder = _saved_model(request, tmp / "model", tokenizer=False)
+    return _raises(lambda: load_backbone(folder))
+
+
+def model_truncated_weights(tmp: Path, request: pytest.FixtureRequest) -> Trial:
+    from alma_core.modeling import load_backbone
+
+    folder = _saved_model(request, tmp / "model")
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    return _raises(lambda: load_backbone(folder))
+
+
+def model_interrupted_download(tmp: Path, request: pytest.FixtureRequest) -> Trial:
+    """The layout huggingface_hub leaves when a download dies: config and tokenizer linked, the weights .incomplete."""
+    from fixtures.comet import point_hub_cache
+
+    from alma_core.modeling import load_backbone
+
+    point_hub_cache(request.getfixturevalue("monkeypatch"), tmp / "hf")
+    repo = tmp / "hf" / "hub" / "models--acme--tiny-mt"
+    snapshot = _saved_model(request, repo / "snapshots" / ("0" * 40))
+    _write(repo / "refs" / "main", "0" * 40)
+    weights = snapshot / "model.safetensors"
+    _write(repo / "blobs" / "f00d.incomplete", weights.read_bytes()[:1000])
+    weights.unlink()
+    return _raises(lambda: load_backbone("acme/tiny-mt", local_files_only=True))
+
+
+def lora_base_mismatch(tmp: Path, request: pytest.FixtureRequest) -> Trial:
+    from transformers import LlamaForCausalLM
+
+    from alma_core.generate import load_translator
+    from alma_core.modeling import apply_lora, tiny_llama_config
+
+    tokenizer = request.getfixturevalue("tiny_tokenizer")
+    other = LlamaForCausalLM(tiny_llama_config(tokenizer, hidden_size=96, intermediate_size=192))
+    apply_lora(other).save_pretrained(tmp / "adapter")
+    base = _saved_model(request, tmp / "base")
+    return _raises(lambda: load_translator(base, adapter=tmp / "adapter"))
+
+
+def model_remote_code(tmp: Path, request: pytest.FixtureRequest) -> Trial:
+    from alma_core.modeling import load_backbone
+
+    folder = _saved_model(request, tmp / "model")
+    config = json.loads((folder / "config.json").read_text())
+    config.update(model_type="acme-mt", auto_map={"AutoConfig": "acme.AcmeConfig",
+                                                  "AutoModelForCausalLM": "acme.AcmeModel"})
+    _write(folder / "config.json", json.dumps(config))
+    marker = tmp / "code-ran"
+    _write(folder / "acme.py", f"open({str(marker)!r}, 'w').write('ran')\n")
+    trial = _raises(lambda: load_backbone(folder))
+    assert not marker.exists(), "the model folder's own code was executed"
+    return trial
+
+
+# ---- disk and folders ------------------------------------------------------------------------------------------
+
+
+def disk_full_checkpoint(tmp: Path, request: pytest.FixtureRequest) -> Trial:
+    """A 512 KiB file-size limit (RLIMIT_FSIZE: writes fail with EFBIG, as on a full disk) hits the first checkpoint;
+    the same command without the limit then finishes the run."""
+    backbone = request.getfixturevalue("tiny_backbone_dir")
+    values = {"base_model": str(backbone), "data_root": None, "max_steps": 2, "global_batch_size": 4,
+              "micro_batch_size": 4, "max_train_examples": 8, "max_eval_examples": 4, "eval_every": 0.5,
+              "max_length": 256, "local_files_only": True}
+    config, _ = _train_yaml(tmp, **values)  # the run replaces the earlier run.json; the config must stay
+    trial = _cli("train", "--config", str(config), limit_bytes=512 * 1024, kept=_keep(config))
+    again = _cli("train", "--config", str(config))
+    assert again.rc == 0, again.message[-3000:]
+    assert json.loads((tmp / "out" / "run.json").read_text())["status"] == "done"
+    return trial
+
+
+def disk_full_result(tmp: Path, request: pytest.FixtureRequest) -> Trial:
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    finished = _write(tmp / "scores.json", '{"bleu": 30.1}\n')
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode="r", *a, **k: FullDisk(real_fdopen(fd, mode, *a, **k)))
+    try:
+        trial = _raises(lambda: atomic_write_json(finished, {"bleu": 99.9}))
+    finally:
+        monkeypatch.undo()
+    assert sorted(p.name for p in tmp.iterdir()) == ["scores.json"], "a temp file was left behind"
+    trial.kept = {finished: b'{"bleu": 30.1}\n'}
+    return trial
+
+
+def out_folder_read_only(tmp: Path) -> Trial:
+    if os.geteuid() == 0:
+        pytest.skip("running as root: permission bits do not stop writes (out-under-a-file covers the same path)")
+    _eval_tree(tmp)
+    (tmp / "results").mkdir()
+    (tmp / "results").chmod(0o500)
+    try:
+        return _eval_cli(tmp, out=tmp / "results" / "res.json")
+    finally:
+        (tmp / "results").chmod(0o700)
+
+
+def book_unknown_notebook(tmp: Path) -> Trial:
+    from alma_core import book
+
+    _write(tmp / "_toc.yml", (REPO / "_toc.yml").read_text())
+    status = _write(tmp / "book" / "_executed" / "status.json", '{"status": {"sec5_main_results": "done"}}\n')
+    executed = tmp / "book" / "_executed"
+    trial = _raises(lambda: book.run("tiny", only=["sec5_main_reslts"], root=tmp, executed=executed))
+    trial.kept = _keep(status)
+    return trial
+
+
+# ---- the table of setups -----------------------------------------------------------------------------------------
+
+V = "valid"
+SETUPS: dict[str, Callable[..., Trial]] = {
+    "parallel-truncated-last-line": parallel_truncated_last_line,
+    "parallel-bad-middle-line": lambda t: _parallel(t, json.dumps(PAIR) + "\n{translation: x}\n"),
+    "parallel-truncated-array": lambda t: _parallel(t, json.dumps(PAIRS, indent=1)[:-20], name=V),
+    "parallel-wrong-language-keys": lambda t: _parallel(t, _lines([{"translation": {"cs": "Ahoj.", "en": "Hi"}}])),
+    "parallel-blank-lines": parallel_blank_lines,
+    "parallel-empty-segment": lambda t: _parallel(t, _lines([PAIR, {"translation": {"de": "Hallo", "en": ""}}])),
+    "parallel-not-a-string": lambda t: _parallel(t, _lines([{"translation": {"de": 5, "en": "five"}}])),
+    "parallel-no-translation-object": lambda t: _parallel(t, _lines([{"de": "Hallo", "en": "Hello"}])),
+    "parallel-empty-file": lambda t: _parallel(t, b""),
+    "parallel-latin1": lambda t: _parallel(t, _lines([PAIRS[2]]).encode("latin-1")),
+    "parallel-utf16": lambda t: _parallel(t, _lines(PAIRS).encode("utf-16")),
+    "parallel-bom-crlf": parallel_bom_crlf,
+    "parallel-same-language": lambda t: _parallel(t, _lines(PAIRS), "de", "de"),
+    "train-unknown-language": lambda t: _train_cli(t, language_pairs=["de-xx"]),
+    "train-not-english-centric": lambda t: _train_cli(t, language_pairs=["de-cs"]),
+    "monolingual-empty-file": lambda t: _mono(t, "de.txt", ""),
+    "monolingual-jsonl-no-text": lambda t: _mono(t, "de.jsonl", _lines([{"content": "Ein Dokument."}])),
+    "shots-not-array": lambda t: _shots(t, _lines([{"source": "a", "target": "b"}])),
+    "testset-misaligned": lambda t: (_eval_tree(t, ref=REF[:2]), _eval_cli(t))[1],
+    "testset-empty-line": lambda t: (_eval_tree(t, ref=[REF[0], "", REF[2]]), _eval_cli(t))[1],
+    "testset-missing": lambda t: (_eval_tree(t, ref=None), _eval_cli(t))[1],
+    "testset-empty-file": lambda t: (_eval_tree(t, src=b""), _raises(lambda: testsets.read_test_set(t / "tests", "de",
+                                                                                                        "en")))[1],
+    "testset-bom-crlf": bom_crlf_testset,
+    "testset-latin1": lambda t: (_eval_tree(t, ref="\n".join(REF).encode("latin-1") + "é\n".encode("latin-1")),
+                                 _raises(lambda: testsets.read_test_set(t / "tests", "de", "en")))[1],
+    "testset-wrong-direction": lambda t: (
+        _write(t / "deen" / "test.de-en.json", json.dumps([{"translation": {"cs": "Ahoj", "en": "Hi"}}])),
+        _raises(lambda: testsets.read_test_set(t, "de", "en", fmt="json")))[1],
+    "eval-unknown-language": lambda t: (_eval_tree(t), _eval_cli(t, directions="de-xx"))[1],
+    "hyps-short": lambda t: (_eval_tree(t, hyps={"de-en.txt": "\n".join(HYP[:2]) + "\n"}), _eval_cli(t))[1],
+    "hyps-wrong-direction": lambda t: (_eval_tree(t, hyps={"de-en.jsonl": _translations(REF, SRC)}), _eval_cli(t))[1],
+    "hyps-missing": lambda t: (_eval_tree(t, hyps={}), _eval_cli(t))[1],
+    "hyps-jsonl-latin1": lambda t: (_eval_tree(t, hyps={"de-en.jsonl": _translations(SRC, HYP).encode("latin-1")}),
+                                    _eval_cli(t))[1],
+    "hyps-jsonl-interrupted": lambda t: (_eval_tree(t, hyps={"de-en.jsonl": _translations(SRC, HYP)[:-30]}),
+                                         _eval_cli(t))[1],
+    "hyps-crlf": hyps_crlf,
+    "params-wrong-type": lambda t: _params_cli(t, "sec5_main_results",
+                                               lambda v: v["evaluation"].update(num_beams="five")),
+    "params-typo-key": lambda t: _params_cli(t, "sec5_main_results",
+                                             lambda v: v["evaluation"].update(num_beam=v["evaluation"].pop("num_beams",
+                                                                                                           5))),
+    "params-missing-key": lambda t: _params_cli(t, "sec5_main_results", lambda v: v.pop("evaluation")),
+    "params-bad-yaml": lambda t: _params_cli(t, "sec5_main_results", text="profile: tiny\nstore_dir: [runs\n\tx: 1\n"),
+    "params-ratio-out-of-range": lambda t: _params_cli(t, "sec4_recipe", lambda v: v.update(english_ratio=1.5)),
+    "params-lr-out-of-range": lambda t: _params_cli(t, "sec5_main_results",
+                                                    lambda v: _rename_first_run(v, learning_rate=-0.001)),
+    "params-monolingual-ratio": lambda t: _params_cli(t, "appJ_crosslingual", lambda v: _rename_first_run(
+        v, monolingual_langs=["en", "de"], monolingual_ratios={"en": 1.5, "de": -0.5})),
+    "params-batch-not-divisible": lambda t: _params_cli(t, "sec5_main_results", lambda v: (
+        _rename_first_run(v, global_batch_size=250, micro_batch_size=4),
+        v.setdefault("launch", {}).update(launcher="torchrun", gpus_per_node=2))),
+    "params-unknown-direction": lambda t: _params_cli(t, "sec5_main_results",
+                                                      lambda v: v["evaluation"].update(directions=["de-en", "xx-en"])),
+    "params-profile-mismatch": lambda t: _params_cli(t, "sec5_main_results", lambda v: v.update(profile="paper")),
+    "params-path-traversal": lambda t: _params_cli(t, "sec5_main_results",
+                                                   lambda v: v["systems"][0].update(name="../../outside")),
+    "params-missing-file": lambda t: _cli("params", str(t / "params" / "tiny" / "sec5_main_results.yaml")),
+    "train-typo-key": lambda t: _train_cli(t, "--plan", learnin_rate=2e-5),
+    "train-missing-config": lambda t: _cli("train", "--config", str(t / "nope.yaml")),
+    "train-missing-stage": lambda t: (_write(t / "run.yaml", "base_model: x\noutput_dir: out\n"),
+                                      _cli("train", "--config", str(t / "run.yaml"), "--plan"))[1],
+    "train-batch-not-divisible": lambda t: _train_cli(t, "--plan", global_batch_size=10, micro_batch_size=4,
+                                                      world_size=1),
+    "train-lr-zero": lambda t: _train_cli(t, "--plan", learning_rate=0),
+    "model-missing-folder": lambda t: _train_cli(t, base_model="./no-such-model"),
+    "model-missing-offline": lambda t: _train_cli(t, base_model="nobody/no-such-model", data_root=None,
+                                                  max_train_examples=4),
+    "model-no-tokenizer": model_no_tokenizer,
+    "model-truncated-weights": model_truncated_weights,
+    "model-interrupted-download": model_interrupted_download,
+    "lora-base-mismatch": lora_base_mismatch,
+    "model-remote-code": model_remote_code,
+    "comet-missing-offline": comet_missing_offline,
+    "disk-full-checkpoint": disk_full_checkpoint,
+    "disk-full-result": disk_full_result,
+    "out-folder-read-only": out_folder_read_only,
+    "out-under-a-file": lambda t: (_eval_tree(t), _write(t / "results", "a file, not a folder"),
+                                   _eval_cli(t, out=t / "results" / "res.json"))[2],
+    "book-unknown-notebook": book_unknown_notebook,
+}
+
+
+def test_every_case_has_a_setup_and_the_catalogue_is_large_enough() -> None:
+    ids = [case.id for case in CASES]
+    assert len(ids) == len(set(ids)) and len(ids) >= 40
+    assert set(ids) == set(SETUPS)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input(case: Case, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    setup = SETUPS[case.id]
+    trial = setup(tmp_path, request) if setup.__code__.co_argcount == 2 else setup(tmp_path)
+    message = trial.message
+    for fragment in case.expect:
+        assert fragment in message, f"{fragment!r} not in the message:\n{message}"
+    assert "Traceback" not in message, message
+    if trial.rc is not None and case.outcome == "error":
+        assert trial.rc != 0, f"exit code 0 for a bad input:\n{message}"
+        errors = [line for line in message.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1, f"not exactly one error message:\n{message}"
+    if case.outcome == "error":
+        assert re.search(r"\bfix\b|to add one", message, re.I), f"the message names no fix:\n{message}"
+    for path, before in trial.kept.items():
+        assert path.read_bytes() == before, f"{path} was changed by a failed command"
+
+
+def test_page_matches_the_table() -> None:
+    assert PAGE.is_file(), "run .venv/bin/python tests/bad_inputs_catalogue.py"
+    regenerate = "regenerate it: .venv/bin/python tests/bad_inputs_catalogue.py"
+    assert PAGE.read_text(encoding="utf-8") == render_page(), regenerate
+    toc = (REPO / "_toc.yml").read_text(encoding="utf-8")
+    assert "file: book/bad_inputs" in toc.split("caption: The paper")[0], "not under 'Using this book' in _toc.yml"
