@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from alma_core.io import read_json
+from alma_core.io import read_json, stable_hash
 from alma_core.provenance import package_versions
 from alma_core.tables import DIRECTION_LABELS, NOT_COMPUTED  # noqa: F401 - display labels of the tables
 
@@ -107,7 +107,8 @@ def style_table(table: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
         except (TypeError, ValueError):
             return str(value)
 
-    styler = table.style.format(fmt).set_table_styles(FIT_PAGE)
+    # A uuid from the content, not pandas' random one: a rebuilt page is byte-identical (issue 11, identical rebuilds).
+    styler = table.style.format(fmt).set_table_styles(FIT_PAGE).set_uuid(stable_hash([caption, table.to_csv()], 8))
     if caption:
         styler = styler.set_caption(caption)
     return styler
@@ -120,7 +121,9 @@ def show_table(table: pd.DataFrame, caption: str = "", digits: int = 2) -> None:
     """
     from IPython.display import display
 
-    display(style_table(table, caption, digits))
+    styled = style_table(table, caption, digits)  # text/plain without the Styler's memory address (identical rebuilds)
+    display({"text/html": styled.to_html(), "text/plain": (caption + "\n" if caption else "") + table.to_string()},
+            raw=True)
 
 
 def _compact_versions(versions: Mapping[str, Any]) -> str:

@@ -50,14 +50,17 @@ class StoreLockTimeout(RuntimeError):
 
 
 def _pid_alive(pid: int) -> bool:
-    """Whether process `pid` exists on this host."""
+    """Whether process `pid` runs on this host (a zombie, killed but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
 
 
 def lock_holder(path: str | os.PathLike) -> dict[str, Any]:

@@ -229,10 +229,19 @@ def book_root(tmp: Path, chapters: Sequence[str] = ("appD_sampling", "appC_train
 
 
 def notebook_outputs(path: Path) -> list:
-    """A notebook's cell outputs without execution counts and timing metadata (what the reader sees)."""
+    """A notebook's results: cell outputs without execution counts, timing metadata and stderr (warnings, progress
+    bars and lock messages are logs, e.g. a resumed run reports the stale lock its killed predecessor left)."""
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return [[{k: v for k, v in out.items() if k not in ("execution_count", "metadata")} for out in c.get("outputs", [])]
-            for c in cells if c["cell_type"] == "code"]
+    return [[{k: v for k, v in out.items() if k not in ("execution_count", "metadata")} for out in c.get("outputs", [])
+             if out.get("name") != "stderr"] for c in cells if c["cell_type"] == "code"]
+
+
+def first_difference(a: Path, b: Path) -> str:
+    """The first differing line of two notebooks' outputs (for the assertion message)."""
+    import difflib
+
+    left, right = (json.dumps(notebook_outputs(p), indent=0).splitlines() for p in (a, b))
+    return "\n".join(list(difflib.unified_diff(left, right, lineterm="", n=1))[:12])
 
 
 def test_book_run_killed_anywhere_finishes_with_the_same_pages(tmp_path: Path) -> None:
@@ -249,5 +258,5 @@ def test_book_run_killed_anywhere_finishes_with_the_same_pages(tmp_path: Path) -
     for name in ("appD_sampling", "appC_training_details"):
         got, ref = executed / f"{name}.ipynb", whole_root / "book" / "_executed" / f"{name}.ipynb"
         assert json.loads(got.read_text())["metadata"]["alma_book"]["input_hash"]
-        assert notebook_outputs(got) == notebook_outputs(ref), name
+        assert notebook_outputs(got) == notebook_outputs(ref), first_difference(got, ref)
     assert not list(executed.glob(".*.running.ipynb"))
