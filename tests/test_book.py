@@ -285,3 +285,26 @@ def test_figure_has_both_panels_and_the_banner() -> None:
     texts = [t.get_text() for t in fig.texts] + [t.get_text() for ax in fig.axes for t in ax.texts]
     assert any("not comparable" in t for t in texts) and any("not computed" in t for t in texts)
     plots.close(fig)
+
+
+def test_a_failed_chapter_shows_the_job_error_and_is_rerun(tmp_path: Path) -> None:
+    """The executed copy of a failed chapter shows the error (a job's log and resume command); no stamp, so the next
+    run executes it again; papermill's working copy is gone."""
+    register_schema("smoke_nb", _SmokeParams)
+    try:
+        _mini_repo(tmp_path)
+        path = tmp_path / "notebooks" / "smoke_nb.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(
+            "raise RuntimeError('job x failed\\nlog: runs/x/job.log\\nresume: python -m alma_core.train --config c')"))
+        nbformat.write(nb, path)
+        with pytest.raises(book.BookError, match="RuntimeError: job x failed"):
+            book.run("tiny", root=tmp_path)
+        executed = tmp_path / "book" / "_executed" / "smoke_nb.ipynb"
+        shown = "".join(str(o) for c in nbformat.read(executed, as_version=4).cells for o in c.get("outputs", []))
+        assert "log: runs/x/job.log" in shown and "python -m alma_core.train --config c" in shown
+        stamp = book.read_stamp(executed)
+        assert stamp["input_hash"] is None and "failed in cell" in stamp["failed"]
+        assert not list(executed.parent.glob(".*.running.ipynb"))
+    finally:
+        SCHEMAS.pop("smoke_nb", None)
