@@ -1,7 +1,8 @@
 """Padding-free stage 2 (alma_core.stage2.PackedCollator, Sec. 5.2): packed and unpacked batches train the same.
 
-Measured on the tiny backbone in fp32 (sdpa and eager): packed vs right-padded loss differs by ~1e-7 absolute, the
-largest gradient difference is ~1e-7 relative to the largest gradient; the tests assert 1e-5.
+Measured on the tiny backbone in fp32, 12 examples: packed rows vs right-padded, the loss is bit-identical on sdpa and
+eager (4.8e-7 apart for the flat layout) and the largest gradient difference is 1.5e-7 (sdpa), 7.4e-8 (eager, flat)
+relative to the largest gradient; the tests assert 1e-5.
 """
 
 from __future__ import annotations

@@ -378,3 +378,39 @@ def test_ds_zero2_json_accumulates_gradients_in_fp32():
 
     config = json.loads((REPO / "params/launch/ds_zero2.json").read_text())
     assert config["data_types"] == {"grad_accum_dtype": "fp32"} and config["zero_optimization"]["stage"] == 2
+
+
+def test_stage1_best_settings_keep_the_recipe(tiny_backbone_dir, tmp_path):
+    """Fused AdamW; fp16 trains in bf16 only where the GPU has it (fp16_as_bf16); the global batch stays 256."""
+    from alma_core.train import training_arguments
+
+    base = dict(stage=1, base_model=str(tiny_backbone_dir), output_dir=str(tmp_path), monolingual_langs=["en"],
+                max_steps=2)
+    cfg = make_config(base)
+    assert training_arguments(cfg, batch_plan(cfg), 2).optim == "adamw_torch_fused"
+    half = make_config({**base, "precision": "fp16"})
+    assert half.effective_precision(bf16_supported=True) == "bf16"
+    assert half.effective_precision(bf16_supported=False) == "fp16"
+    assert make_config({**base, "precision": "fp16", "fp16_as_bf16": False}).effective_precision(True) == "fp16"
+    assert cfg.effective_precision(True) == "fp32"
+    for micro, world in ((4, 16), (16, 1), (16, 8)):
+        plan = batch_plan(make_config({**base, "micro_batch_size": micro}), world)
+        assert plan["global_batch_size"] == 256 and plan["micro_batch_size"] == micro
+
+
+def test_packing_switch_flows_from_params_to_the_run(tiny_backbone_dir, tmp_path):
+    """params `train.<run>.packing` -> jobs.train_config -> TrainConfig -> run.json (stage 2 packs by default)."""
+    from types import SimpleNamespace
+
+    from alma_core.jobs import train_config
+    from alma_core.params_common import check_train_runs
+
+    runs = {"off": dict(stage=2, base_model=str(tiny_backbone_dir), language_pairs=["de-en"], packing=False),
+            "on": dict(stage=2, base_model=str(tiny_backbone_dir), language_pairs=["de-en"])}
+    check_train_runs(runs)
+    params = SimpleNamespace(train=runs, data_root=None, seed=1, profile="tiny", store_dir=str(tmp_path))
+    assert make_config(train_config(params, "off")[0]).packing is False
+    assert make_config(train_config(params, "on")[0]).packing is True
+    result = run_training(make_config(_stage2(tiny_backbone_dir, tmp_path / "run", max_steps=1, max_length=256)))
+    record = read_json(result.run_json)
+    assert record["batching"].startswith("padding-free") and record["precision"] == "fp32"
