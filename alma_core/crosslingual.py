@@ -25,7 +25,7 @@ import yaml
 from alma_core import jobs
 from alma_core.crosslingual_items import CrossLingualDataError, MultipleChoiceItem, items_digest, load_items, task_name
 from alma_core.evaluate import load_job_model, quiet_progress
-from alma_core.io import atomic_write_json, atomic_write_text, read_json
+from alma_core.io import atomic_write_json, atomic_write_text, read_json, read_yaml_mapping
 from alma_core.provenance import determinism, git_revision, hardware, package_versions
 from alma_core.store import backbone_path, resolve, run_key
 
@@ -276,7 +276,7 @@ def _score_job(
 
 def run_job(config_path: str | os.PathLike) -> Path:
     """One system's Appendix J job: every (task, language) scored; writes scores.json, predictions and run.json."""
-    job = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
+    job = read_yaml_mapping(config_path, "App. J job config", CrossLingualDataError)
     out = Path(job["output_dir"])
     started = time.time()
     model, tokenizer = _job_model(job)
@@ -392,7 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_progress()
     try:
         print(f"[crosslingual] wrote {run_job(args.config)}", flush=True)
-    except (CrossLingualDataError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError) as err:  # user errors (data, config, model): one line, no traceback
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0

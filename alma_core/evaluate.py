@@ -25,7 +25,7 @@ import pandas as pd
 from alma_core import metrics
 from alma_core.data import read_shots, shots_path
 from alma_core.generate import count_truncated, load_translator, read_translations, translate
-from alma_core.io import atomic_write_json, atomic_write_text
+from alma_core.io import atomic_write_json, atomic_write_text, read_yaml_mapping
 from alma_core.languages import declare_languages, get_language, paper_directions, wmt_test_set
 from alma_core.provenance import determinism, git_revision, hardware, package_versions
 from alma_core.testsets import read_lines, read_test_set
@@ -300,9 +300,7 @@ def _job_sources(job: Mapping[str, Any], src: str, tgt: str) -> tuple[list[str],
 def run_job(config_path: str | os.PathLike) -> Path:
     """One system's evaluation (Section 5.1; App. E/I prompts): translate every direction (resumable), then BLEU,
     chrF, COMET, off-target rate and the count of sources cut to fit the prompt; writes scores.json and run.json."""
-    import yaml
-
-    job = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
+    job = read_yaml_mapping(config_path, "evaluation job config", EvaluationError)
     declare_languages(job.get("declared_languages"), str(config_path))  # languages the params file declared
     out = Path(job["output_dir"])
     device, dtype = decoding_device(job.get("dtype", "auto"))

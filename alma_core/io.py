@@ -20,6 +20,7 @@ __all__ = [
     "atomic_write_json",
     "read_json",
     "read_text",
+    "read_yaml_mapping",
     "json_records",
     "stable_hash",
     "validation_message",
@@ -88,6 +89,27 @@ def read_text(path: str | os.PathLike, what: str, fix: str,
     except UnicodeDecodeError as err:
         utf16 = " (it looks like UTF-16)" if path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
         raise error(f"{path}: not valid UTF-8 at byte {err.start}{utf16}. Fix: re-encode the file as UTF-8.") from None
+
+
+def read_yaml_mapping(path: str | os.PathLike, what: str, error: type[ValueError] = ValueError) -> dict[str, Any]:
+    """A YAML mapping (a job config) read with the safe loader; a missing file, bad syntax or a non-mapping raises
+    `error` naming the file, the line and the fix."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{path}: {what} not found. Fix: check the path (the job layer writes it into the job's folder)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise error(f"{path}{line}: invalid YAML ({getattr(err, 'problem', None) or err}). Fix: correct the syntax, "
+                    "or delete the file and rerun the notebook to write it again") from None
+    if not isinstance(data, dict):
+        raise error(f"{path}: expected a mapping of keys to values, got {type(data).__name__}. Fix: rewrite it as "
+                    "`key: value` lines")
+    return data
 
 
 def json_records(path: str | os.PathLike, text: str,

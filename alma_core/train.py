@@ -376,16 +376,17 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
 def load_trained(output_dir: str | os.PathLike, *, dtype: Any = None, merge: bool = False) -> tuple[Any, Any]:
     """Reload a finished run (full weights, or LoRA adapter on its saved/recorded base) for generation (Section 5.1)."""
     out = Path(output_dir)
+    record = read_json(out / "run.json") if (out / "run.json").is_file() else {}
+    remote = bool(record.get("config", {}).get("trust_remote_code", False))  # as the run's params asked, else never
     if not (out / "adapter_config.json").is_file():
-        return load_backbone(out, dtype=dtype)
+        return load_backbone(out, dtype=dtype, trust_remote_code=remote)
     from peft import PeftModel
     from transformers import AutoTokenizer
 
-    record = read_json(out / "run.json") if (out / "run.json").is_file() else {}
     base = out / "base" if (out / "base").is_dir() else record.get("base_model")
     if base is None:
         raise ModelLoadError(f"{out}: LoRA adapter without base/ or run.json base_model. Fix: rerun the training")
-    model, _ = load_backbone(base, dtype=dtype)
+    model, _ = load_backbone(base, dtype=dtype, trust_remote_code=remote)
     model = PeftModel.from_pretrained(model, str(out))
     tokenizer = AutoTokenizer.from_pretrained(out)
     if merge:

@@ -447,6 +447,14 @@ SETUPS: dict[str, Callable[..., Trial]] = {
     "out-folder-read-only": out_folder_read_only,
     "out-under-a-file": lambda t: (_eval_tree(t), _write(t / "results", "a file, not a folder"),
                                    _eval_cli(t, out=t / "results" / "res.json"))[2],
+    "eval-job-missing-config": lambda t: _cli("evaluate", "job", "--config", str(t / "nope.yaml")),
+    "appj-job-missing-config": lambda t: _cli("crosslingual", "--config", str(t / "nope.yaml")),
+    "appj-job-bad-yaml": lambda t: (_write(t / "job.yaml", f"output_dir: {t / 'out'}\nmodel: a: b\n"),
+                                    _cli("crosslingual", "--config", str(t / "job.yaml")))[1],
+    "appj-job-missing-model": lambda t: (
+        _write(t / "job.yaml", yaml.safe_dump({"output_dir": str(t / "out"), "model": "nobody/no-such-model",
+                                               "local_files_only": True})),
+        _cli("crosslingual", "--config", str(t / "job.yaml")))[1],
     "book-unknown-notebook": book_unknown_notebook,
 }
 

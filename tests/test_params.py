@@ -104,3 +104,62 @@ def test_notebook_params_from_namespace() -> None:
 def test_load_notebook_params_by_name() -> None:
     params = load_notebook_params("appD_sampling", "tiny", ROOT)
     assert params.store_dir == "runs/tiny"
+
+
+def _sec5(tmp_path: Path, change) -> Path:
+    values = yaml.safe_load((ROOT / "params" / "tiny" / "sec5_main_results.yaml").read_text(encoding="utf-8"))
+    change(values)
+    return _write(tmp_path, "tiny", "sec5_main_results", values)
+
+
+def test_a_typo_names_the_key_meant(tmp_path: Path) -> None:
+    path = _sec5(tmp_path, lambda v: v["evaluation"].update(comet_batchsize=4))
+    with pytest.raises(ParamsError, match=r"unknown key 'evaluation.comet_batchsize'.*did you mean 'comet_batch_size'"):
+        load_params(path)
+
+
+def test_directions_must_name_known_or_declared_languages(tmp_path: Path) -> None:
+    from alma_core import languages
+
+    with pytest.raises(ParamsError, match=r"evaluation.directions.1 'kk-en': unknown language code 'kk'"):
+        load_params(_sec5(tmp_path, lambda v: v["evaluation"].update(directions=["de-en", "kk-en"])))
+    declared = {"kk": {"name": "Kazakh", "native_name": "қазақ тілі", "bleu_tokenizer": "13a"}}
+    try:
+        params = load_params(_sec5(tmp_path, lambda v: v.update(declared_languages=declared) or
+                                   v["evaluation"].update(directions=["de-en", "kk-en"])))
+        assert params.evaluation.directions == ["de-en", "kk-en"]
+    finally:
+        languages.LANGUAGES.pop("kk", None)
+
+
+def test_global_batch_must_divide_by_the_launch_ranks(tmp_path: Path) -> None:
+    def runs(values: dict, gpus: int) -> None:
+        values["train"] = {name: {**run, "global_batch_size": 24, "micro_batch_size": 4}
+                           for name, run in values["train"].items()}
+        values["launch"] = {"launcher": "torchrun", "gpus_per_node": gpus}
+
+    load_params(_sec5(tmp_path, lambda v: runs(v, 3)))  # 24 = 4 x 3 x 2
+    with pytest.raises(ParamsError, match=r"on 4 rank\(s\).*global_batch_size=24 .* 4 x 4 = 16"):
+        load_params(_sec5(tmp_path, lambda v: runs(v, 4)))
+
+
+def test_a_train_run_with_a_learning_rate_out_of_range_names_run_key_and_value(tmp_path: Path) -> None:
+    def bad(values: dict) -> None:
+        name = next(iter(values["train"]))
+        values["train"][name]["learning_rate"] = -1.0
+
+    with pytest.raises(ParamsError) as err:
+        load_params(_sec5(tmp_path, bad))
+    message = str(err.value)
+    assert "learning_rate" in message and "-1.0" in message and "greater than 0" in message
+    assert "global_batch_size" not in message  # the run's other values are not repeated
+
+
+def test_params_cli_validates_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from alma_core.params import main
+
+    good = ROOT / "params" / "tiny" / "appD_sampling.yaml"
+    bad = _write(tmp_path, "tiny", "appD_sampling", {**_valid_appd(), "draws": "many"})
+    assert main([str(good)]) == 0 and "ok:" in capsys.readouterr().out
+    assert main([str(good), str(bad)]) == 1
+    assert capsys.readouterr().err.count("error:") == 1
