@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = ["validation_sources", "stage2_datasets", "packing_layout", "pack_rows", "PackedCollator",
-           "block_causal_mask", "stage2_collators"]
+           "block_causal_mask", "stage2_collators", "OfficialPadCollator"]
 
 
 def _example(cfg: TrainConfig, tokenizer: Any, src: str, tgt: str, source: str, target: str, rng: Any) -> dict:
@@ -206,3 +206,28 @@ def stage2_collators(cfg: TrainConfig, pad_token_id: int, model_config: Any) -> 
     packed = PackedCollator(pad_token_id, cfg.max_length, layout, cfg.pad_to_multiple_of)
     return packed, padded, (f"padding-free: each micro-batch of {cfg.micro_batch_size} examples packed ({layout}), "
                             "per-example positions and attention; validation right-padded, unpacked")
+
+
+class OfficialPadCollator:
+    """The official code's stage-2 batches, the baseline of the throughput benchmarks (Sec. 5.2): every example
+    padded to `max_length` (512), on the left as its tokenize_function_train_eval_left_pad does, or on the right
+    (same compute; left-padded half-precision training went NaN, stack-notes), labels IGNORE_INDEX on the pads.
+    """
+
+    def __init__(self, pad_token_id: int, max_length: int = 512, side: Literal["left", "right"] = "left"):
+        if side not in ("left", "right"):
+            raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+        self.pad_token_id, self.max_length, self.side = pad_token_id, max_length, side
+
+    def __call__(self, features: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        import torch
+
+        def pad(seq: Sequence[int], value: int) -> list[int]:
+            fill = [value] * (self.max_length - len(seq))
+            return fill + list(seq) if self.side == "left" else list(seq) + fill
+
+        if any(len(f["input_ids"]) > self.max_length for f in features):
+            raise ValueError(f"an example is longer than max_length={self.max_length}; build the examples with it")
+        return {"input_ids": torch.tensor([pad(f["input_ids"], self.pad_token_id) for f in features]),
+                "attention_mask": torch.tensor([pad(f["attention_mask"], 0) for f in features]),
+                "labels": torch.tensor([pad(f["labels"], IGNORE_INDEX) for f in features])}

@@ -1,8 +1,9 @@
 """Stage-2 training throughput on CPU, tiny scale: the official batching vs this project's (Section 5.2; stack-notes).
 
-Official: every example left-padded to 512 tokens (`padding="max_length"`), unsorted. This project: padding-free
-stage 2 as `run_training` builds it (`alma_core.stage2.stage2_collators`: each micro-batch's examples packed into
-rows of at most 512 tokens, per-example positions and a block-diagonal causal mask; `TrainConfig.packing`).
+Official: every example left-padded to 512 tokens (`alma_core.stage2.OfficialPadCollator`), unsorted. This
+project: padding-free stage 2 as `run_training` builds it (`alma_core.stage2.stage2_collators`: each micro-batch's
+examples packed into rows of at most 512 tokens, per-example positions and a block-diagonal causal mask;
+`TrainConfig.packing`).
 Same examples, same tiny model, same micro-batch of examples, same optimizer steps, same random order; real
 (non-pad) tokens per second, the first step of each epoch untimed. The sides alternate, one epoch at a time, for
 ROUNDS rounds (>= 10 s timed for the faster side), so a change in the load of a shared CPU hits both. `speedup:`
@@ -22,19 +23,10 @@ from transformers.trainer_callback import PrinterCallback
 
 from alma_core.config import make_config
 from alma_core.modeling import TinyBackboneConfig, build_tiny_backbone, load_backbone
-from alma_core.stage2 import stage2_collators, stage2_datasets
+from alma_core.stage2 import OfficialPadCollator, stage2_collators, stage2_datasets
 from alma_core.trainer import trainer_class
 
 EXAMPLES, MICRO_BATCH, OFFICIAL_LENGTH, ROUNDS = 192, 8, 512, 20
-
-
-def official_batch(features, pad_id):
-    """Left padding to 512, labels -100 on pads (official tokenize_function_train_eval_left_pad + default collator)."""
-    def left(seq, value):
-        return [value] * (OFFICIAL_LENGTH - len(seq)) + list(seq)
-    return {"input_ids": torch.tensor([left(f["input_ids"], pad_id) for f in features]),
-            "attention_mask": torch.tensor([left(f["attention_mask"], 0) for f in features]),
-            "labels": torch.tensor([left(f["labels"], -100) for f in features])}
 
 
 class StepClock(TrainerCallback):
@@ -84,7 +76,7 @@ def main() -> None:
               f"{model.config._attn_implementation} attention")
         pad = tokenizer.pad_token_id
         packed, _, note = stage2_collators(cfg, pad, model.config)
-        sides = {"official": lambda f: official_batch(f, pad), "ours": packed}
+        sides = {"official": OfficialPadCollator(pad, OFFICIAL_LENGTH), "ours": packed}
         totals = {side: [0.0, 0.0, 0.0] for side in sides}
         for r in range(ROUNDS):  # interleaved, so a change in the shared CPU's load hits both sides
             for side, collator in sides.items():

@@ -17,6 +17,7 @@ from alma_core.config import make_config
 from alma_core.io import read_json
 from alma_core.objectives import IGNORE_INDEX, RightPadCollator
 from alma_core.stage2 import (
+    OfficialPadCollator,
     PackedCollator,
     block_causal_mask,
     pack_rows,
@@ -209,3 +210,18 @@ def test_validation_loss_is_the_unpacked_one(tiny_backbone_dir, tmp_path):
         losses.append(trainer.evaluate()["eval_loss"])
     assert isinstance(stage2_collators(cfg, tokenizer.pad_token_id, model.config)[0], PackedCollator)
     assert losses[0] == losses[1]
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_official_pad_to_512_batches_train_the_same_loss(tiny_backbone_dir, tiny_tokenizer, examples, side):
+    """OfficialPadCollator (the benchmarks' baseline): every example padded to 512, same loss as packed."""
+    model = _model(tiny_backbone_dir, "sdpa")
+    features = examples[:4]
+    official = OfficialPadCollator(tiny_tokenizer.pad_token_id, 512, side)(features)
+    assert official["input_ids"].shape == (4, 512)
+    assert (official["input_ids"][:, 0 if side == "right" else -1] != tiny_tokenizer.pad_token_id).all()
+    packed = PackedCollator(tiny_tokenizer.pad_token_id, 512, "rows_bool")(features)
+    with torch.no_grad():
+        assert abs(model(**official).loss.item() - model(**packed).loss.item()) < 1e-4
+    with pytest.raises(ValueError, match="max_length=16"):
+        OfficialPadCollator(0, 16)(features)
