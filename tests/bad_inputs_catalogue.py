@@ -215,6 +215,33 @@ CASES: tuple[Case, ...] = (
 )
 
 
+# Safe by default (issue 11, item 5): each rule and the test in tests/test_safety.py that holds it.
+SAFETY: tuple[tuple[str, str], ...] = (
+    ("A model's own Python code (config.json `auto_map`) never runs unless its params ask: `trust_remote_code: true` "
+     "on a system (evaluation) or a train run; otherwise loading it stops with a message naming that key.",
+     "test_model_code_runs_only_when_the_params_ask, test_trust_remote_code_is_a_params_key_carried_by_the_jobs"),
+    ("Every `torch.load` in the library passes `weights_only=True`; the HF Trainer's resume (optimizer, scheduler, RNG "
+     "state) loads with `weights_only`, explicitly or by the pinned torch's default; COMET's checkpoint too. Weights "
+     "are written and read as safetensors.",
+     "test_every_torch_load_in_the_library_is_weights_only, test_torch_load_default_refuses_pickled_code, "
+     "test_comet_checkpoint_loads_weights_only"),
+    ("Known exception: resuming a DeepSpeed run loads DeepSpeed's own checkpoint files with pickle "
+     "(deepspeed.runtime.checkpoint_engine, `weights_only=False`). Resume only from checkpoints your own run wrote.",
+     "(documented, not changed: DeepSpeed's optimizer-state format needs it)"),
+    ("YAML (params, training and job configs) is read with `yaml.safe_load` only.",
+     "test_yaml_is_only_read_with_the_safe_loader"),
+    ("Names from params that become paths (systems, train runs, prompts, App. J languages, `--only` chapters) are "
+     "refused when they look like a path (`../x`, `/abs`, `a/b`, `.hidden`, `~x`); job folders are slugged names plus "
+     "a key, always inside the store.",
+     "test_system_and_run_names_cannot_escape_the_store, test_prompt_and_language_names_cannot_escape, "
+     "test_plain_names_are_kept_and_job_folders_stay_inside, test_book_only_refuses_a_path"),
+    ("No library code runs `sudo` or a package manager; where something is missing (Chromium for the page check), "
+     "the message prints the command for you to run.",
+     "test_no_library_code_runs_sudo_or_a_package_manager, "
+     "test_browser_prints_the_install_command_instead_of_running_it"),
+)
+
+
 def _cell(text: str) -> str:
     """Markdown-table-safe text."""
     return text.replace("|", "\\|").replace("\n", " ")
@@ -251,6 +278,9 @@ def render_page(cases: tuple[Case, ...] = CASES) -> str:
                 seen = f"**{case.outcome}**: {seen}"
             lines.append(f"| {number} | {_cell(case.input)} | `{_cell(case.run)}` | {seen} | {_cell(case.found)} |")
         lines.append("")
+    lines += ["## Safe by default", "", "| rule | held by (tests/test_safety.py) |", "|---|---|"]
+    lines += [f"| {_cell(rule)} | {_cell(tests)} |" for rule, tests in SAFETY]
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bad_inputs_catalogue import CASES, PAGE, Case, render_page
+from bad_inputs_catalogue import CASES, PAGE, SAFETY, Case, render_page
 
 from alma_core import data, testsets
 from alma_core.io import atomic_write_json
@@ -489,3 +489,9 @@ def test_page_matches_the_table() -> None:
     assert PAGE.read_text(encoding="utf-8") == render_page(), regenerate
     toc = (REPO / "_toc.yml").read_text(encoding="utf-8")
     assert "file: book/bad_inputs" in toc.split("caption: The paper")[0], "not under 'Using this book' in _toc.yml"
+
+
+def test_the_safety_rules_name_real_tests() -> None:
+    source = (REPO / "tests" / "test_safety.py").read_text(encoding="utf-8")
+    names = [name.strip() for _, tests in SAFETY if tests.startswith("test_") for name in tests.split(",")]
+    assert len(names) >= 10 and all(f"def {name}(" in source for name in names), names
