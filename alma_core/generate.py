@@ -177,7 +177,7 @@ def read_translations(path: str | os.PathLike, sources: Sequence[str] | None = N
     if not path.is_file():
         return done
     try:
-        lines = path.read_text(encoding="utf-8").split("\n")
+        lines = path.read_text(encoding="utf-8-sig").split("\n")  # a BOM (a file saved by an editor) is no record
     except UnicodeDecodeError as err:
         raise GenerationError(f"{path}: not valid UTF-8 at byte {err.start}. Fix: delete the file (it was not written "
                               "by translate()) or re-encode it as UTF-8") from None

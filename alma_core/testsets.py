@@ -74,7 +74,7 @@ def read_lines(path: str | os.PathLike) -> list[str]:
     """One segment per line (trailing newline stripped, inner whitespace kept); UTF-8 errors name the file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM is not part of the first segment
     except UnicodeDecodeError as err:
         raise TestSetError(f"{path}: not UTF-8 at byte {err.start}. Fix: re-encode the file as UTF-8") from None
     lines = text.split("\n")

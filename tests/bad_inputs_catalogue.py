@@ -112,6 +112,12 @@ CASES: tuple[Case, ...] = (
          ("1 of 3 sentences untranslated", "rerun translate() with the same output_path")),
     Case("hyps-crlf", "hypotheses", "a plain hypothesis file with CRLF line ends", EVAL,
          ("scores identical to the LF file",), outcome="accepted"),
+    Case("hyps-bom", "hypotheses", "a plain hypothesis file saved with a UTF-8 BOM (e.g. by Notepad)", EVAL,
+         ("scores identical to the file without BOM",), outcome="accepted",
+         found="silently wrong: the BOM stayed glued to the first hypothesis ('\\ufeffGood morning.')"),
+    Case("hyps-jsonl-bom", "hypotheses", "a translate() output file re-saved with a UTF-8 BOM", EVAL,
+         ("scores identical to the file without BOM",), outcome="accepted",
+         found="refused: 'de-en.jsonl:1: not an output record ... delete the file to start over' (a finished file)"),
     # ---- params files -------------------------------------------------------------------------------------------
     Case("params-wrong-type", "params", "evaluation.num_beams: five", PARAMS,
          ("evaluation.num_beams", "'five'", "valid integer")),

@@ -170,16 +170,27 @@ def bom_crlf_testset(tmp: Path) -> Trial:
     return Trial("scores identical to the LF files without BOM")
 
 
-def hyps_crlf(tmp: Path) -> Trial:
-    _eval_tree(tmp / "lf")
-    _eval_tree(tmp / "crlf", hyps={"de-en.txt": "\r\n".join(HYP) + "\r\n"})
+def _same_scores(tmp: Path, plain: dict[str, str | bytes], variant: dict[str, str | bytes], says: str) -> Trial:
+    """The evaluate CLI scores `variant` hypothesis files exactly as the `plain` ones."""
     scores = []
-    for root in (tmp / "lf", tmp / "crlf"):
+    for root, hyps in ((tmp / "plain", plain), (tmp / "variant", variant)):
+        _eval_tree(root, hyps=hyps)
         trial = _eval_cli(root, out=root / "res.json")
         assert trial.rc == 0, trial.message
         scores.append(json.loads((root / "res.json").read_text())["results"])
     assert scores[0] == scores[1]
-    return Trial("scores identical to the LF file")
+    return Trial(says)
+
+
+def hyps_crlf(tmp: Path) -> Trial:
+    lines = {"de-en.txt": "\n".join(HYP) + "\n"}
+    return _same_scores(tmp, lines, {"de-en.txt": "\r\n".join(HYP) + "\r\n"}, "scores identical to the LF file")
+
+
+def hyps_bom(tmp: Path, *, name: str = "de-en.txt") -> Trial:
+    text = "\n".join(HYP) + "\n" if name.endswith(".txt") else _translations(SRC, HYP)
+    return _same_scores(tmp, {name: text}, {name: b"\xef\xbb\xbf" + text.encode()},
+                        "scores identical to the file without BOM")
 
 
 def _translations(sources: list[str], hyps: list[str]) -> str:
@@ -405,6 +416,8 @@ SETUPS: dict[str, Callable[..., Trial]] = {
     "hyps-jsonl-interrupted": lambda t: (_eval_tree(t, hyps={"de-en.jsonl": _translations(SRC, HYP)[:-30]}),
                                          _eval_cli(t))[1],
     "hyps-crlf": hyps_crlf,
+    "hyps-bom": hyps_bom,
+    "hyps-jsonl-bom": lambda t: hyps_bom(t, name="de-en.jsonl"),
     "params-wrong-type": lambda t: _params_cli(t, "sec5_main_results",
                                                lambda v: v["evaluation"].update(num_beams="five")),
     "params-typo-key": lambda t: _params_cli(t, "sec5_main_results",
