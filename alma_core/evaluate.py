@@ -407,6 +407,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors = {r["comet_error"] for r in records if r.get("comet_error")}
     for error in errors:
         print(f"COMET not computed: {error}", file=sys.stderr)
+    for r in records:  # user-supplied files: a file of the wrong direction scores near 0 without this note
+        if r.get("off_target") is not None and r["off_target"] >= 0.8:
+            target = get_language(r["tgt"]).name
+            print(f"note: {100 * r['off_target']:.0f}% of the {r['pair']} hypotheses are not in {target} "
+                  f"(off-target): check that the file is the {r['pair']} output, not another direction's",
+                  file=sys.stderr)
     print(f"wrote {out} and {out.with_suffix('.csv')} in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -144,10 +144,10 @@ def _eval_tree(tmp: Path, src: list[str] | bytes = SRC, ref: list[str] | bytes =
 
 
 def _eval_cli(tmp: Path, *extra: str, directions: str = "de-en", out: Path | None = None) -> Trial:
-    """The evaluate CLI without COMET; a results file from an earlier run sits at --out and must stay as it was."""
-    out = out or tmp / "results" / "res.json"
+    """The evaluate CLI without COMET; a results file from an earlier run sits at the default --out and must stay."""
     kept = {}
-    if out.parent.is_dir() or not out.parent.exists():
+    if out is None:
+        out = tmp / "results" / "res.json"
         kept = _keep(_write(out, '{"system": "earlier run"}\n'))
     args = ["--hyps", str(tmp / "hyps"), "--testsets", str(tmp / "tests"), "--directions", directions,
             "--system", "S", "--out", str(out), *extra]
@@ -191,6 +191,15 @@ def hyps_bom(tmp: Path, *, name: str = "de-en.txt") -> Trial:
     text = "\n".join(HYP) + "\n" if name.endswith(".txt") else _translations(SRC, HYP)
     return _same_scores(tmp, {name: text}, {name: b"\xef\xbb\xbf" + text.encode()},
                         "scores identical to the file without BOM")
+
+
+def _wrong_language(tmp: Path) -> Trial:
+    """German lines in the de-en hypothesis file: scored (the user may want the number), with one note."""
+    _eval_tree(tmp, hyps={"de-en.txt": "\n".join(["Ich habe heute keine Zeit für dich.", "Wie geht es dir heute?",
+                                                   "Danke schön für die schönen Blumen."]) + "\n"})
+    trial = _eval_cli(tmp, out=tmp / "new.json")
+    assert trial.rc == 0 and json.loads((tmp / "new.json").read_text())["records"][0]["off_target"] == 1.0
+    return trial
 
 
 def _translations(sources: list[str], hyps: list[str]) -> str:
@@ -410,6 +419,7 @@ SETUPS: dict[str, Callable[..., Trial]] = {
     "eval-unknown-language": lambda t: (_eval_tree(t), _eval_cli(t, directions="de-xx"))[1],
     "hyps-short": lambda t: (_eval_tree(t, hyps={"de-en.txt": "\n".join(HYP[:2]) + "\n"}), _eval_cli(t))[1],
     "hyps-wrong-direction": lambda t: (_eval_tree(t, hyps={"de-en.jsonl": _translations(REF, SRC)}), _eval_cli(t))[1],
+    "hyps-wrong-language": lambda t: _wrong_language(t),
     "hyps-missing": lambda t: (_eval_tree(t, hyps={}), _eval_cli(t))[1],
     "hyps-jsonl-latin1": lambda t: (_eval_tree(t, hyps={"de-en.jsonl": _translations(SRC, HYP).encode("latin-1")}),
                                     _eval_cli(t))[1],
