@@ -195,7 +195,8 @@ CASES: tuple[Case, ...] = (
     # ---- disk and folders -----------------------------------------------------------------------------------------
     Case("disk-full-checkpoint", "disk", "the disk fills up while a checkpoint is written (file-size limit)", TRAIN,
          ("could not write", "rerun the same command"),
-         found="a SafetensorError traceback ('File too large (os error 27)'); the rerun then finished the run"),
+         found="a SafetensorError traceback ('File too large (os error 27)'); the rerun then finished the run, "
+               "not taking the half-written checkpoint"),
     Case("disk-full-result", "disk", "the disk fills up while a result file is replaced",
          "atomic_write_json(scores.json, ...)", ("scores.json", "no space left", "free space"),
          found="a bare OSError naming no file or fix (the finished file was already kept intact)"),
