@@ -92,7 +92,8 @@ class TrainConfig(BaseModel):
     lora_dropout: float = Field(0.05, ge=0, lt=1)
     lora_target_modules: list[str] = Field(default_factory=lambda: ["down_proj"])
     # optimisation
-    learning_rate: float | None = Field(None, gt=0, description="None = 2e-5 full / 2e-3 LoRA")
+    learning_rate: float | None = Field(None, gt=0, lt=1, description="None = 2e-5 full / 2e-3 LoRA; a value >= 1 "
+                                        "is refused (a typo such as 2e3 for 2e-3)")
     lr_scheduler: str = "inverse_sqrt"
     warmup_ratio: float = Field(0.01, ge=0, lt=1)
     weight_decay: float = Field(0.01, ge=0)

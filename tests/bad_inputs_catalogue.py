@@ -166,6 +166,9 @@ CASES: tuple[Case, ...] = (
     Case("train-batch-not-divisible", "training config",
          "global_batch_size 10 with micro_batch_size 4 (one process)", TRAIN + " --plan",
          ("global_batch_size=10", "micro_batch_size x world_size")),
+    Case("train-lr-typo", "training config", "learning_rate: 2e3 (a typo of 2e-3)", TRAIN + " --plan",
+         ("learning_rate", "2000.0", "less than 1"),
+         found="accepted: the run would have trained at a learning rate of 2000 (losses go NaN)"),
     Case("train-lr-zero", "training config", "learning_rate: 0", TRAIN + " --plan",
          ("learning_rate", "greater than 0")),
     # ---- models ---------------------------------------------------------------------------------------------------

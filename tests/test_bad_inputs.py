@@ -456,6 +456,7 @@ SETUPS: dict[str, Callable[..., Trial]] = {
                                       _cli("train", "--config", str(t / "run.yaml"), "--plan"))[1],
     "train-batch-not-divisible": lambda t: _train_cli(t, "--plan", global_batch_size=10, micro_batch_size=4,
                                                       world_size=1),
+    "train-lr-typo": lambda t: _train_cli(t, "--plan", learning_rate=2e3),
     "train-lr-zero": lambda t: _train_cli(t, "--plan", learning_rate=0),
     "model-missing-folder": lambda t: _train_cli(t, base_model="./no-such-model"),
     "model-missing-offline": lambda t: _train_cli(t, base_model="nobody/no-such-model", data_root=None,
