@@ -272,16 +272,21 @@ def render_page(cases: tuple[Case, ...] = CASES) -> str:
         "",
         f"The {len(cases)} inputs below are each built and run by `tests/test_bad_inputs.py` (`make test`): "
         f"{counts['error']} are refused with one message naming the file, line or value and the fix, "
-        f"{counts['accepted']} are read transparently (a UTF-8 BOM, Windows line ends, blank lines), and "
-        f"{counts['partial']} writes its result with one note on what is missing. Command-line entry points exit "
-        "non-zero without a traceback, and a result that was already computed is left as it was.",
+        f"{counts['accepted']} are read transparently (a UTF-8 BOM, Windows line ends, blank lines: same result as "
+        f"the clean file), and {counts['partial']} are scored and written with one note (COMET unavailable, "
+        "hypotheses in the wrong language). Refused on the command line, they exit non-zero without a traceback; "
+        "a result already computed is left as it was. The read-only folder case is skipped when the tests run as "
+        "root (permission bits do not stop root); the case below it takes the same path.",
+        "",
+        "Run one case: `.venv/bin/python -m pytest tests/test_bad_inputs.py -k <case>` (the case name is in the first "
+        "column).",
         "",
         "The last column says what the input did before this catalogue was written; empty means it was "
         "already right.",
         "",
     ]
     for area in dict.fromkeys(case.area for case in cases):
-        lines += [f"## {area.capitalize()}", "", "| # | input | you run | you see | found before the fix |",
+        lines += [f"## {area.capitalize()}", "", "| case | input | you run | you see | found before the fix |",
                   "|---|---|---|---|---|"]
         for case in cases:
             if case.area != area:
@@ -290,7 +295,8 @@ def render_page(cases: tuple[Case, ...] = CASES) -> str:
             seen = " … ".join(f"`{_cell(fragment)}`" for fragment in case.expect)
             if case.outcome != "error":
                 seen = f"**{case.outcome}**: {seen}"
-            lines.append(f"| {number} | {_cell(case.input)} | `{_cell(case.run)}` | {seen} | {_cell(case.found)} |")
+            cells = [f"{number} `{case.id}`", _cell(case.input), f"`{_cell(case.run)}`", seen, _cell(case.found)]
+            lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     lines += ["## Safe by default", "", "| rule | held by (tests/test_safety.py) |", "|---|---|"]
     lines += [f"| {_cell(rule)} | {_cell(tests)} |" for rule, tests in SAFETY]
