@@ -15,12 +15,13 @@ from __future__ import annotations
 import copy
 import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from alma_core.io import atomic_write_text
-from alma_core.modeling import load_backbone
+from alma_core.modeling import is_local_model_path, load_backbone
 from alma_core.prompts import PromptStyle, clean_output, prompt_parts
 
 __all__ = [
@@ -320,6 +321,18 @@ def _adapter_base(adapter: Path) -> str | None:
     return json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path") if config.is_file() else None
 
 
+def _note_other_base(adapter: str | os.PathLike, model: str | os.PathLike) -> None:
+    """Warn when a LoRA adapter records a base hub id other than the hub id it is loaded on (same shapes, other
+    weights: silently different outputs)."""
+    from peft import PeftConfig
+
+    recorded = PeftConfig.from_pretrained(str(adapter)).base_model_name_or_path
+    if recorded and str(model) != recorded and not is_local_model_path(recorded) and not is_local_model_path(model):
+        print(f"[generate] note: LoRA adapter {adapter} was trained on {recorded!r} (adapter_config.json) but is "
+              f"loaded on {str(model)!r}; if that is not intended, set the system's model to {recorded!r}",
+              file=sys.stderr, flush=True)
+
+
 def load_translator(
     path_or_id: str | os.PathLike,
     *,
@@ -342,6 +355,7 @@ def load_translator(
         adapter_path = Path(adapter)
         if not (adapter_path / "adapter_config.json").is_file() and adapter_path.exists():
             raise GenerationError(f"{adapter_path}: no adapter_config.json; pass the folder saved by a LoRA run")
+        _note_other_base(adapter, path_or_id)
         try:
             model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
         except RuntimeError as err:  # shape mismatches: the adapter was trained on another base model

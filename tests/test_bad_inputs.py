@@ -299,6 +299,27 @@ def lora_base_mismatch(tmp: Path, request: pytest.FixtureRequest) -> Trial:
     return _raises(lambda: load_translator(base, adapter=tmp / "adapter"))
 
 
+def lora_other_base(tmp: Path, request: pytest.FixtureRequest) -> Trial:
+    from fixtures.comet import point_hub_cache
+
+    from alma_core.generate import load_translator
+    from alma_core.modeling import apply_lora, load_backbone
+
+    point_hub_cache(request.getfixturevalue("monkeypatch"), tmp / "hf")
+    snapshots = {}
+    for name in ("base-a", "base-b"):
+        repo = tmp / "hf" / "hub" / f"models--acme--{name}"
+        snapshots[name] = _saved_model(request, repo / "snapshots" / ("0" * 40))
+        _write(repo / "refs" / "main", "0" * 40)
+    adapter = apply_lora(load_backbone(snapshots["base-a"])[0])
+    adapter.peft_config["default"].base_model_name_or_path = "acme/base-a"
+    adapter.save_pretrained(tmp / "adapter")
+    capsys = request.getfixturevalue("capsys")
+    capsys.readouterr()
+    load_translator("acme/base-b", adapter=tmp / "adapter", local_files_only=True)
+    return Trial(capsys.readouterr().err)
+
+
 def model_remote_code(tmp: Path, request: pytest.FixtureRequest) -> Trial:
     from alma_core.modeling import load_backbone
 
@@ -465,6 +486,7 @@ SETUPS: dict[str, Callable[..., Trial]] = {
     "model-truncated-weights": model_truncated_weights,
     "model-interrupted-download": model_interrupted_download,
     "lora-base-mismatch": lora_base_mismatch,
+    "lora-other-base": lora_other_base,
     "model-remote-code": model_remote_code,
     "comet-missing-offline": comet_missing_offline,
     "disk-full-checkpoint": disk_full_checkpoint,
