@@ -151,6 +151,8 @@ def train_config(params: Any, name: str) -> tuple[dict[str, Any], str, Path]:
     if params.data_root is not None and "data_root" not in values:
         values["data_root"] = str(store.resolve(params.data_root))
     values.setdefault("seed", params.seed)
+    if ev.token_budget:  # only when set, so the keys of jobs batched by count alone do not change
+        job["token_budget"] = ev.token_budget
     if getattr(params, "declared_languages", None):  # declared in the params file: the job registers them
         values["declared_languages"] = dict(params.declared_languages)
     report_to = values.pop("report_to", getattr(params, "report_to", None))
@@ -239,6 +241,8 @@ def eval_config(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[
            "comet_model": ev.comet_model, "comet_batch_size": ev.comet_batch_size, "prompt": prompt,
            "shots_root": str(store.data_dir(params.data_root)) if prompt.get("shots") else None,
            "off_target_candidates": getattr(params, "off_target_candidates", None)}
+    if ev.token_budget:  # only when set, so the keys of jobs batched by count alone do not change
+        job["token_budget"] = ev.token_budget
     if getattr(params, "declared_languages", None):  # declared in the params file: the job registers them
         job["declared_languages"] = dict(params.declared_languages)
     if ev.comet_model == "tiny":  # the locally built checkpoint changes with its code, not with its name or folder

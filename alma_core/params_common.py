@@ -66,7 +66,10 @@ class EvalParams(_Strict):
     test_format: Literal["json", "sacrebleu-echo"] = "json"
     max_sentences: int | None = Field(None, ge=1)
     num_beams: int = Field(5, ge=1)
-    batch_size: int = Field(16, ge=1)
+    batch_size: int = Field(16, ge=1, description="the most sentences in one decoding batch")
+    token_budget: int | None = Field(
+        None, ge=1, description="also cap a batch at this many KV-cache tokens: rows x beams x (longest prompt + "
+        "max_new_tokens); batches then hold many short sentences and few long ones (None = by count only)")
     max_new_tokens: int = Field(256, ge=1)
     max_prompt_tokens: int = Field(256, ge=8)
     prompt_tokens_by_direction: dict[str, int] = Field(

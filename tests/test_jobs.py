@@ -120,6 +120,15 @@ def test_two_stage_backbone_at_paper_scale_is_the_hub_id() -> None:
     )
 
 
+def test_paper_evaluation_batches_by_token_budget_and_tiny_by_count() -> None:
+    """Issue 12: the paper profile's decoding batches carry a KV-cache token budget; the tiny jobs keep their keys."""
+    paper = load_params(ROOT / "params/paper/sec5_main_results.yaml")
+    job = jobs.eval_config(paper, paper.systems[0], {"ALMA-7B": Path("/x"), "ALMA-7B-LoRA": Path("/y")})[0]
+    assert job["token_budget"] == 32768 and job["batch_size"] == 64
+    tiny = load_params(ROOT / "params/tiny/sec2_zero_shot.yaml")
+    assert "token_budget" not in jobs.eval_config(tiny, tiny.systems[0], {})[0]
+
+
 def test_zh_en_gets_512_prompt_tokens_and_truncations_are_counted(tiny_backbone) -> None:
     """Defect 8: zh-en sources were cut at 256 prompt tokens without a word; the official eval reruns zh-en with 512."""
     from alma_core.generate import count_truncated
