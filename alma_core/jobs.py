@@ -151,8 +151,6 @@ def train_config(params: Any, name: str) -> tuple[dict[str, Any], str, Path]:
     if params.data_root is not None and "data_root" not in values:
         values["data_root"] = str(store.resolve(params.data_root))
     values.setdefault("seed", params.seed)
-    if ev.token_budget:  # only when set, so the keys of jobs batched by count alone do not change
-        job["token_budget"] = ev.token_budget
     if getattr(params, "declared_languages", None):  # declared in the params file: the job registers them
         values["declared_languages"] = dict(params.declared_languages)
     report_to = values.pop("report_to", getattr(params, "report_to", None))
