@@ -1,0 +1,166 @@
+"""The mini world on disk and in numbers (issue 14): graded-quality data (Sec. 6.2), the data layout, statistics.
+
+`graded_pairs` gives Sec. 6.2's three qualities from the world's own meanings: HW is exact; Filtered is
+mostly right with fluent near-misses (a slot translated wrongly, a phrase left out); Random adds
+misaligned pairs and untranslated copies as web-mined data has them. `write_world` writes the official
+layout (CONTRIBUTING.md, "Data layout") that alma_core.data and alma_core.testsets read; `world_statistics`
+gives the world's chapter its figures.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from alma_core.data import monolingual_path, parallel_path, shots_path, word_count, write_train_pairs
+from alma_core.io import atomic_write_text
+from alma_core.mini_lexicon import LANGS
+from alma_core.mini_world import (
+    SLOT_SIZES,
+    Meaning,
+    WorldConfig,
+    WorldError,
+    document,
+    held_out_entries,
+    pairs,
+    realise,
+    sample_meaning,
+    seeded_rng,
+    test_meanings,
+    train_meanings,
+    uses_held_out,
+    valid_meanings,
+)
+
+__all__ = ["QUALITY_NOISE", "graded_pairs", "write_world", "write_quality_root", "world_statistics"]
+
+# Per quality, the share of pairs hit by each kind of noise (the rest exact); Sec. 6.2: HW > Filtered > Random.
+QUALITY_NOISE: dict[str, dict[str, float]] = {
+    "HW": {},
+    "Filtered": {"substitute": 0.10, "omit": 0.05, "misalign": 0.03},
+    "Random": {"substitute": 0.20, "omit": 0.10, "misalign": 0.25, "copy": 0.05},
+}
+
+
+def _substitute(cfg: WorldConfig, meaning: Meaning, rng: Any) -> Meaning:
+    """The meaning with one slot's entry replaced by another (a fluent but wrong translation)."""
+    other = sample_meaning(cfg, rng, covered_only=True)
+    while other.kind != meaning.kind:
+        other = sample_meaning(cfg, rng, covered_only=True)
+    slot = rng.choice(sorted(meaning.entries()))
+    changes: dict[str, Any] = {slot: getattr(other, slot)}
+    changes.update(number=other.number if slot == "place" else meaning.number,
+                   clock=other.clock if slot == "time" else meaning.clock)
+    return replace(meaning, **changes)
+
+
+def graded_pairs(cfg: WorldConfig, xx: str, count: int, quality: str) -> list[tuple[str, str]]:
+    """`count` (xx, en) training pairs of a quality (Sec. 6.2): HW exact, Filtered and Random with QUALITY_NOISE."""
+    if quality not in QUALITY_NOISE:
+        raise WorldError(f"unknown quality {quality!r}. Fix: use one of {', '.join(QUALITY_NOISE)}.")
+    if quality == "HW":
+        return pairs(train_meanings(cfg, xx, count), xx, "en")
+    meanings = train_meanings(cfg, xx, count, stream=f"quality-{quality}")
+    out = []
+    for index, meaning in enumerate(meanings):
+        rng = seeded_rng(cfg.seed, "noise", quality, xx, index)
+        u, edge, noise = rng.random(), 0.0, "exact"
+        for kind, share in QUALITY_NOISE[quality].items():
+            edge += share
+            if u < edge:
+                noise = kind
+                break
+        source, target = realise(meaning, xx), realise(meaning, "en")
+        if noise == "substitute":
+            target = realise(_substitute(cfg, meaning, rng), "en")
+        elif noise == "omit":
+            target = realise(meaning, "en", omit="P" if meaning.kind == "act" and rng.random() < 0.5 else "T")
+        elif noise == "misalign":
+            target = realise(meanings[(index + 1 + rng.randrange(count - 1)) % count] if count > 1 else meaning, "en")
+        elif noise == "copy":
+            source = target
+        out.append((source, target))
+    return out
+
+
+def _json_array(records: Sequence[Any]) -> str:
+    """A JSON array as the official valid/test files hold it."""
+    return json.dumps(list(records), ensure_ascii=False, indent=2) + "\n"
+
+
+def _records(items: Sequence[tuple[str, str]], src: str, tgt: str) -> list[dict[str, dict[str, str]]]:
+    """`{"translation": {src, tgt}}` records."""
+    return [{"translation": {src: a, tgt: b}} for a, b in items]
+
+
+def write_world(root: str | Path, cfg: WorldConfig, *, train: int = 1000, valid: int = 100, test: int = 200,
+                documents: int = 2000, languages: Sequence[str] = LANGS[1:]) -> Path:
+    """Write the world in the official layout: parallel train/valid/test, 5-shot files, monolingual text (Sec. 4)."""
+    root = Path(root)
+    for lang in ("en", *languages):
+        text = "".join(document(cfg, lang, i) + "\n" for i in range(documents))
+        atomic_write_text(monolingual_path(root, lang), text)
+    for xx in languages:
+        write_train_pairs(root, xx, graded_pairs(cfg, xx, train, "HW"))
+        atomic_write_text(parallel_path(root, xx, "en", "valid"),
+                          _json_array(_records(pairs(valid_meanings(cfg, xx, valid), xx, "en"), xx, "en")))
+        for src, tgt in ((xx, "en"), ("en", xx)):
+            atomic_write_text(parallel_path(root, src, tgt, "test"),
+                              _json_array(_records(pairs(test_meanings(cfg, src, tgt, test), src, tgt), src, tgt)))
+        for kind, stream in (("HW", "shots-HW"), ("Filtered", "shots-Filtered")):
+            shots = pairs(train_meanings(cfg, xx, 5, stream=stream), xx, "en")
+            for src, tgt in ((xx, "en"), ("en", xx)):
+                flip = shots if src == xx else [(b, a) for a, b in shots]
+                atomic_write_text(shots_path(root, src, tgt, kind),
+                                  _json_array([{"source": a, "target": b} for a, b in flip]))
+    return root
+
+
+def write_quality_root(root: str | Path, cfg: WorldConfig, quality: str, *, train: int = 1000,
+                       languages: Sequence[str] = LANGS[1:], valid_from: str | Path | None = None) -> Path:
+    """A Sec. 6.2 data root of one quality: each language's train split (valid copied from `valid_from`)."""
+    for xx in languages:
+        write_train_pairs(root, xx, graded_pairs(cfg, xx, train, quality), valid_from=valid_from)
+    return Path(root)
+
+
+def _types(texts: Sequence[str], lang: str) -> set[str]:
+    """Word types (characters for zh), punctuation stripped."""
+    strip = ".,。，()（）"
+    if lang == "zh":
+        return {ch for text in texts for ch in text if not ch.isspace() and ch not in strip}
+    return {word.strip(strip).lower() for text in texts for word in text.split() if word.strip(strip)}
+
+
+def world_statistics(cfg: WorldConfig, *, sample: int = 500, train: int = 1000, test: int = 200,
+                     languages: Sequence[str] = LANGS) -> dict[str, Any]:
+    """The world in numbers: lexicon and held-out sizes, per language vocabulary, lengths and parallel coverage."""
+    held = held_out_entries(cfg)
+    stats: dict[str, Any] = {
+        "slots": {slot: {"entries": size, "held_out": len(held[slot])} for slot, size in SLOT_SIZES.items()},
+        "languages": {},
+    }
+    for lang in languages:
+        docs = [document(cfg, lang, i) for i in range(sample)]
+        row: dict[str, Any] = {
+            "mono_vocabulary": len(_types(docs, lang)),
+            "words_per_document": statistics.fmean(word_count(d, lang) for d in docs),
+            "code_switched_documents": sum(("(" in d or "（" in d) for d in docs) / len(docs),
+        }
+        if lang != "en":
+            train_pairs = pairs(train_meanings(cfg, lang, train), lang, "en")
+            tests = test_meanings(cfg, lang, "en", test)
+            mono_types, par_types = _types(docs, lang), _types([a for a, _ in train_pairs], lang)
+            lengths = [word_count(a, lang) for a, _ in train_pairs]
+            row.update(
+                parallel_vocabulary=len(par_types),
+                parallel_coverage_of_mono_vocabulary=len(par_types & mono_types) / max(1, len(mono_types)),
+                words_per_sentence={"mean": statistics.fmean(lengths), "min": min(lengths), "max": max(lengths)},
+                test_sentences_with_held_out_entries=sum(uses_held_out(cfg, m) for m in tests) / len(tests),
+            )
+        stats["languages"][lang] = row
+    return stats
