@@ -21,7 +21,7 @@ PACKAGE = ROOT / "alma_core"
 # The layer of every alma_core module; CONTRIBUTING.md lists the same modules under the same headings.
 LAYERS: dict[str, tuple[str, ...]] = {
     "recipe": ("alma_core", "languages", "prompts", "objectives", "objectives_appa", "sampling", "metrics", "data",
-               "oscar", "testsets", "io", "results"),
+               "oscar", "testsets", "io", "results", "mini_lexicon", "mini_world", "mini_world_data"),
     "runs": ("config", "provenance", "backbones", "modeling", "stage1", "stage2", "trainer", "train", "generate",
              "tiny_comet", "evaluate", "released_synthetic", "released_outputs", "crosslingual_items", "crosslingual",
              "jobs", "launch", "store", "variants", "params", "params_common", "params_sweeps", "rehearsal",
