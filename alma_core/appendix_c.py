@@ -127,7 +127,7 @@ def run_outcomes(params: Any) -> pd.DataFrame:
 
 
 def log_history(run_dir: Path) -> list[dict[str, Any]]:
-    """A run's logged steps: its final trainer_state.json, else the newest checkpoint's (a run going on or killed)."""
+    """App. C: a run's logged steps (final trainer_state.json, else its newest checkpoint's). Used by loss_curves."""
     candidates = [run_dir / "trainer_state.json"]
     candidates += sorted(run_dir.glob("checkpoint-*/trainer_state.json"),
                          key=lambda p: int(p.parent.name.split("-")[-1]) if p.parent.name.split("-")[-1].isdigit()
@@ -139,9 +139,8 @@ def log_history(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def loss_curves(params: Any) -> pd.DataFrame:
-    """App. C: training and validation loss by step of every run (trainer_state.json log history; the same values
-    as the TensorBoard event files under <run>/tensorboard when report_to asks for them). Used by
-    notebooks/appC_training_details.ipynb."""
+    """App. C: training and validation loss by step of every run. Used by notebooks/appC_training_details.ipynb."""
+    # From trainer_state.json's log history: the values TensorBoard shows from <run>/tensorboard with report_to.
     rows = []
     for name, path in run_jsons(params).items():
         for entry in log_history(path.parent):

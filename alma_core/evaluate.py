@@ -315,7 +315,8 @@ def run_job(config_path: str | os.PathLike) -> Path:
         budget = max(job["max_prompt_tokens"], (job.get("prompt_tokens_by_direction") or {}).get(direction, 0))
         started = time.time()
         hyps = translate(model, tokenizer, sources, src, tgt, num_beams=num_beams, batch_size=job["batch_size"],
-                         token_budget=job.get("token_budget"), max_new_tokens=job["max_new_tokens"], max_prompt_tokens=budget, style=style, shots=shots,
+                         token_budget=job.get("token_budget"), max_new_tokens=job["max_new_tokens"],
+                         max_prompt_tokens=budget, style=style, shots=shots,
                          output_path=out / f"hyp.{src}-{tgt}.jsonl", progress=True)  # tqdm: sentences/s, ETA
         triples[direction] = (sources, hyps, refs)
         bleu = metrics.bleu(hyps, refs, tgt)

@@ -98,6 +98,7 @@ def test_comet_checkpoint_loads_weights_only(tiny_comet_checkpoint: Path, monkey
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(torch, "load", recording_load)
+    metrics._load_comet.cache_clear()  # a model an earlier test loaded would be served from the cache, unloaded
     metrics.comet(["Hallo Welt."], ["Hello world."], ["Hello, world."], model=str(tiny_comet_checkpoint))
     assert seen and all(flag in (None, True) for flag in seen), seen  # None: torch's default, weights_only (>= 2.6)
 
