@@ -151,8 +151,7 @@ def loss_curves(params: Any) -> pd.DataFrame:
 
 
 def loss_figure(curves: pd.DataFrame, profile: str) -> Any:
-    """App. C: one panel per curve kind (train, validation), one line per run. Used by
-    notebooks/appC_training_details.ipynb."""
+    """App. C: one panel per curve kind (train, validation), one line per run. Used by notebooks/appC_*.ipynb."""
     import matplotlib.pyplot as plt
 
     from alma_core import plots
