@@ -1,0 +1,223 @@
+"""Learnability probe of the mini world (issue 14): can stage 2 learn to translate, at what model size and budget?
+
+Not part of the test suite. A LLaMA-architecture model (alma_core.modeling's tokenizer and config) is
+pretrained on mostly-English text of the mini world with a small share of the other languages (LLaMA-2's
+shape of knowledge), scored zero-shot, then trained on N de-en pairs in both directions (Sec. 4.2, prompt
+masked) and scored with BLEU on the world's test sets at a few checkpoints. Run on a shared CPU as
+
+    OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python tools/mini_probe.py --pairs 1000 --stage2-steps 600
+
+Prints one JSON line per measurement and writes them all with --json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from alma_core.io import atomic_write_json  # noqa: E402
+from alma_core.metrics import bleu  # noqa: E402
+from alma_core.mini_lexicon import LANGS  # noqa: E402
+from alma_core.mini_world import WorldConfig, document, pairs, test_meanings, train_meanings  # noqa: E402
+
+
+def pretrain_documents(cfg: WorldConfig, count: int, english: float, seed: int) -> list[str]:
+    """`count` documents: `english` of them English, the rest spread evenly over the other languages."""
+    rng = random.Random(seed)
+    others = [lang for lang in LANGS if lang not in ("en", "uk")]
+    counters = dict.fromkeys(LANGS, 0)
+    docs = []
+    for _ in range(count):
+        lang = "en" if rng.random() < english else rng.choice(others)
+        docs.append(document(cfg, lang, counters[lang]))
+        counters[lang] += 1
+    return docs
+
+
+def _schedule(step: int, total: int, warmup: int) -> float:
+    """Linear warm-up then cosine decay to 10%."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+def _train(model: Any, batches: Any, steps: int, lr: float, seed: int) -> list[float]:
+    """A plain AdamW loop over `batches(step, generator)` -> (input_ids, labels, attention_mask)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _schedule(s, steps, max(1, steps // 20)))
+    model.train()
+    losses = []
+    for step in range(steps):
+        input_ids, labels, mask = batches(step, gen)
+        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(float(loss.detach()))
+    model.eval()
+    return losses
+
+
+def pretrain(model: Any, tokenizer: Any, docs: list[str], args: argparse.Namespace) -> list[float]:
+    """CLM on packed blocks of the documents (BOS doc EOS ...)."""
+    import torch
+
+    from alma_core.objectives import pack_documents
+
+    blocks = torch.tensor([b["input_ids"] for b in pack_documents(tokenizer, docs, args.block)])
+
+    def batches(_step: int, gen: Any) -> tuple[Any, Any, Any]:
+        batch = blocks[torch.randint(0, len(blocks), (args.batch,), generator=gen)]
+        return batch, batch, torch.ones_like(batch)
+
+    return _train(model, batches, args.pretrain_steps, args.lr, args.seed)
+
+
+def stage2_batches(tokenizer: Any, train_pairs: list[tuple[str, str]]) -> Any:
+    """Prompt-masked examples of both directions (Sec. 4.2), sampled into right-padded batches."""
+    import torch
+
+    from alma_core.objectives import IGNORE_INDEX, parallel_examples
+
+    examples = parallel_examples(tokenizer, train_pairs, ("de", "en"))
+
+    def make(batch_size: int) -> Any:
+        def batches(_step: int, gen: Any) -> tuple[Any, Any, Any]:
+            picked = [examples[int(i)] for i in torch.randint(0, len(examples), (batch_size,), generator=gen)]
+            width = max(len(e["input_ids"]) for e in picked)
+            ids = torch.full((len(picked), width), tokenizer.pad_token_id)
+            labels = torch.full((len(picked), width), IGNORE_INDEX)
+            mask = torch.zeros((len(picked), width), dtype=torch.long)
+            for row, e in enumerate(picked):
+                n = len(e["input_ids"])
+                ids[row, :n], labels[row, :n], mask[row, :n] = (torch.tensor(e["input_ids"]),
+                                                                torch.tensor(e["labels"]), 1)
+            return ids, labels, mask
+        return batches
+
+    return make
+
+
+def score(model: Any, tokenizer: Any, cfg: WorldConfig, count: int, beams: int) -> dict[str, float]:
+    """BLEU of de->en and en->de on the world's test sets (Sec. 5.1), greedy or beam search."""
+    from alma_core.generate import translate
+
+    out = {}
+    for src, tgt in (("de", "en"), ("en", "de")):
+        sources, refs = zip(*pairs(test_meanings(cfg, src, tgt, count), src, tgt))
+        hyps = translate(model, tokenizer, list(sources), src, tgt, num_beams=beams, batch_size=50,
+                         max_new_tokens=48, progress=False)
+        out[f"{src}-{tgt}"] = round(bleu(hyps, list(refs), tgt).score, 2)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Pretrain, score zero-shot, run stage 2 with checkpoints, print and save the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--world-seed", type=int, default=0)
+    parser.add_argument("--held-out", type=float, default=0.15)
+    parser.add_argument("--vocab", type=int, default=1000)
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--pretrain-docs", type=int, default=20000)
+    parser.add_argument("--english", type=float, default=0.9)
+    parser.add_argument("--pretrain-steps", type=int, default=400)
+    parser.add_argument("--block", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--pairs", type=int, default=1000)
+    parser.add_argument("--stage2-steps", type=int, default=600)
+    parser.add_argument("--stage2-lr", type=float, default=1e-3)
+    parser.add_argument("--eval-every", type=int, default=200)
+    parser.add_argument("--test", type=int, default=100)
+    parser.add_argument("--beams", type=int, default=1)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    import torch
+    from transformers import LlamaForCausalLM
+
+    from alma_core.modeling import count_parameters, tiny_llama_config, train_tokenizer
+
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    cfg = WorldConfig(seed=args.world_seed, held_out=args.held_out)
+    records: list[dict[str, Any]] = []
+
+    def emit(**record: Any) -> None:
+        records.append(record)
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+
+    start = time.perf_counter()
+    docs = pretrain_documents(cfg, args.pretrain_docs, args.english, args.seed)
+    tokenizer = train_tokenizer(docs, vocab_size=args.vocab)
+    config = tiny_llama_config(tokenizer, hidden_size=args.hidden, intermediate_size=3 * args.hidden,
+                               num_hidden_layers=args.layers, num_attention_heads=args.heads,
+                               num_key_value_heads=args.heads)
+    model = LlamaForCausalLM(config)
+    model.generation_config.do_sample = False
+    emit(event="setup", parameters=count_parameters(model), vocab=len(tokenizer), docs=len(docs),
+         seconds=round(time.perf_counter() - start, 1), args={k: str(v) for k, v in vars(args).items()})
+    t = time.perf_counter()
+    losses = pretrain(model, tokenizer, docs, args)
+    emit(event="pretrain", steps=args.pretrain_steps, loss_first=round(losses[0], 3) if losses else None,
+         loss_last=round(sum(losses[-20:]) / max(1, len(losses[-20:])), 3) if losses else None,
+         seconds=round(time.perf_counter() - t, 1))
+    t = time.perf_counter()
+    emit(event="zero-shot", bleu=score(model, tokenizer, cfg, args.test, args.beams),
+         seconds=round(time.perf_counter() - t, 1))
+    batches = stage2_batches(tokenizer, pairs(train_meanings(cfg, "de", args.pairs), "de", "en"))(args.batch)
+    done = 0
+    t_stage2 = time.perf_counter()
+    gen_losses: list[float] = []
+
+    # one AdamW run over all steps; checkpoints score the model at eval_every intervals
+    gen = torch.Generator().manual_seed(args.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.stage2_lr, weight_decay=0.01, betas=(0.9, 0.98))
+    total = args.stage2_steps
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _schedule(s, total, max(1, total // 20)))
+    train_seconds = 0.0
+    while done < total:
+        model.train()
+        t = time.perf_counter()
+        for _ in range(min(args.eval_every, total - done)):
+            input_ids, labels, mask = batches(done, gen)
+            loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            gen_losses.append(float(loss.detach()))
+            done += 1
+        train_seconds += time.perf_counter() - t
+        model.eval()
+        t = time.perf_counter()
+        result = score(model, tokenizer, cfg, args.test, args.beams)
+        emit(event="stage2", pairs=args.pairs, step=done, loss=round(sum(gen_losses[-20:]) / 20, 3), bleu=result,
+             train_seconds=round(train_seconds, 1), eval_seconds=round(time.perf_counter() - t, 1))
+    emit(event="done", seconds=round(time.perf_counter() - start, 1),
+         stage2_seconds=round(time.perf_counter() - t_stage2, 1))
+    if args.json is not None:
+        atomic_write_json(args.json, records)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
