@@ -2,8 +2,9 @@
 
 Not part of the test suite. A LLaMA-architecture model (alma_core.modeling's tokenizer and config) is
 pretrained on mostly-English text of the mini world with a small share of the other languages (LLaMA-2's
-shape of knowledge), scored zero-shot, then trained on N de-en pairs in both directions (Sec. 4.2, prompt
-masked) and scored with BLEU on the world's test sets at a few checkpoints. Run on a shared CPU as
+shape of knowledge), scored zero-shot, optionally given stage 1 (--stage1-steps), then trained on N xx-en
+pairs (--xx, default de) in both directions (Sec. 4.2, prompt masked) and scored with BLEU on the world's
+test sets at a few checkpoints. Run on a shared CPU as
 
     OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python tools/mini_probe.py --pairs 1000 --stage2-steps 600
 
@@ -87,13 +88,13 @@ def pretrain(model: Any, tokenizer: Any, docs: list[str], args: argparse.Namespa
     return _train(model, batches, args.pretrain_steps, args.lr, args.seed)
 
 
-def stage2_batches(tokenizer: Any, train_pairs: list[tuple[str, str]]) -> Any:
+def stage2_batches(tokenizer: Any, train_pairs: list[tuple[str, str]], xx: str) -> Any:
     """Prompt-masked examples of both directions (Sec. 4.2), sampled into right-padded batches."""
     import torch
 
     from alma_core.objectives import IGNORE_INDEX, parallel_examples
 
-    examples = parallel_examples(tokenizer, train_pairs, ("de", "en"))
+    examples = parallel_examples(tokenizer, train_pairs, (xx, "en"))
 
     def make(batch_size: int) -> Any:
         def batches(_step: int, gen: Any) -> tuple[Any, Any, Any]:
@@ -112,12 +113,12 @@ def stage2_batches(tokenizer: Any, train_pairs: list[tuple[str, str]]) -> Any:
     return make
 
 
-def score(model: Any, tokenizer: Any, cfg: WorldConfig, count: int, beams: int) -> dict[str, float]:
-    """BLEU of de->en and en->de on the world's test sets (Sec. 5.1), greedy or beam search."""
+def score(model: Any, tokenizer: Any, cfg: WorldConfig, xx: str, count: int, beams: int) -> dict[str, float]:
+    """BLEU of xx->en and en->xx on the world's test sets (Sec. 5.1), greedy or beam search."""
     from alma_core.generate import translate
 
     out = {}
-    for src, tgt in (("de", "en"), ("en", "de")):
+    for src, tgt in ((xx, "en"), ("en", xx)):
         sources, refs = zip(*pairs(test_meanings(cfg, src, tgt, count), src, tgt))
         hyps = translate(model, tokenizer, list(sources), src, tgt, num_beams=beams, batch_size=50,
                          max_new_tokens=48, progress=False)
@@ -128,6 +129,7 @@ def score(model: Any, tokenizer: Any, cfg: WorldConfig, count: int, beams: int) 
 def main(argv: list[str] | None = None) -> int:
     """Pretrain, score zero-shot, run stage 2 with checkpoints, print and save the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--xx", default="de", choices=[lang for lang in LANGS if lang != "en"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--world-seed", type=int, default=0)
     parser.add_argument("--held-out", type=float, default=0.15)
@@ -141,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--block", type=int, default=128)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--stage1-steps", type=int, default=0, help="0: no stage 1 (the learnability probe)")
+    parser.add_argument("--stage1-docs", type=int, default=10000)
+    parser.add_argument("--stage1-langs", default="xx,en", help="stage-1 languages (xx: --xx), split evenly")
     parser.add_argument("--pairs", type=int, default=1000)
     parser.add_argument("--stage2-steps", type=int, default=600)
     parser.add_argument("--stage2-lr", type=float, default=1e-3)
@@ -180,9 +185,19 @@ def main(argv: list[str] | None = None) -> int:
          loss_last=round(sum(losses[-20:]) / max(1, len(losses[-20:])), 3) if losses else None,
          seconds=round(time.perf_counter() - t, 1))
     t = time.perf_counter()
-    emit(event="zero-shot", bleu=score(model, tokenizer, cfg, args.test, args.beams),
+    emit(event="zero-shot", bleu=score(model, tokenizer, cfg, args.xx, args.test, args.beams),
          seconds=round(time.perf_counter() - t, 1))
-    batches = stage2_batches(tokenizer, pairs(train_meanings(cfg, "de", args.pairs), "de", "en"))(args.batch)
+    if args.stage1_steps > 0:  # Sec. 4.1: more monolingual text, new documents (the stream continues past pretraining)
+        langs = [args.xx if lang == "xx" else lang for lang in args.stage1_langs.split(",")]
+        docs1 = [document(cfg, langs[i % len(langs)], 1_000_000 + i // len(langs)) for i in range(args.stage1_docs)]
+        t = time.perf_counter()
+        stage1 = argparse.Namespace(**{**vars(args), "pretrain_steps": args.stage1_steps})
+        losses = pretrain(model, tokenizer, docs1, stage1)
+        emit(event="stage1", steps=args.stage1_steps, langs=langs, loss_last=round(sum(losses[-20:]) / 20, 3),
+             seconds=round(time.perf_counter() - t, 1))
+        emit(event="zero-shot-after-stage1", bleu=score(model, tokenizer, cfg, args.xx, args.test, args.beams))
+    train_pairs = pairs(train_meanings(cfg, args.xx, args.pairs), args.xx, "en")
+    batches = stage2_batches(tokenizer, train_pairs, args.xx)(args.batch)
     done = 0
     t_stage2 = time.perf_counter()
     gen_losses: list[float] = []
@@ -209,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         train_seconds += time.perf_counter() - t
         model.eval()
         t = time.perf_counter()
-        result = score(model, tokenizer, cfg, args.test, args.beams)
+        result = score(model, tokenizer, cfg, args.xx, args.test, args.beams)
         emit(event="stage2", pairs=args.pairs, step=done, loss=round(sum(gen_losses[-20:]) / 20, 3), bleu=result,
              train_seconds=round(train_seconds, 1), eval_seconds=round(time.perf_counter() - t, 1))
     emit(event="done", seconds=round(time.perf_counter() - start, 1),
