@@ -209,6 +209,8 @@ def _paren(lang: str, english: str) -> str:
 
 def realise(meaning: Meaning, lang: str, *, gloss: bool = False, omit: str = "") -> str:
     """The meaning as one sentence in `lang`; `gloss` adds an English gloss, `omit` drops the slots named (e.g. "T")."""
+    if "T" in omit and meaning.front:  # nothing left to front: the plain order (German would start with its verb)
+        meaning = replace(meaning, front=False)
     parts = _parts(meaning, lang, gloss)
     order = (_ACT_ORDER if meaning.kind == "act" else _STATE_ORDER)[lang][int(meaning.front)]
     pieces = []
@@ -219,7 +221,7 @@ def realise(meaning: Meaning, lang: str, *, gloss: bool = False, omit: str = "")
         if slot == "S" and pieces and meaning.subject < len(SUBJECTS):
             text = text[:1].lower() + text[1:]
         pieces.append(text)
-    if meaning.front and "T" not in omit and lang in FRONT_COMMA:
+    if meaning.front and lang in FRONT_COMMA:
         pieces[0] += FRONT_COMMA[lang].rstrip()
     text = ("" if lang == "zh" else " ").join(pieces)
     return text[:1].upper() + text[1:] + ("。" if lang == "zh" else ".")

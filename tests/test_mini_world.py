@@ -114,6 +114,8 @@ def test_grammar_word_order_and_agreement() -> None:
     assert realise(act, "de") == "Jeden Morgen liest der alte Mann im Garten ein Buch."  # verb second
     assert realise(act, "en") == "Every morning, the old man reads a book in the garden."
     assert realise(act, "zh") == "每天早上，老人在花园里读一本书。"
+    assert realise(act, "de", omit="T") == "Der alte Mann liest im Garten ein Buch."
+    assert realise(act, "en", omit="P") == "Every morning, the old man reads a book."
     with pytest.raises(WorldError, match="Fix"):
         realise(act, "fr")
     with pytest.raises(WorldError, match="held_out"):
