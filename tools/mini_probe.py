@@ -88,13 +88,13 @@ def pretrain(model: Any, tokenizer: Any, docs: list[str], args: argparse.Namespa
     return _train(model, batches, args.pretrain_steps, args.lr, args.seed)
 
 
-def stage2_batches(tokenizer: Any, train_pairs: list[tuple[str, str]], xx: str) -> Any:
-    """Prompt-masked examples of both directions (Sec. 4.2), sampled into right-padded batches."""
+def stage2_batches(tokenizer: Any, train_pairs: dict[str, list[tuple[str, str]]]) -> Any:
+    """Prompt-masked examples of both directions of every language (Sec. 4.2), sampled into right-padded batches."""
     import torch
 
     from alma_core.objectives import IGNORE_INDEX, parallel_examples
 
-    examples = parallel_examples(tokenizer, train_pairs, (xx, "en"))
+    examples = [e for xx, items in train_pairs.items() for e in parallel_examples(tokenizer, items, (xx, "en"))]
 
     def make(batch_size: int) -> Any:
         def batches(_step: int, gen: Any) -> tuple[Any, Any, Any]:
@@ -113,12 +113,12 @@ def stage2_batches(tokenizer: Any, train_pairs: list[tuple[str, str]], xx: str) 
     return make
 
 
-def score(model: Any, tokenizer: Any, cfg: WorldConfig, xx: str, count: int, beams: int) -> dict[str, float]:
-    """BLEU of xx->en and en->xx on the world's test sets (Sec. 5.1), greedy or beam search."""
+def score(model: Any, tokenizer: Any, cfg: WorldConfig, xxs: list[str], count: int, beams: int) -> dict[str, float]:
+    """BLEU of xx->en and en->xx for every xx on the world's test sets (Sec. 5.1), greedy or beam search."""
     from alma_core.generate import translate
 
     out = {}
-    for src, tgt in ((xx, "en"), ("en", xx)):
+    for src, tgt in [d for xx in xxs for d in ((xx, "en"), ("en", xx))]:
         sources, refs = zip(*pairs(test_meanings(cfg, src, tgt, count), src, tgt))
         hyps = translate(model, tokenizer, list(sources), src, tgt, num_beams=beams, batch_size=50,
                          max_new_tokens=48, progress=False)
@@ -129,7 +129,7 @@ def score(model: Any, tokenizer: Any, cfg: WorldConfig, xx: str, count: int, bea
 def main(argv: list[str] | None = None) -> int:
     """Pretrain, score zero-shot, run stage 2 with checkpoints, print and save the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--xx", default="de", choices=[lang for lang in LANGS if lang != "en"])
+    parser.add_argument("--xx", default="de", help="non-English language(s), comma-separated: one stage-2 model")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--world-seed", type=int, default=0)
     parser.add_argument("--held-out", type=float, default=0.15)
@@ -163,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     cfg = WorldConfig(seed=args.world_seed, held_out=args.held_out)
+    xxs = args.xx.split(",")
+    if not set(xxs) <= set(LANGS) - {"en"}:
+        parser.error(f"--xx {args.xx}: use mini-world languages other than en, e.g. de or de,cs,is,zh,ru")
     records: list[dict[str, Any]] = []
 
     def emit(**record: Any) -> None:
@@ -185,19 +188,19 @@ def main(argv: list[str] | None = None) -> int:
          loss_last=round(sum(losses[-20:]) / max(1, len(losses[-20:])), 3) if losses else None,
          seconds=round(time.perf_counter() - t, 1))
     t = time.perf_counter()
-    emit(event="zero-shot", bleu=score(model, tokenizer, cfg, args.xx, args.test, args.beams),
+    emit(event="zero-shot", bleu=score(model, tokenizer, cfg, xxs, args.test, args.beams),
          seconds=round(time.perf_counter() - t, 1))
     if args.stage1_steps > 0:  # Sec. 4.1: more monolingual text, new documents (the stream continues past pretraining)
-        langs = [args.xx if lang == "xx" else lang for lang in args.stage1_langs.split(",")]
+        langs = [x for lang in args.stage1_langs.split(",") for x in (xxs if lang == "xx" else [lang])]
         docs1 = [document(cfg, langs[i % len(langs)], 1_000_000 + i // len(langs)) for i in range(args.stage1_docs)]
         t = time.perf_counter()
         stage1 = argparse.Namespace(**{**vars(args), "pretrain_steps": args.stage1_steps})
         losses = pretrain(model, tokenizer, docs1, stage1)
         emit(event="stage1", steps=args.stage1_steps, langs=langs, loss_last=round(sum(losses[-20:]) / 20, 3),
              seconds=round(time.perf_counter() - t, 1))
-        emit(event="zero-shot-after-stage1", bleu=score(model, tokenizer, cfg, args.xx, args.test, args.beams))
-    train_pairs = pairs(train_meanings(cfg, args.xx, args.pairs), args.xx, "en")
-    batches = stage2_batches(tokenizer, train_pairs, args.xx)(args.batch)
+        emit(event="zero-shot-after-stage1", bleu=score(model, tokenizer, cfg, xxs, args.test, args.beams))
+    train_pairs = {xx: pairs(train_meanings(cfg, xx, args.pairs), xx, "en") for xx in xxs}
+    batches = stage2_batches(tokenizer, train_pairs)(args.batch)
     done = 0
     t_stage2 = time.perf_counter()
     gen_losses: list[float] = []
@@ -224,9 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         train_seconds += time.perf_counter() - t
         model.eval()
         t = time.perf_counter()
-        result = score(model, tokenizer, cfg, args.xx, args.test, args.beams)
-        emit(event="stage2", pairs=args.pairs, step=done, loss=round(sum(gen_losses[-20:]) / 20, 3), bleu=result,
-             train_seconds=round(train_seconds, 1), eval_seconds=round(time.perf_counter() - t, 1))
+        result = score(model, tokenizer, cfg, xxs, args.test, args.beams)
+        emit(event="stage2", pairs_per_language=args.pairs, step=done, loss=round(sum(gen_losses[-20:]) / 20, 3),
+             bleu=result, train_seconds=round(train_seconds, 1), eval_seconds=round(time.perf_counter() - t, 1))
     emit(event="done", seconds=round(time.perf_counter() - start, 1),
          stage2_seconds=round(time.perf_counter() - t_stage2, 1))
     if args.json is not None:
