@@ -82,7 +82,6 @@ for _lang in (
         target_prompt="Переведите это с английского на русский:\nАнглийский: {source}\nРусский:",
     ),
     Language("ja", "Japanese", "日本語", bleu_tokenizer="ja-mecab"),
-    Language("uk", "Ukrainian", "українська"),
     Language("fr", "French", "français"),
     Language("ro", "Romanian", "română"),
     Language("ha", "Hausa", "Hausa"),

@@ -209,9 +209,10 @@ class AppJCrossLingualParams(TrainRunsParams):
 
 
 class AddLanguagePairParams(TrainRunsParams):
-    """Worked example "Adding a language pair": a registered language (uk) trained and evaluated like Section 5."""
+    """Worked example "Adding a language pair": a language declared in the params file (uk), trained as Section 5."""
 
-    language: str = Field("uk", description="the new language's registry code; its pair is language<->en")
+    language: str = Field("uk", description="the new language's code (registered, or declared in "
+                          "declared_languages); its pair is language<->en")
     tiny_backbone: dict[str, Any] = Field(default_factory=dict)
     systems: list[SystemSpec] = Field(min_length=1)
     evaluation: EvalParams
