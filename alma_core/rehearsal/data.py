@@ -28,9 +28,10 @@ from typing import Any
 
 from alma_core.crosslingual_items import HUB_DATASETS, TABLE12_LANGUAGES
 from alma_core.data import parallel_path, shots_path
-from alma_core.io import atomic_write_bytes, atomic_write_text
-from alma_core.languages import PAPER_LANGUAGES, paper_directions, wmt_test_set
+from alma_core.io import atomic_write_bytes, atomic_write_text, read_yaml_mapping
+from alma_core.languages import PAPER_LANGUAGES, declare_languages, paper_directions, wmt_test_set
 from alma_core.rehearsal.lexicon import COMBOS, GRAMMAR, Combo, item_records, seeded_rng, sentence
+from alma_core.store import repo_root
 
 __all__ = [
     "REHEARSAL_LANGUAGES",
@@ -215,6 +216,12 @@ def _write_item_files(root: Path, seed: int, count: int) -> None:
 # the whole tree
 
 
+def _chapter_declarations() -> dict[str, Any]:
+    """The languages the add-a-language chapter's paper params declare (uk): the rehearsal writes their data too."""
+    path = repo_root() / "params" / "paper" / "add_language_pair.yaml"
+    return dict(read_yaml_mapping(path, "params file").get("declared_languages") or {})
+
+
 def write_rehearsal_data(
     root: str | os.PathLike,
     *,
@@ -237,6 +244,8 @@ def write_rehearsal_data(
             raise ValueError(f"{name}={value}; use a positive count")
     if pairs_per_direction < 5:
         raise ValueError(f"pairs_per_direction={pairs_per_direction}; the 5-shot files need at least 5 pairs")
+    # uk is not a library language: the add-a-language chapter declares it in its params, read from the same file
+    declare_languages(_chapter_declarations(), "params/paper/add_language_pair.yaml")
     room = len(COMBOS) - 2 * test_sentences - valid_sentences  # per language, after the tests and valid
     if 3 * pairs_per_direction > room:
         raise ValueError(
