@@ -5,6 +5,7 @@ the profile banner, styled tables, provenance from run.json, and the closing "Wh
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -89,11 +90,20 @@ FIT_PAGE: list[dict[str, str]] = [
 ]
 
 
+# The markup a table cell may carry (the scorecard's links and anchors); any other `<` is text, such as a token.
+_NOT_MARKUP = re.compile(r"<(?!/?(?:a|span|br|b|i|em|strong|code|sup|sub)\b)")
+
+
+def _escape_tokens(text: str) -> str:
+    """A cell's text with `<` escaped unless it opens allowed markup: `<s>`, `<bos>`, `<pad>` show as themselves."""
+    return _NOT_MARKUP.sub("&lt;", text)
+
+
 def style_table(table: pd.DataFrame, caption: str = "", digits: int = 2) -> Any:
     """A pandas Styler: numbers to `digits` places, missing cells as an en dash, strings as they are."""
     def fmt(value: Any) -> str:
         if isinstance(value, str):
-            return value
+            return _escape_tokens(value)
         if isinstance(value, (bool, dict, list, tuple)):
             return str(value)
         if value is None or pd.isna(value):

@@ -31,7 +31,7 @@ from alma_core.scorecard_rules import (
 __all__ = ["CLAIMS", "record", "sweep_attributes", "scorecard", "counts", "claims_of", "chapter_links",
            "page_table", "rules_table", "records_table", "summary"]
 
-VERDICT_STYLE = {REPRODUCED: "✅ reproduced", NOT_REPRODUCED: "❌ not reproduced", NOT_RUN: "⏸ not run at this profile"}
+VERDICT_STYLE = {REPRODUCED: "✓ reproduced", NOT_REPRODUCED: "✗ not reproduced", NOT_RUN: "– not run at this profile"}
 
 
 def scorecard(params: Any, claims: Sequence[Claim] = CLAIMS, results: Results | None = None) -> pd.DataFrame:

@@ -156,3 +156,14 @@ def test_appendix_c_shows_the_deepspeed_config_the_runs_used() -> None:
     row = table.loc["DeepSpeed"]
     assert row["sec5_main_results: alma_7b_full"].startswith("ZeRO-2, grad accumulation in fp32")
     assert table.loc["best checkpoint by", "sec5_main_results: alma_7b_lora"] == "lowest validation loss"
+
+
+def test_table_cells_show_tokens_as_text_and_keep_links() -> None:
+    """A tokenizer's `<s>` / `<bos>` in a cell is shown, not parsed as HTML (it struck the porting chapter's table
+    through); the scorecard's links and anchors stay markup."""
+    from alma_core import report
+
+    table = pd.DataFrame({"EOS": ["</s>", "<eos>"], "row": ['<span id="claim-1"></span>1.', '<a href="x.html">x</a>']})
+    html = report.style_table(table).to_html()
+    assert "&lt;/s>" in html and "&lt;eos>" in html and "<eos>" not in html
+    assert '<span id="claim-1"></span>' in html and '<a href="x.html">x</a>' in html
