@@ -84,7 +84,7 @@ def show_banner(profile: str, note: str = "") -> None:
 # Tables fit a laptop-width page: smaller type, tight padding, long labels wrap instead of scrolling sideways.
 FIT_PAGE: list[dict[str, str]] = [
     {"selector": "", "props": "font-size: 0.8em; max-width: 100%; border-collapse: collapse;"},
-    {"selector": "td, th", "props": "padding: 2px 6px; white-space: normal; overflow-wrap: anywhere; "
+    {"selector": "td, th", "props": "padding: 2px 6px; white-space: normal; overflow-wrap: break-word; "
                                     "min-width: 3.2em;"},
     {"selector": "caption", "props": "caption-side: top; text-align: left; font-size: 1.05em;"},
 ]
