@@ -16,8 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from alma_core.data import monolingual_path, parallel_path, shots_path, word_count, write_train_pairs
+from alma_core.data import check_language, monolingual_path, parallel_path, shots_path, word_count, write_train_pairs
 from alma_core.io import atomic_write_text
+from alma_core.languages import PAPER_LANGUAGES
 from alma_core.mini_lexicon import LANGS
 from alma_core.mini_world import (
     SLOT_SIZES,
@@ -36,7 +37,13 @@ from alma_core.mini_world import (
     valid_meanings,
 )
 
-__all__ = ["QUALITY_NOISE", "graded_pairs", "write_world", "write_quality_root", "world_statistics"]
+__all__ = ["UKRAINIAN", "QUALITY_NOISE", "graded_pairs", "write_world", "write_quality_root", "world_statistics"]
+
+# Ukrainian is not in the library's registry (the add-a-language chapter declares it): the declaration a params
+# file (`declared_languages:`) or `alma_core.languages.declare_languages` needs before the world's uk data is used.
+UKRAINIAN: dict[str, dict[str, str]] = {
+    "uk": {"name": "Ukrainian", "native_name": "українська", "bleu_tokenizer": "13a"},
+}
 
 # Per quality, the share of pairs hit by each kind of noise (the rest exact); Sec. 6.2: HW > Filtered > Random.
 QUALITY_NOISE: dict[str, dict[str, float]] = {
@@ -98,9 +105,14 @@ def _records(items: Sequence[tuple[str, str]], src: str, tgt: str) -> list[dict[
 
 
 def write_world(root: str | Path, cfg: WorldConfig, *, train: int = 1000, valid: int = 100, test: int = 200,
-                documents: int = 2000, languages: Sequence[str] = LANGS[1:]) -> Path:
-    """Write the world in the official layout: parallel train/valid/test, 5-shot files, monolingual text (Sec. 4)."""
+                documents: int = 2000, languages: Sequence[str] = PAPER_LANGUAGES) -> Path:
+    """Write the world in the official layout: parallel train/valid/test, 5-shot files, monolingual text (Sec. 4).
+
+    A language outside the registry (uk) must be declared first (`UKRAINIAN`); it is checked before anything is written.
+    """
     root = Path(root)
+    for lang in languages:
+        check_language(lang)
     for lang in ("en", *languages):
         text = "".join(document(cfg, lang, i) + "\n" for i in range(documents))
         atomic_write_text(monolingual_path(root, lang), text)
@@ -121,8 +133,10 @@ def write_world(root: str | Path, cfg: WorldConfig, *, train: int = 1000, valid:
 
 
 def write_quality_root(root: str | Path, cfg: WorldConfig, quality: str, *, train: int = 1000,
-                       languages: Sequence[str] = LANGS[1:], valid_from: str | Path | None = None) -> Path:
+                       languages: Sequence[str] = PAPER_LANGUAGES, valid_from: str | Path | None = None) -> Path:
     """A Sec. 6.2 data root of one quality: each language's train split (valid copied from `valid_from`)."""
+    for xx in languages:
+        check_language(xx)
     for xx in languages:
         write_train_pairs(root, xx, graded_pairs(cfg, xx, train, quality), valid_from=valid_from)
     return Path(root)

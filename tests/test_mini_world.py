@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from alma_core.data import load_pairs, read_monolingual, read_shots, shots_path
+from alma_core import languages
+from alma_core.data import DataError, load_pairs, read_monolingual, read_shots, shots_path
 from alma_core.metrics import chrf, detect_languages
 from alma_core.mini_lexicon import LANGS, NAMES, SUBJECTS
 from alma_core.mini_world import (
@@ -28,7 +29,7 @@ from alma_core.mini_world import (
 from alma_core.mini_world import (
     test_meanings as meanings_of_test,  # aliased: pytest would collect a test_* name
 )
-from alma_core.mini_world_data import graded_pairs, world_statistics, write_quality_root, write_world
+from alma_core.mini_world_data import UKRAINIAN, graded_pairs, world_statistics, write_quality_root, write_world
 from alma_core.testsets import read_test_set
 
 CFG = WorldConfig(seed=3)
@@ -43,13 +44,33 @@ def _tree_digest(root: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def world_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_world(tmp_path_factory.mktemp("mini") / "world", CFG, train=120, valid=20, test=30, documents=40)
+def ukrainian():
+    """Ukrainian declared for this module only (the registry does not hold it), then the registry restored."""
+    saved = dict(languages.LANGUAGES)
+    languages.declare_languages(UKRAINIAN)
+    yield
+    languages.LANGUAGES.clear()
+    languages.LANGUAGES.update(saved)
+
+
+@pytest.fixture(scope="module")
+def world_root(tmp_path_factory: pytest.TempPathFactory, ukrainian: None) -> Path:
+    return write_world(tmp_path_factory.mktemp("mini") / "world", CFG, train=120, valid=20, test=30, documents=40,
+                       languages=XX)
+
+
+def test_an_undeclared_language_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    if "uk" in languages.LANGUAGES:
+        pytest.skip("uk is declared in this process")
+    with pytest.raises(DataError, match="uk"):
+        write_world(tmp_path / "w", CFG, train=5, valid=2, test=2, documents=2, languages=("de", "uk"))
+    assert not (tmp_path / "w").exists()
 
 
 def test_same_seed_writes_byte_identical_trees_and_another_seed_differs(world_root: Path, tmp_path: Path) -> None:
-    again = write_world(tmp_path / "again", CFG, train=120, valid=20, test=30, documents=40)
-    other = write_world(tmp_path / "other", WorldConfig(seed=4), train=120, valid=20, test=30, documents=40)
+    again = write_world(tmp_path / "again", CFG, train=120, valid=20, test=30, documents=40, languages=XX)
+    other = write_world(tmp_path / "other", WorldConfig(seed=4), train=120, valid=20, test=30, documents=40,
+                        languages=XX)
     assert _tree_digest(again) == _tree_digest(world_root)
     assert _tree_digest(other) != _tree_digest(world_root)
 

@@ -26,9 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from alma_core.io import atomic_write_json  # noqa: E402
+from alma_core.languages import declare_languages  # noqa: E402
 from alma_core.metrics import bleu  # noqa: E402
 from alma_core.mini_lexicon import LANGS  # noqa: E402
 from alma_core.mini_world import WorldConfig, document, pairs, test_meanings, train_meanings  # noqa: E402
+from alma_core.mini_world_data import UKRAINIAN  # noqa: E402
 
 
 def pretrain_documents(cfg: WorldConfig, count: int, english: float, seed: int) -> list[str]:
@@ -166,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     xxs = args.xx.split(",")
     if not set(xxs) <= set(LANGS) - {"en"}:
         parser.error(f"--xx {args.xx}: use mini-world languages other than en, e.g. de or de,cs,is,zh,ru")
+    declare_languages(UKRAINIAN)  # uk is not in the library's registry (a no-op for the others)
     records: list[dict[str, Any]] = []
 
     def emit(**record: Any) -> None:
