@@ -136,7 +136,7 @@ def test_training_killed_anywhere_resumes_to_the_same_weights(stage: int, tiny_b
 
 def test_half_saved_checkpoint_is_never_resumed_from(tiny_backbone_dir: Path, tmp_path: Path) -> None:
     """A kill while HF writes checkpoint-4 (files there, no completion marker) -> resume from checkpoint-2."""
-    from alma_core.train import COMPLETE, last_complete_checkpoint
+    from alma_core.checkpoints import COMPLETE, last_complete_checkpoint
 
     out = tmp_path / "run"
     run_training(load_train_config(_train_config(tmp_path, tiny_backbone_dir, 2, out)))
