@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alma_core.backbones import check_lora_targets, fix_pad_token, load_kwargs
 from alma_core.data import sample_data_dir
 from alma_core.io import atomic_write_json, read_json, stable_hash
+from alma_core.load_errors import ModelLoadError, check_tokenizer_files, hub_load_error, interrupted_download
 
 __all__ = [
     "ModelLoadError",
@@ -41,10 +42,6 @@ __all__ = [
 
 UNK, BOS, EOS = "<unk>", "<s>", "</s>"
 _FORMAT_VERSION = 1  # bump when the tiny-backbone recipe changes, so old caches are not reused
-
-
-class ModelLoadError(ValueError):
-    """A backbone path/id that cannot be loaded (missing, offline without a cache, malformed)."""
 
 
 class TinyBackboneConfig(BaseModel):
@@ -292,56 +289,6 @@ def _torch_dtype(dtype: Any) -> Any:
     return names[dtype]
 
 
-def _interrupted_download(name: str) -> ModelLoadError | None:
-    """An error naming the partial files an interrupted hub download left in the cache (None when there are none)."""
-    from huggingface_hub import constants
-
-    repo = Path(constants.HF_HUB_CACHE) / f"models--{name.replace('/', '--')}"
-    partial = sorted((repo / "blobs").glob("*.incomplete"))
-    if not partial:
-        return None
-    return ModelLoadError(
-        f"backbone {name!r}: an interrupted download left {len(partial)} partial file(s) ({partial[0].name}) in "
-        f"{repo}. Fix: rerun `huggingface-cli download {name}` where there is network (it resumes the partial "
-        f"files), or delete {repo} and download again")
-
-
-def _hub_load_error(name: str, err: Exception, local_files_only: bool) -> ModelLoadError:
-    """A ModelLoadError for a hub id that did not load: names the id, the cache and the fix (offline or not)."""
-    from huggingface_hub import constants
-    from transformers.utils import is_offline_mode
-
-    cache = constants.HF_HUB_CACHE
-    interrupted = _interrupted_download(name)
-    if interrupted is not None:
-        return interrupted
-    local_hint = f"; if {name!r} is meant as a local folder, check it exists (or write it as ./{name})"
-    if is_offline_mode() or constants.HF_HUB_OFFLINE or local_files_only:
-        why = "HF_HUB_OFFLINE=1 is set" if not local_files_only else "local_files_only=True"
-        return ModelLoadError(
-            f"backbone {name!r} is not in the Hugging Face cache {cache} and {why}, so it cannot be downloaded. "
-            f"Fix: download it where there is network (huggingface-cli login for gated models such as meta-llama, "
-            f"then huggingface-cli download {name}) and copy the cache here, or set HF_HOME to a cache that holds it "
-            f"(for a rehearsal with tiny stand-ins: python -m alma_core.rehearsal.hub --hf-home DIR){local_hint}"
-        )
-    return ModelLoadError(
-        f"backbone {name!r} could not be loaded from the Hugging Face hub ({str(err).splitlines()[0]}). "
-        f"Fix: check the id; for gated models (meta-llama/*) run huggingface-cli login and accept the license on the "
-        f"model page; or set HF_HOME to a cache that holds it (now {cache}){local_hint}"
-    )
-
-
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json", "spiece.model")
-
-
-def _check_tokenizer_files(folder: Path) -> None:
-    """A local model folder must hold its tokenizer (Sec. 5.1 decodes with the model's own vocabulary)."""
-    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
-        raise ModelLoadError(
-            f"{folder} holds no tokenizer (none of {', '.join(TOKENIZER_FILES)}). Fix: save it beside the weights "
-            "(tokenizer.save_pretrained(folder)) or copy the base model's tokenizer files there")
-
-
 def load_backbone(
     name_or_path: str | os.PathLike, *, local_files_only: bool = False, dtype: Any = None,
     trust_remote_code: bool = False,
@@ -362,8 +309,8 @@ def load_backbone(
         )
     torch_dtype = _torch_dtype(dtype)
     if local:
-        _check_tokenizer_files(Path(name))
-    elif (interrupted := _interrupted_download(name)) is not None:
+        check_tokenizer_files(Path(name))
+    elif (interrupted := interrupted_download(name)) is not None:
         raise interrupted
     from safetensors import SafetensorError
 
@@ -392,7 +339,7 @@ def load_backbone(
             raise ModelLoadError(
                 f"backbone {name!r} could not be loaded ({err}); check the folder holds a saved model"
             ) from None
-        raise _hub_load_error(name, err, local_files_only) from None
+        raise hub_load_error(name, err, local_files_only) from None
     fix_pad_token(model, tokenizer)
     return model, tokenizer
 

@@ -22,11 +22,11 @@ PACKAGE = ROOT / "alma_core"
 LAYERS: dict[str, tuple[str, ...]] = {
     "recipe": ("alma_core", "languages", "prompts", "objectives", "objectives_appa", "sampling", "metrics", "data",
                "oscar", "testsets", "io", "results", "mini_lexicon", "mini_world", "mini_world_data"),
-    "runs": ("config", "provenance", "backbones", "modeling", "stage1", "stage2", "trainer", "checkpoints", "train",
-             "generate", "tiny_comet", "evaluate", "released_synthetic", "released_outputs", "crosslingual_items",
-             "crosslingual", "jobs", "launch", "store", "variants", "params", "params_common", "params_sweeps",
-             "rehearsal", "rehearsal.data", "rehearsal.lexicon", "rehearsal.families", "rehearsal.hub",
-             "rehearsal.scale"),
+    "runs": ("config", "provenance", "backbones", "load_errors", "modeling", "stage1", "stage2", "trainer",
+             "checkpoints", "train", "generate", "tiny_comet", "evaluate", "released_synthetic", "released_outputs",
+             "crosslingual_items", "crosslingual", "jobs", "launch", "store", "variants", "params", "params_common",
+             "params_sweeps", "rehearsal", "rehearsal.data", "rehearsal.lexicon", "rehearsal.families",
+             "rehearsal.hub", "rehearsal.scale"),
     "book": ("tables", "appendix_c", "report", "plots", "chapters", "scorecard_rules", "scorecard_claims", "scorecard",
              "book", "browser", "devtools", "publish", "rehearsal.run", "rehearsal.__main__", "__main__"),
 }
