@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from alma_core.data import DataError, monolingual_path, parallel_path, read_parallel, sample_data_dir
 from alma_core.io import validation_message
@@ -45,6 +45,16 @@ class TrainConfigError(ValueError):
 
 class TrainDataError(ValueError):
     """A data file the config points at is missing; the message names the config key and the path."""
+
+
+def _valid_declarations(value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A `declared_languages` block whose every entry is a valid declaration (alma_core.languages)."""
+    parse_declarations(value, "declared_languages")
+    return value
+
+
+# The languages a params file (and so every job config) declares: {code: {name, native_name, bleu_tokenizer, ...}}.
+DeclaredLanguages = Annotated[dict[str, dict[str, Any]], AfterValidator(_valid_declarations)]
 
 
 class TrainConfig(BaseModel):
@@ -133,15 +143,9 @@ class TrainConfig(BaseModel):
         "output_dir/tensorboard), wandb; [] = run.json and trainer_state.json only")
     save_total_limit: int | None = Field(2, ge=1)
     resume: bool = True
-    declared_languages: dict[str, dict[str, Any]] = Field(
+    declared_languages: DeclaredLanguages = Field(
         default_factory=dict, description="languages the params file declares (alma_core.languages); the job "
         "registers them before reading any data")
-
-    @field_validator("declared_languages")
-    @classmethod
-    def _declared_languages(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        parse_declarations(value, "declared_languages")
-        return value
 
     @model_validator(mode="after")
     def _stage_fields(self) -> TrainConfig:

@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from alma_core.config import TrainConfig, gradient_accumulation, make_config
-from alma_core.languages import get_language, parse_declarations
+from alma_core.config import DeclaredLanguages, TrainConfig, gradient_accumulation, make_config
+from alma_core.languages import get_language
 
 __all__ = [
     "Profile",
@@ -18,6 +18,7 @@ __all__ = [
     "ParamsError",
     "LaunchParams",
     "EvalParams",
+    "english_pair",
     "PromptVariant",
     "SystemSpec",
     "NotebookParams",
@@ -58,6 +59,14 @@ class LaunchParams(_Strict):
     env: dict[str, str] = Field(default_factory=dict)
 
 
+def english_pair(direction: str) -> tuple[str, str]:
+    """(src, tgt) of a direction such as 'de-en' or 'en-de' (Sec. 5.1: every direction has English on one side)."""
+    parts = direction.split("-")
+    if len(parts) != 2 or "en" not in parts or parts[0] == parts[1]:
+        raise ValueError(f"direction {direction!r} must look like 'de-en' or 'en-de' (one side English)")
+    return parts[0], parts[1]
+
+
 class EvalParams(_Strict):
     """Test sets, decoding and metrics of an evaluation (Section 5.1: beam 5, sacreBLEU, COMET-22)."""
 
@@ -84,9 +93,7 @@ class EvalParams(_Strict):
     @classmethod
     def _directions(cls, value: list[str]) -> list[str]:
         for direction in value:
-            parts = direction.split("-")
-            if len(parts) != 2 or "en" not in parts or parts[0] == parts[1]:
-                raise ValueError(f"direction {direction!r} must look like 'de-en' or 'en-de' (one side English)")
+            english_pair(direction)
         return value
 
 
@@ -139,16 +146,9 @@ class NotebookParams(_Strict):
     force: bool = False
     seed: int = 42
     data_root: str | None = None
-    declared_languages: dict[str, dict[str, Any]] = Field(
+    declared_languages: DeclaredLanguages = Field(
         default_factory=dict, description="languages the library does not know, {code: {name, native_name, "
         "bleu_tokenizer, target_prompt}}: registered in the notebook and carried by every job (alma_core.languages)")
-
-    @field_validator("declared_languages")
-    @classmethod
-    def _declared_languages(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        """Each entry must be a valid declaration (alma_core.languages.parse_declarations)."""
-        parse_declarations(value, "declared_languages")
-        return value
 
 
 def check_train_runs(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -30,7 +30,7 @@ from pydantic import Field, field_validator
 from alma_core import evaluate, store
 from alma_core.io import atomic_write_bytes, atomic_write_json, read_json, stable_hash
 from alma_core.languages import get_language, wmt_test_set
-from alma_core.params_common import NotebookParams, _Strict
+from alma_core.params_common import NotebookParams, _Strict, english_pair
 from alma_core.released_synthetic import MAX_SEGMENTS, TESTSET, system_path, testset_path, write_synthetic_release
 from alma_core.results import reported
 from alma_core.testsets import read_lines
@@ -91,10 +91,7 @@ class ReleasedCollection(_Strict):
     @classmethod
     def _directions(cls, value: list[str]) -> list[str]:
         for direction in value:
-            parts = direction.split("-")
-            if len(parts) != 2 or "en" not in parts or parts[0] == parts[1]:
-                raise ValueError(f"direction {direction!r} must look like 'de-en' or 'en-de' (one side English)")
-            for code in parts:
+            for code in english_pair(direction):
                 get_language(code)
         return value
 
