@@ -171,7 +171,7 @@ def run_notebook(notebook: Path, params: Path, dest: Path, *, force: bool = Fals
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.stem}.running.ipynb")
     env_backup = dict(os.environ)
-    if values.get("profile") == "tiny":
+    if values.get("profile") in ("tiny", "mini"):  # built locally, nothing from a hub
         os.environ.update({k: v for k, v in OFFLINE_ENV.items() if k not in os.environ})
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")

@@ -38,6 +38,8 @@ __all__ = [
     "comet_checkpoint",
     "eval_config",
     "ensure_evaluated",
+    "SEED_COPIES",
+    "seed_mean",
     "scores_frame",
     "resolved_values",
     "render_jobs",
@@ -155,13 +157,20 @@ def train_config(params: Any, name: str) -> tuple[dict[str, Any], str, Path]:
         values["declared_languages"] = dict(params.declared_languages)
     report_to = values.pop("report_to", getattr(params, "report_to", None))
     if report_to is None:  # TensorBoard event files at paper scale, where runs take days; none for the tiny profile
-        report_to = [] if params.profile == "tiny" else ["tensorboard"]
-    key = store.run_key({"train": {k: v for k, v in values.items() if k != "output_dir"}, "profile": params.profile})
+        report_to = [] if params.profile in ("tiny", "mini") else ["tensorboard"]
+    world = {"world": params.world} if getattr(params, "world", None) else {}  # the mini world's data: by its recipe
+    key = store.run_key({"train": {k: v for k, v in values.items() if k != "output_dir"}, "profile": params.profile,
+                         **world})
     if report_to:  # where the logs go does not change the result: not part of the key
         values["report_to"] = list(report_to)
     out = store.resolve(params.store_dir) / "train" / f"{slug(name)}-{key}"
     values["output_dir"] = str(out)
     return values, key, out
+
+
+# {primary folder: [(seed, folder), ...]} of the stage-2 runs trained once per seed (params `seeds`, issue 14):
+# an evaluation of the primary folder evaluates every copy and reports their mean and range (`seed_mean`).
+SEED_COPIES: dict[str, list[tuple[int | None, Path]]] = {}
 
 
 def _trained(out: Path) -> bool:
@@ -177,8 +186,16 @@ def ensure_trained(params: Any, runs: Mapping[str, Mapping[str, Any]] | None = N
         params = SimpleNamespace(**{**dict(params), "train": dict(runs)})
     trained: dict[str, Path] = {}
     for name in params.train:
-        values, key, out = train_config(params, name)
-        trained[name] = ensure(params, values, key, out, TRAIN_MODULE, finished=_trained, info={"run": name})
+        seeds = list(getattr(params, "seeds", None) or []) if params.train[name].get("stage") == 2 else []
+        copies = []
+        for seed in seeds or [None]:  # stage 2 once per seed of `seeds` (stage 1 once: its cost)
+            run = params if seed is None else SimpleNamespace(
+                **{**dict(params), "train": {name: {**params.train[name], "seed": seed}}})
+            values, key, out = train_config(run, name)
+            copies.append((seed, ensure(run, values, key, out, TRAIN_MODULE, finished=_trained, info={"run": name})))
+        trained[name] = copies[0][1]
+        if seeds:
+            SEED_COPIES[str(trained[name])] = copies
     return trained
 
 
@@ -245,8 +262,9 @@ def eval_config(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[
         job["declared_languages"] = dict(params.declared_languages)
     if ev.comet_model == "tiny":  # the locally built checkpoint changes with its code, not with its name or folder
         identity = {"system": identity, "tiny_comet": tiny_comet_digest(comet_checkpoint(params))[:16]}
+    world = {"world": params.world} if getattr(params, "world", None) else {}  # the mini world's test sets
     key = store.run_key({"job": {k: v for k, v in job.items() if k not in ("trained", "model", "system")},
-                         "identity": identity})
+                         "identity": identity, **world})
     out = store.resolve(params.store_dir) / "eval" / f"{slug(system.name)}-{key}"
     return {**job, "output_dir": str(out)}, key, out
 
@@ -272,13 +290,28 @@ def ensure_evaluated(
 
     frames, runs = [], {}
     for system in systems if systems is not None else params.systems:
-        job, key, out = eval_config(params, system, trained)
-        job["comet_model"] = comet_checkpoint(params)
-        ensure(params, job, key, out, EVAL_MODULE, finished=lambda o: (o / "scores.json").is_file(),
-               info={"system": system.name})
-        frames.append(pd.DataFrame(read_json(out / "scores.json")))
-        runs[system.name] = out / "run.json"
+        folder = str(trained[system.train]) if system.train in trained else None
+        seeded = []
+        for seed, model in SEED_COPIES.get(folder, [(None, folder)]):  # a run trained per seed: each copy
+            job, key, out = eval_config(params, system, {**trained, system.train: model} if folder else trained)
+            job["comet_model"] = comet_checkpoint(params)
+            ensure(params, job, key, out, EVAL_MODULE, finished=lambda o: (o / "scores.json").is_file(),
+                   info={"system": system.name})
+            seeded.append(pd.DataFrame(read_json(out / "scores.json")).assign(seed=seed))
+            runs.setdefault(system.name, out / "run.json")
+        frames.append(seed_mean(pd.concat(seeded, ignore_index=True)) if len(seeded) > 1 else seeded[0].drop(
+            columns="seed"))
     return scores_frame(frames), runs
+
+
+def seed_mean(scores: Any) -> Any:
+    """One system's scores over its seeds: the mean as `value`, with `seed_min`, `seed_max` and `seeds` (issue 14)."""
+    keys = ["system", "direction", "lang", "metric"]
+    scores = scores.assign(value=lambda f: f["value"].astype(float))
+    grouped = scores.groupby(keys, sort=False, dropna=False)
+    out = grouped.agg(value=("value", "mean"), seed_min=("value", "min"), seed_max=("value", "max"),
+                      seeds=("seed", "count"), note=("note", "first")).reset_index()
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

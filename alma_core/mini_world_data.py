@@ -37,7 +37,8 @@ from alma_core.mini_world import (
     valid_meanings,
 )
 
-__all__ = ["UKRAINIAN", "QUALITY_NOISE", "graded_pairs", "write_world", "write_quality_root", "world_statistics"]
+__all__ = ["UKRAINIAN", "QUALITY_NOISE", "WORLD_KEYS", "world_settings", "graded_pairs", "write_world",
+           "write_quality_root", "world_statistics"]
 
 # Ukrainian is not in the library's registry (the add-a-language chapter declares it): the declaration a params
 # file (`declared_languages:`) or `alma_core.languages.declare_languages` needs before the world's uk data is used.
@@ -51,6 +52,28 @@ QUALITY_NOISE: dict[str, dict[str, float]] = {
     "Filtered": {"substitute": 0.10, "omit": 0.05, "misalign": 0.03},
     "Random": {"substitute": 0.20, "omit": 0.10, "misalign": 0.25, "copy": 0.05},
 }
+
+
+# The keys of a params file's `world:` block: WorldConfig's knobs plus write_world's sizes.
+WORLD_KEYS: tuple[str, ...] = ("seed", "held_out", "test_share", "valid_share", "state_rate", "front_rate",
+                               "code_switch", "train", "valid", "test", "documents", "english_documents", "languages",
+                               "qualities")
+
+
+def world_settings(spec: dict[str, Any], where: str = "world") -> tuple[WorldConfig, dict[str, Any]]:
+    """(WorldConfig, write_world keyword arguments) of a params file's `world:` block; unknown keys name the fix."""
+    unknown = sorted(set(spec) - set(WORLD_KEYS))
+    if unknown:
+        raise WorldError(f"{where}: unknown key(s) {', '.join(unknown)}. Fix: use only {', '.join(WORLD_KEYS)}.")
+    knobs = {k: v for k, v in spec.items() if k in WorldConfig.__dataclass_fields__}
+    sizes = {k: v for k, v in spec.items() if k not in knobs}
+    for key, value in sizes.items():
+        if key == "qualities" and not set(value) <= set(QUALITY_NOISE) - {"HW"}:
+            raise WorldError(f"{where}.qualities={value!r}: only Filtered and Random are written apart (HW is the "
+                             "world's own train split). Fix: qualities: [Filtered, Random].")
+        if key not in ("languages", "qualities") and (not isinstance(value, int) or value < 1):
+            raise WorldError(f"{where}.{key}={value!r} must be a positive whole number. Fix: e.g. {key}: 100.")
+    return WorldConfig(**knobs), sizes
 
 
 def _substitute(cfg: WorldConfig, meaning: Meaning, rng: Any) -> Meaning:
@@ -105,16 +128,19 @@ def _records(items: Sequence[tuple[str, str]], src: str, tgt: str) -> list[dict[
 
 
 def write_world(root: str | Path, cfg: WorldConfig, *, train: int = 1000, valid: int = 100, test: int = 200,
-                documents: int = 2000, languages: Sequence[str] = PAPER_LANGUAGES) -> Path:
+                documents: int = 2000, english_documents: int | None = None,
+                languages: Sequence[str] = PAPER_LANGUAGES) -> Path:
     """Write the world in the official layout: parallel train/valid/test, 5-shot files, monolingual text (Sec. 4).
 
+    `english_documents` (default `documents`) sizes English apart: the backbone's mostly-English pretraining text.
     A language outside the registry (uk) must be declared first (`UKRAINIAN`); it is checked before anything is written.
     """
     root = Path(root)
     for lang in languages:
         check_language(lang)
     for lang in ("en", *languages):
-        text = "".join(document(cfg, lang, i) + "\n" for i in range(documents))
+        count = english_documents if lang == "en" and english_documents is not None else documents
+        text = "".join(document(cfg, lang, i) + "\n" for i in range(count))
         atomic_write_text(monolingual_path(root, lang), text)
     for xx in languages:
         write_train_pairs(root, xx, graded_pairs(cfg, xx, train, "HW"))

@@ -44,7 +44,7 @@ from alma_core.params_sweeps import (
     Sec61MonolingualTokensParams,
 )
 from alma_core.released_outputs import ReleasedOutputsParams
-from alma_core.store import repo_root
+from alma_core.store import ensure_world, repo_root
 
 __all__ = [
     "ParamsError",
@@ -69,6 +69,7 @@ __all__ = [
     "AppAObjectivesParams",
     "Sec61MonolingualTokensParams",
     "ScorecardParams",
+    "MiniWorldParams",
     "SCHEMAS",
     "register_schema",
     "params_path",
@@ -229,9 +230,22 @@ class ScorecardParams(NotebookParams):
         default_factory=lambda: {"bleu": 1.0, "chrf": 1.0, "comet": 1.0, "accuracy": 2.0, "off_target": 5.0},
         description="points within which 'matches'/'equals' claims count as reproduced, per metric")
     effect: float = Field(0.0, ge=0, description="the margin a 'beats' claim's difference must exceed")
+    metric_for: dict[str, str] = Field(
+        default_factory=dict, description="a metric this profile does not compute -> the one its claims are measured "
+        "with instead (mini: {comet: bleu}); the scorecard says so in the claim's row")
+
+
+class MiniWorldParams(NotebookParams):
+    """The mini world's chapter (issue 14): its statistics, examples and protocol; at the mini profile also the data it
+    writes and the backbone it pretrains."""
+
+    tiny_backbone: dict[str, Any] = Field(default_factory=dict)
+    world_seed: int = Field(0, description="the world shown when `world` is not set (the tiny profile)")
+    sample: int = Field(500, ge=10, description="documents per language behind the statistics")
 
 
 SCHEMAS: dict[str, type[NotebookParams]] = {
+    "mini_world": MiniWorldParams,
     "sec2_zero_shot": Sec2ZeroShotParams,
     "sec4_recipe": Sec4RecipeParams,
     "sec5_main_results": Sec5MainResultsParams,
@@ -373,7 +387,10 @@ def notebook_params(notebook: str, namespace: Mapping[str, Any]) -> NotebookPara
     chapter notebook."""
     fields = _schema_for(notebook, f"notebooks/{notebook}.ipynb").model_fields
     values = {key: namespace[key] for key in fields if key in namespace}
-    return validate_params(notebook, values, where=f"notebooks/{notebook}.ipynb parameters")
+    params = validate_params(notebook, values, where=f"notebooks/{notebook}.ipynb parameters")
+    if params.world is not None:  # the mini profile's data: written before any job reads data_root
+        ensure_world(params.data_root, params.world)
+    return params
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from alma_core.config import DeclaredLanguages, TrainConfig, gradient_accumulation, make_config
 from alma_core.languages import get_language
+from alma_core.mini_world import WorldError
+from alma_core.mini_world_data import world_settings
 
 __all__ = [
     "Profile",
@@ -29,8 +31,8 @@ __all__ = [
     "check_batches",
 ]
 
-Profile = Literal["tiny", "paper", "released"]
-PROFILES: tuple[str, ...] = ("tiny", "paper", "released")
+Profile = Literal["tiny", "mini", "paper", "released"]
+PROFILES: tuple[str, ...] = ("tiny", "mini", "paper", "released")
 
 
 class ParamsError(ValueError):
@@ -146,9 +148,27 @@ class NotebookParams(_Strict):
     force: bool = False
     seed: int = 42
     data_root: str | None = None
+    seeds: list[int] = Field(
+        default_factory=list, description="train every stage-2 run once per seed; tables show the mean, "
+        "tables.seed_spread the range (issue 14); [] = once, with the run's seed")
+    world: dict[str, Any] | None = Field(
+        None, description="mini profile: the synthetic world (alma_core.mini_world_data.WORLD_KEYS) written to "
+        "data_root before anything reads it; None = data_root holds real files")
     declared_languages: DeclaredLanguages = Field(
         default_factory=dict, description="languages the library does not know, {code: {name, native_name, "
         "bleu_tokenizer, target_prompt}}: registered in the notebook and carried by every job (alma_core.languages)")
+
+    @model_validator(mode="after")
+    def _world_block(self) -> NotebookParams:
+        """A `world:` block must be valid (alma_core.mini_world_data.world_settings) and name the data_root it fills."""
+        if self.world is not None:
+            try:
+                world_settings(self.world)
+            except WorldError as err:
+                raise ValueError(str(err)) from None
+            if self.data_root is None:
+                raise ValueError("world: needs data_root, the folder the world is written to (e.g. runs/mini/world)")
+        return self
 
 
 def check_train_runs(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -39,6 +39,12 @@ BANNERS: dict[str, str] = {
         "Unbabel/wmt22-comet-da. These numbers check the pipeline end to end; they are **not comparable** to the "
         "paper's."
     ),
+    "mini": (
+        "**Profile `mini`**: the paper in miniature. A 235 K-parameter LLaMA-architecture backbone pretrained on a "
+        "synthetic world's mostly-English text, the world's parallel data and test sets (see *The mini world*), "
+        "stage 2 trained to convergence on 3 seeds (tables show the mean; the seed table the range). The effects "
+        "can be compared with the paper's in **direction**, never in value; no COMET."
+    ),
     "paper": (
         "**Profile `paper`**: LLaMA-2 backbones, OSCAR-2301, the human-written parallel data, WMT'22 (WMT'21 for is) "
         "test sets, COMET Unbabel/wmt22-comet-da, DeepSpeed ZeRO-2: the paper's own scale."

@@ -8,6 +8,7 @@ The claims are `alma_core.scorecard_claims.CLAIMS`; the rules and records are `a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -39,9 +40,11 @@ def scorecard(params: Any, claims: Sequence[Claim] = CLAIMS, results: Results | 
     results = results if results is not None else load_results(params)
     rows = []
     for claim in claims:
-        row = evaluate(claim, results, params.tolerance, params.effect)
+        metric = results.metric_for.get(claim.metric, claim.metric)  # e.g. COMET claims in BLEU at the mini profile
+        figure = claim.figure if metric == claim.metric else f"{claim.figure} (in {metric.upper()} at this profile)"
+        row = evaluate(replace(claim, metric=metric), results, params.tolerance, params.effect)
         rows.append({**row, "text": claim.text, "where": claim.where, "chapter": claim.chapter,
-                     "figure": claim.figure, "kind": claim.kind, "metric": claim.metric})
+                     "figure": figure, "kind": claim.kind, "metric": metric})
     table = pd.DataFrame(rows)
     table["profile"] = params.profile
     return table

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,7 @@ class Results:
     frames: dict[str, pd.DataFrame]
     meta: dict[str, dict[str, Any]]
     roles: dict[str, str | None]
+    metric_for: dict[str, str] = field(default_factory=dict)  # scorecard params `metric_for`
 
     def frame(self, chapter: str) -> pd.DataFrame:
         """A chapter's recorded scores; NotRun when the chapter has not run in this profile."""
@@ -118,6 +119,7 @@ class Results:
     def avg(self, chapter: str, metric: str, direction: str, **match: Any) -> float:
         """Mean of `metric` over the recorded languages of `direction` (en-xx, xx-en, or both = mean of the two)."""
         frame = self.frame(chapter)
+        metric = self.metric_for.get(metric, metric)
         if direction == "both":
             return (self.avg(chapter, metric, "en-xx", **match) + self.avg(chapter, metric, "xx-en", **match)) / 2
         if "direction" not in frame.columns:
@@ -143,7 +145,7 @@ def load_results(params: Any) -> Results:
         body = read_json(path)
         frames[body["chapter"]] = pd.DataFrame(body["rows"])
         meta[body["chapter"]] = body.get("meta", {})
-    return Results(params.profile, frames, meta, dict(params.roles))
+    return Results(params.profile, frames, meta, dict(params.roles), dict(getattr(params, "metric_for", {}) or {}))
 
 
 # ---------------------------------------------------------------------------------------------

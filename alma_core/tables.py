@@ -21,6 +21,7 @@ from alma_core.store import data_dir
 from alma_core.variants import stage2_languages
 
 __all__ = [
+    "seed_spread",
     "AVERAGE",
     "NOT_COMPUTED",
     "DIRECTION_LABELS",
@@ -171,6 +172,22 @@ def averages(frame: pd.DataFrame, metrics_: tuple[str, ...] = ("bleu", "comet"))
     table = rows.pivot_table(index="system", columns=["direction", "metric"], values="value", aggfunc="mean",
                              sort=False, dropna=False)
     return table.reindex(columns=[(d, m) for d in ("xx-en", "en-xx") for m in metrics_ if (d, m) in table.columns])
+
+
+def seed_spread(frame: pd.DataFrame, metric: str = "bleu") -> pd.DataFrame:
+    """Each system trained once per seed: its mean and range per direction, "mean (min-max)" (issue 14's protocol).
+
+    Empty when no system was trained on more than one seed (params `seeds`). Used by notebooks/sec3, sec5, sec6_1,
+    sec6_2."""
+    if "seeds" not in frame.columns:
+        return pd.DataFrame()
+    rows = frame[(frame["metric"] == metric) & (frame["seeds"].fillna(0) > 1)]
+    if rows.empty:
+        return pd.DataFrame()
+    cells = rows.assign(cell=[f"{v:.1f} ({lo:.1f}-{hi:.1f}, {int(n)} seeds)" for v, lo, hi, n in
+                              zip(rows["value"], rows["seed_min"], rows["seed_max"], rows["seeds"])],
+                        column=[f"{d} {lang}" for d, lang in zip(rows["direction"], rows["lang"])])
+    return cells.pivot_table(index="system", columns="column", values="cell", aggfunc="first", sort=False)
 
 
 def bleu_bars(table: pd.DataFrame) -> pd.DataFrame:
