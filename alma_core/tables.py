@@ -9,6 +9,7 @@ de cs is zh ru), then any other language alphabetically.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -16,9 +17,8 @@ import pandas as pd
 from alma_core.crosslingual_items import TABLE12_LANGUAGES, TASKS
 from alma_core.data import load_pairs
 from alma_core.languages import PAPER_LANGUAGES
-from alma_core.sampling import degrade_pairs
 from alma_core.store import data_dir
-from alma_core.variants import stage2_languages
+from alma_core.variants import data_variant, stage2_languages
 
 __all__ = [
     "seed_spread",
@@ -175,10 +175,7 @@ def averages(frame: pd.DataFrame, metrics_: tuple[str, ...] = ("bleu", "comet"))
 
 
 def seed_spread(frame: pd.DataFrame, metric: str = "bleu") -> pd.DataFrame:
-    """Each system trained once per seed: its mean and range per direction, "mean (min-max)" (issue 14's protocol).
-
-    Empty when no system was trained on more than one seed (params `seeds`). Used by notebooks/sec3, sec5, sec6_1,
-    sec6_2."""
+    """Sec. 5-6 (mini): "mean (min-max, n seeds)" of systems trained per seed, else empty. Used by sec3, 5, 6."""
     if "seeds" not in frame.columns:
         return pd.DataFrame()
     rows = frame[(frame["metric"] == metric) & (frame["seeds"].fillna(0) > 1)]
@@ -207,16 +204,16 @@ def blank_comet(table: pd.DataFrame, note: str) -> pd.DataFrame:
 
 
 def quality_preview(params: Any, shown: int = 4) -> tuple[str, pd.DataFrame, pd.DataFrame]:
-    """Sec. 6.2: what each quality changes in the first stage-2 language. Used by notebooks/sec6_2_data_quality."""
+    """Sec. 6.2: each quality's train data as its runs read it: size, share unlike HW, first pairs. Used by sec6_2."""
     xx = stage2_languages(params)[0]
+    roots = {q: data_variant(params, q) for q in params.qualities}
+    data = {q: load_pairs(Path(root) if root else data_dir(params.data_root), xx, "en", "train") for q, root in
+            roots.items()}
     base = load_pairs(data_dir(params.data_root), xx, "en", "train")
-    variants = {q: degrade_pairs(base, q, params.seed) for q in params.qualities}
-    rows = [i for i in range(len(base)) if any(v[i] != base[i] for v in variants.values())][:shown]
-    changed = pd.DataFrame({q: [sum(a != b for a, b in zip(v, base)) / len(base) * 100] for q, v in variants.items()},
-                           index=["% of pairs changed"])
-    examples = pd.DataFrame(
-        {q: [v[i][1] for i in rows] for q, v in variants.items()}, index=[f"{xx}-en pair {i}" for i in rows]
-    )
+    changed = pd.DataFrame({q: [len(v), sum(a != b for a, b in zip(v, base)) / max(1, len(v)) * 100]
+                            for q, v in data.items()}, index=["pairs", "% differing from the HW pair at that position"])
+    examples = pd.DataFrame({q: pd.Series([f"{a} → {b}" for a, b in v[:shown]], dtype=object) for q, v in data.items()})
+    examples.index = [f"{xx}-en pair {i}" for i in examples.index]
     return xx, changed, examples
 
 

@@ -71,7 +71,7 @@ def test_notebook_house_style(name: str) -> None:
     derived = getattr(SCHEMAS[name], "DERIVED", frozenset())  # sweep schemas derive these from the other fields
     optional = {"declared_languages"}  # a params file's own languages (alma_core.languages): in the cell or not
     assert names - optional == set(SCHEMAS[name].model_fields) - derived - optional, "parameters cell = the fields"
-    for profile in ("tiny", "paper", "released"):
+    for profile in ("tiny", "mini", "paper", "released"):
         path = ROOT / "params" / profile / f"{name}.yaml"
         if path.is_file():
             keys = set(yaml.safe_load(path.read_text(encoding="utf-8")))

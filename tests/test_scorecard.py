@@ -156,7 +156,7 @@ def test_every_chapter_links_its_claims() -> None:
 
 
 def test_roles_name_systems_of_the_chapter_params() -> None:
-    for profile in ("tiny", "paper", "released"):
+    for profile in ("tiny", "mini", "paper", "released"):
         roles = load_params(ROOT / "params" / profile / "scorecard.yaml").roles
         for role, chapter in (("llama2_7b_zero_shot", "sec2_zero_shot"), ("mpt_7b_zero_shot", "sec2_zero_shot"),
                               ("zero_shot", "sec5_main_results"), ("alma_full", "sec5_main_results"),

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from alma_core import appendix_c, tables, variants
-from alma_core.data import load_pairs
+from alma_core.data import load_pairs, write_train_pairs
 from alma_core.languages import PAPER_LANGUAGES
 from alma_core.results import reported
 from alma_core.store import data_dir
@@ -127,11 +127,18 @@ def test_data_variants_are_written_once_by_content(tmp_path: Path) -> None:
         variants.data_variant(params, "Noisy")
 
 
-def test_quality_preview_counts_changed_pairs() -> None:
-    xx, changed, examples = tables.quality_preview(_two_stage(Path("unused")))
-    assert xx == "de" and changed.loc["% of pairs changed", "HW"] == 0
-    assert changed.loc["% of pairs changed", "Random"] > changed.loc["% of pairs changed", "Filtered"] > 0
+def test_quality_preview_shows_the_data_each_quality_trains_on(tmp_path: Path) -> None:
+    row = "% differing from the HW pair at that position"
+    xx, changed, examples = tables.quality_preview(_two_stage(tmp_path))
+    assert xx == "de" and changed.loc[row, "HW"] == 0
+    assert changed.loc[row, "Random"] > changed.loc[row, "Filtered"] > 0
     assert list(examples.columns) == ["Random", "Filtered", "HW"] and len(examples) <= 4
+    mine = [("Ein Satz.", "A sentence."), ("Noch einer.", "Another one.")]
+    write_train_pairs(tmp_path / "mine", "de", mine)
+    given = _two_stage(tmp_path, quality_data={"Filtered": str(tmp_path / "mine")})
+    _, changed, examples = tables.quality_preview(given)
+    assert changed.loc["pairs", "Filtered"] == 2, "a given root is previewed as it is, not as a degraded copy"
+    assert examples.loc["de-en pair 0", "Filtered"] == "Ein Satz. → A sentence."
 
 
 def test_every_function_a_notebook_calls_says_so() -> None:
