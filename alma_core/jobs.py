@@ -178,19 +178,24 @@ def _trained(out: Path) -> bool:
     return (out / "run.json").is_file() and read_json(out / "run.json").get("status") == "done"
 
 
+def _with_train(params: Any, train: dict[str, Any]) -> SimpleNamespace:
+    """A notebook's params (a params model or a namespace) with other `train` runs."""
+    values = vars(params) if isinstance(params, SimpleNamespace) else dict(params)
+    return SimpleNamespace(**{**values, "train": train})
+
+
 def ensure_trained(params: Any, runs: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Path]:
     """Train every run of `params.train` (or `runs`) through launch unless done for the same inputs; {run: folder}.
 
     Used by every chapter that trains (Sec. 3, 5, 6.1, 6.2; App. A, E, H, I, J; adding a language)."""
     if runs is not None:
-        params = SimpleNamespace(**{**dict(params), "train": dict(runs)})
+        params = _with_train(params, dict(runs))
     trained: dict[str, Path] = {}
     for name in params.train:
         seeds = list(getattr(params, "seeds", None) or []) if params.train[name].get("stage") == 2 else []
         copies = []
         for seed in seeds or [None]:  # stage 2 once per seed of `seeds` (stage 1 once: its cost)
-            run = params if seed is None else SimpleNamespace(
-                **{**dict(params), "train": {name: {**params.train[name], "seed": seed}}})
+            run = params if seed is None else _with_train(params, {name: {**params.train[name], "seed": seed}})
             values, key, out = train_config(run, name)
             copies.append((seed, ensure(run, values, key, out, TRAIN_MODULE, finished=_trained, info={"run": name})))
         trained[name] = copies[0][1]

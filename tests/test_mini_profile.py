@@ -139,3 +139,24 @@ def test_a_mini_chapter_runs_end_to_end_on_a_small_world(tmp_path: Path) -> None
     assert seeded and all(r["seeds"] == 2 for r in seeded)
     text = json.dumps(nbformat.read(dest, as_version=4).cells)
     assert "BLEU of the systems trained on several seeds" in text
+
+
+def test_runs_passed_by_a_chapter_train_once_per_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sec. 6.2 / App. E / App. I hand their runs to chapters.train_runs: stage 2 once per seed, stage 1 once."""
+    from alma_core import chapters
+
+    started: list[tuple[str, int]] = []
+
+    def fake_ensure(params, values, key, out, module, **_):
+        started.append((Path(out).name.rsplit("-", 1)[0], values["seed"]))
+        return Path(out)
+
+    monkeypatch.setattr(jobs, "ensure", fake_ensure)
+    monkeypatch.setattr(store, "backbone_path", lambda *a, **k: str(tmp_path / "backbone"))
+    params = load_params(ROOT / "params" / "mini" / "sec6_2_data_quality.yaml").model_copy(
+        update={"store_dir": str(tmp_path)})
+    trained = chapters.train_runs(params, {"stage 1": {**params.stage1, "base_model": "tiny"},
+                                           "HW": {**params.stage2, "base_model": "tiny"}})
+    assert started == [("stage-1", 42), ("hw", 1), ("hw", 2), ("hw", 3)]
+    assert [seed for seed, _ in jobs.SEED_COPIES[str(trained["HW"])]] == [1, 2, 3]
+    assert str(trained["stage 1"]) not in jobs.SEED_COPIES
