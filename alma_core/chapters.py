@@ -112,6 +112,7 @@ def score_systems(
         specs.append(spec)
         trained |= runs
     scores, run_files = jobs.ensure_evaluated(params, trained, systems=specs)
+    scores.attrs["runs"] = {name: str(path) for name, path in run_files.items()}  # e.g. tables.held_out_bleu
     provenance = {}
     for name, path in run_files.items():
         record = read_json(path) if path.is_file() else {}

@@ -38,7 +38,7 @@ from alma_core.mini_world import (
 )
 
 __all__ = ["UKRAINIAN", "QUALITY_NOISE", "WORLD_KEYS", "world_settings", "graded_pairs", "write_world",
-           "write_quality_root", "world_statistics"]
+           "write_quality_root", "world_statistics", "held_out_flags"]
 
 # Ukrainian is not in the library's registry (the add-a-language chapter declares it): the declaration a params
 # file (`declared_languages:`) or `alma_core.languages.declare_languages` needs before the world's uk data is used.
@@ -204,3 +204,10 @@ def world_statistics(cfg: WorldConfig, *, sample: int = 500, train: int = 1000, 
             )
         stats["languages"][lang] = row
     return stats
+
+
+def held_out_flags(cfg: WorldConfig, src: str, tgt: str, count: int) -> list[bool]:
+    """Per test sentence of a direction (as `write_world` writes them): whether it uses a lexicon entry held out of the
+    parallel data, the part only monolingual text can teach (Sec. 6.1-6.2)."""
+    return [uses_held_out(cfg, meaning) for meaning in test_meanings(cfg, src, tgt, count)]
+

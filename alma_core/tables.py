@@ -8,6 +8,7 @@ de cs is zh ru), then any other language alphabetically.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,15 @@ import pandas as pd
 from alma_core.crosslingual_items import TABLE12_LANGUAGES, TASKS
 from alma_core.data import load_pairs
 from alma_core.languages import PAPER_LANGUAGES
+from alma_core.metrics import bleu
+from alma_core.mini_world_data import held_out_flags, world_settings
 from alma_core.store import data_dir
+from alma_core.testsets import read_test_set
 from alma_core.variants import data_variant, stage2_languages
 
 __all__ = [
     "seed_spread",
+    "held_out_bleu",
     "AVERAGE",
     "NOT_COMPUTED",
     "DIRECTION_LABELS",
@@ -185,6 +190,28 @@ def seed_spread(frame: pd.DataFrame, metric: str = "bleu") -> pd.DataFrame:
                               zip(rows["value"], rows["seed_min"], rows["seed_max"], rows["seeds"])],
                         column=[f"{d} {lang}" for d, lang in zip(rows["direction"], rows["lang"])])
     return cells.pivot_table(index="system", columns="column", values="cell", aggfunc="first", sort=False)
+
+
+def held_out_bleu(params: Any, runs: Mapping[str, str]) -> pd.DataFrame:
+    """Sec. 6.2 (mini): BLEU on the test sentences with / without a held-out lexicon entry. Used by sec6_2."""
+    if not getattr(params, "world", None):
+        return pd.DataFrame()
+    config, sizes = world_settings(params.world)
+    rows: dict[str, dict[str, float]] = {}
+    for system, run in runs.items():
+        for direction in params.evaluation.directions:
+            src, tgt = direction.split("-")
+            hyp_file = Path(run).parent / f"hyp.{direction}.jsonl"
+            if not hyp_file.is_file():
+                continue
+            hyps = [json.loads(line)["hypothesis"] for line in hyp_file.read_text(encoding="utf-8").splitlines()]
+            refs = read_test_set(data_dir(params.data_root), src, tgt, fmt="json")[1][: len(hyps)]
+            flags = held_out_flags(config, src, tgt, sizes.get("test", 200))[: len(hyps)]
+            for held, label in ((True, "with a held-out entry"), (False, "without")):
+                picked = [i for i, flag in enumerate(flags) if flag == held]
+                rows.setdefault(system, {})[f"{direction}, {label} ({len(picked)})"] = bleu(
+                    [hyps[i] for i in picked], [refs[i] for i in picked], tgt).score
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def bleu_bars(table: pd.DataFrame) -> pd.DataFrame:

@@ -160,3 +160,26 @@ def test_runs_passed_by_a_chapter_train_once_per_seed(tmp_path: Path, monkeypatc
     assert started == [("stage-1", 42), ("hw", 1), ("hw", 2), ("hw", 3)]
     assert [seed for seed, _ in jobs.SEED_COPIES[str(trained["HW"])]] == [1, 2, 3]
     assert str(trained["stage 1"]) not in jobs.SEED_COPIES
+
+
+def test_held_out_bleu_splits_the_test_set_by_the_held_out_lexicon(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from alma_core.mini_world_data import held_out_flags
+    from alma_core.testsets import read_test_set
+
+    root = store.ensure_world(tmp_path / "world", SMALL_WORLD)
+    sources, refs = read_test_set(root, "de", "en", fmt="json")
+    flags = held_out_flags(world_settings(SMALL_WORLD)[0], "de", "en", SMALL_WORLD["test"])
+    assert len(flags) == len(refs) == SMALL_WORLD["test"] and any(flags)
+    run = tmp_path / "eval" / "run.json"
+    run.parent.mkdir()
+    hyps = [ref if flag else "nothing at all" for ref, flag in zip(refs, flags)]  # right exactly where held out
+    (run.parent / "hyp.de-en.jsonl").write_text(
+        "".join(json.dumps({"index": i, "source": s, "hypothesis": h}) + "\n" for i, (s, h) in
+                enumerate(zip(sources, hyps))), encoding="utf-8")
+    params = SimpleNamespace(world=SMALL_WORLD, data_root=str(root), evaluation=SimpleNamespace(directions=["de-en"]))
+    table = tables.held_out_bleu(params, {"system": str(run)})
+    with_, without = (f"de-en, with a held-out entry ({sum(flags)})", f"de-en, without ({len(flags) - sum(flags)})")
+    assert table.loc["system", with_] == pytest.approx(100) and table.loc["system", without] < 5
+    assert tables.held_out_bleu(SimpleNamespace(world=None), {"system": str(run)}).empty
