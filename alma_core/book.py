@@ -26,6 +26,7 @@ import yaml
 from alma_core import chapters, crosslingual, jobs, report
 from alma_core.io import atomic_write_json, atomic_write_text
 from alma_core.params import PROFILES, CrossLingualEvalParams, ParamsError, load_params, params_path, read_yaml
+from alma_core.params_common import LOCAL_PROFILES
 from alma_core.store import locked, repo_root
 
 __all__ = [
@@ -171,7 +172,7 @@ def run_notebook(notebook: Path, params: Path, dest: Path, *, force: bool = Fals
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.stem}.running.ipynb")
     env_backup = dict(os.environ)
-    if values.get("profile") in ("tiny", "mini"):  # built locally, nothing from a hub
+    if values.get("profile") in LOCAL_PROFILES:  # built locally, nothing from a hub
         os.environ.update({k: v for k, v in OFFLINE_ENV.items() if k not in os.environ})
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")

@@ -21,6 +21,7 @@ import yaml
 from alma_core import launch, store
 from alma_core.config import batch_plan, make_config
 from alma_core.io import atomic_write_text, read_json
+from alma_core.params_common import LOCAL_PROFILES
 from alma_core.tiny_comet import build_tiny_comet, tiny_comet_digest
 
 __all__ = [
@@ -144,6 +145,11 @@ def ensure(params: Any, config: Mapping[str, Any], key: str, out: Path, module: 
 # training (Sections 4-5: stage 1 and stage 2)
 
 
+def _world_key(params: Any) -> dict[str, Any]:
+    """The mini world's recipe as part of a job's key (its data and test sets are written from it); {} elsewhere."""
+    return {"world": params.world} if getattr(params, "world", None) else {}
+
+
 def train_config(params: Any, name: str) -> tuple[dict[str, Any], str, Path]:
     """The resolved TrainConfig values of one run of a notebook, its store key and output folder."""
     values = dict(params.train[name])
@@ -157,10 +163,9 @@ def train_config(params: Any, name: str) -> tuple[dict[str, Any], str, Path]:
         values["declared_languages"] = dict(params.declared_languages)
     report_to = values.pop("report_to", getattr(params, "report_to", None))
     if report_to is None:  # TensorBoard event files at paper scale, where runs take days; none for the tiny profile
-        report_to = [] if params.profile in ("tiny", "mini") else ["tensorboard"]
-    world = {"world": params.world} if getattr(params, "world", None) else {}  # the mini world's data: by its recipe
+        report_to = [] if params.profile in LOCAL_PROFILES else ["tensorboard"]
     key = store.run_key({"train": {k: v for k, v in values.items() if k != "output_dir"}, "profile": params.profile,
-                         **world})
+                         **_world_key(params)})
     if report_to:  # where the logs go does not change the result: not part of the key
         values["report_to"] = list(report_to)
     out = store.resolve(params.store_dir) / "train" / f"{slug(name)}-{key}"
@@ -267,9 +272,8 @@ def eval_config(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[
         job["declared_languages"] = dict(params.declared_languages)
     if ev.comet_model == "tiny":  # the locally built checkpoint changes with its code, not with its name or folder
         identity = {"system": identity, "tiny_comet": tiny_comet_digest(comet_checkpoint(params))[:16]}
-    world = {"world": params.world} if getattr(params, "world", None) else {}  # the mini world's test sets
     key = store.run_key({"job": {k: v for k, v in job.items() if k not in ("trained", "model", "system")},
-                         "identity": identity, **world})
+                         "identity": identity, **_world_key(params)})
     out = store.resolve(params.store_dir) / "eval" / f"{slug(system.name)}-{key}"
     return {**job, "output_dir": str(out)}, key, out
 
@@ -314,9 +318,8 @@ def seed_mean(scores: Any) -> Any:
     keys = ["system", "direction", "lang", "metric"]
     scores = scores.assign(value=lambda f: f["value"].astype(float))
     grouped = scores.groupby(keys, sort=False, dropna=False)
-    out = grouped.agg(value=("value", "mean"), seed_min=("value", "min"), seed_max=("value", "max"),
-                      seeds=("seed", "count"), note=("note", "first")).reset_index()
-    return out
+    return grouped.agg(value=("value", "mean"), seed_min=("value", "min"), seed_max=("value", "max"),
+                       seeds=("seed", "count"), note=("note", "first")).reset_index()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -129,10 +129,11 @@ def _records(items: Sequence[tuple[str, str]], src: str, tgt: str) -> list[dict[
 
 def write_world(root: str | Path, cfg: WorldConfig, *, train: int = 1000, valid: int = 100, test: int = 200,
                 documents: int = 2000, english_documents: int | None = None,
-                languages: Sequence[str] = PAPER_LANGUAGES) -> Path:
+                languages: Sequence[str] = PAPER_LANGUAGES, qualities: Sequence[str] = ()) -> Path:
     """Write the world in the official layout: parallel train/valid/test, 5-shot files, monolingual text (Sec. 4).
 
     `english_documents` (default `documents`) sizes English apart: the backbone's mostly-English pretraining text.
+    Each of `qualities` (Filtered, Random) gets its Sec. 6.2 root beside it, `quality-<name>/` (`write_quality_root`).
     A language outside the registry (uk) must be declared first (`UKRAINIAN`); it is checked before anything is written.
     """
     root = Path(root)
@@ -155,6 +156,8 @@ def write_world(root: str | Path, cfg: WorldConfig, *, train: int = 1000, valid:
                 flip = shots if src == xx else [(b, a) for a, b in shots]
                 atomic_write_text(shots_path(root, src, tgt, kind),
                                   _json_array([{"source": a, "target": b} for a, b in flip]))
+    for quality in qualities:
+        write_quality_root(root / f"quality-{quality}", cfg, quality, train=train, languages=languages, valid_from=root)
     return root
 
 

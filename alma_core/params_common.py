@@ -17,6 +17,7 @@ from alma_core.mini_world_data import world_settings
 __all__ = [
     "Profile",
     "PROFILES",
+    "LOCAL_PROFILES",
     "ParamsError",
     "LaunchParams",
     "EvalParams",
@@ -33,6 +34,7 @@ __all__ = [
 
 Profile = Literal["tiny", "mini", "paper", "released"]
 PROFILES: tuple[str, ...] = ("tiny", "mini", "paper", "released")
+LOCAL_PROFILES: tuple[str, ...] = ("tiny", "mini")  # everything built here, offline: no hub, no TensorBoard logs
 
 
 class ParamsError(ValueError):

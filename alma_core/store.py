@@ -21,8 +21,7 @@ from typing import Any, TypeVar
 import alma_core
 from alma_core.data import sample_data_dir
 from alma_core.io import atomic_write_json, read_json, stable_hash
-from alma_core.languages import PAPER_LANGUAGES
-from alma_core.mini_world_data import world_settings, write_quality_root, write_world
+from alma_core.mini_world_data import world_settings, write_world
 from alma_core.modeling import TinyBackboneConfig, build_tiny_backbone
 
 __all__ = [
@@ -227,17 +226,12 @@ def backbone_path(model: str, tiny_backbone: dict[str, Any] | None, store_dir: s
 def ensure_world(data_root: str | os.PathLike, spec: dict[str, Any]) -> Path:
     """Write the mini world of a params file's `world:` block to data_root once (cached by the block; issue 14)."""
     config, sizes = world_settings(spec, "world")
-    key = stable_hash({"world": spec, "v": 1})
 
     def build(folder: Path) -> dict[str, Any]:
-        qualities = sizes.pop("qualities", [])
         write_world(folder, config, **sizes)
-        for quality in qualities:  # Sec. 6.2's Filtered / Random roots beside it: quality-<name>/
-            write_quality_root(folder / f"quality-{quality}", config, quality, train=sizes.get("train", 1000),
-                               languages=sizes.get("languages", PAPER_LANGUAGES), valid_from=folder)
         return {"world": spec}
 
-    return cached_dir(resolve(data_root), key, build)
+    return cached_dir(resolve(data_root), stable_hash({"world": spec, "v": 1}), build)
 
 
 def data_dir(value: str | os.PathLike | None) -> Path:

@@ -8,7 +8,6 @@ de cs is zh ru), then any other language alphabetically.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import pandas as pd
 
 from alma_core.crosslingual_items import TABLE12_LANGUAGES, TASKS
 from alma_core.data import load_pairs
+from alma_core.evaluate import read_hypotheses
 from alma_core.languages import PAPER_LANGUAGES
 from alma_core.metrics import bleu
 from alma_core.mini_world_data import held_out_flags, world_settings
@@ -197,21 +197,21 @@ def held_out_bleu(params: Any, runs: Mapping[str, str]) -> pd.DataFrame:
     if not getattr(params, "world", None):
         return pd.DataFrame()
     config, sizes = world_settings(params.world)
-    rows: dict[str, dict[str, float]] = {}
-    for system, run in runs.items():
-        for direction in params.evaluation.directions:
-            src, tgt = direction.split("-")
+    rows: dict[str, dict[str, float]] = {system: {} for system in runs}
+    for direction in params.evaluation.directions:
+        src, tgt = direction.split("-")
+        sources, refs = read_test_set(data_dir(params.data_root), src, tgt, fmt="json")
+        flags = held_out_flags(config, src, tgt, sizes.get("test", 200))
+        for system, run in runs.items():
             hyp_file = Path(run).parent / f"hyp.{direction}.jsonl"
             if not hyp_file.is_file():
                 continue
-            hyps = [json.loads(line)["hypothesis"] for line in hyp_file.read_text(encoding="utf-8").splitlines()]
-            refs = read_test_set(data_dir(params.data_root), src, tgt, fmt="json")[1][: len(hyps)]
-            flags = held_out_flags(config, src, tgt, sizes.get("test", 200))[: len(hyps)]
+            hyps = read_hypotheses(hyp_file, sources[: getattr(params.evaluation, "max_sentences", None)])
             for held, label in ((True, "with a held-out entry"), (False, "without")):
-                picked = [i for i, flag in enumerate(flags) if flag == held]
-                rows.setdefault(system, {})[f"{direction}, {label} ({len(picked)})"] = bleu(
+                picked = [i for i, flag in enumerate(flags[: len(hyps)]) if flag == held]
+                rows[system][f"{direction}, {label} ({len(picked)})"] = bleu(
                     [hyps[i] for i in picked], [refs[i] for i in picked], tgt).score
-    return pd.DataFrame.from_dict(rows, orient="index")
+    return pd.DataFrame.from_dict({s: r for s, r in rows.items() if r}, orient="index")
 
 
 def bleu_bars(table: pd.DataFrame) -> pd.DataFrame:
@@ -236,7 +236,7 @@ def quality_preview(params: Any, shown: int = 4) -> tuple[str, pd.DataFrame, pd.
     roots = {q: data_variant(params, q) for q in params.qualities}
     data = {q: load_pairs(Path(root) if root else data_dir(params.data_root), xx, "en", "train") for q, root in
             roots.items()}
-    base = load_pairs(data_dir(params.data_root), xx, "en", "train")
+    base = data.get("HW") or load_pairs(data_dir(params.data_root), xx, "en", "train")
     changed = pd.DataFrame({q: [len(v), sum(a != b for a, b in zip(v, base)) / max(1, len(v)) * 100]
                             for q, v in data.items()}, index=["pairs", "% differing from the HW pair at that position"])
     examples = pd.DataFrame({q: pd.Series([f"{a} → {b}" for a, b in v[:shown]], dtype=object) for q, v in data.items()})
