@@ -7,8 +7,8 @@ import argparse
 from alma_core import __version__
 
 ENTRY_POINTS = {
-    "python -m alma_core.train --config FILE.yaml": "stage 1 / stage 2 training (full or LoRA; Sections 4, 5.2)",
-    "python -m alma_core.evaluate ...": "score hypothesis files: BLEU, chrF, COMET, off-target rate (Section 5.1)",
+    "python -m alma_core.runs.train --config FILE.yaml": "stage 1 / stage 2 training (full or LoRA; Sections 4, 5.2)",
+    "python -m alma_core.runs.evaluate ...": "score hypothesis files: BLEU, chrF, COMET, off-target rate (Section 5.1)",
     "python -m alma_core.book run|build|dry-run|check": "execute the notebooks with papermill and build the book",
     "papermill notebooks/X.ipynb out.ipynb -f params/PROFILE/X.yaml": "rerun one paper section on a profile",
 }

@@ -24,6 +24,8 @@ __all__ = [
     "json_records",
     "stable_hash",
     "validation_message",
+    "repo_root",
+    "resolve",
 ]
 
 
@@ -154,3 +156,17 @@ def validation_message(err: Any, where: str, fields: Any = None) -> str:
         else:
             lines.append(f"{where}: key '{key}' = {item.get('input')!r}: {item['msg']}. Fix: correct the value")
     return "\n".join(lines)
+
+
+def repo_root() -> Path:
+    """The project checkout (where `_toc.yml` lives); falls back to the current directory."""
+    root = Path(__file__).resolve().parents[1]
+    if (root / "_toc.yml").is_file() or (root / "params").is_dir():
+        return root
+    return Path.cwd()
+
+
+def resolve(path: str | os.PathLike) -> Path:
+    """A path from a params file: absolute as given, otherwise relative to the repository root."""
+    path = Path(path)
+    return path if path.is_absolute() else repo_root() / path

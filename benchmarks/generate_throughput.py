@@ -1,7 +1,7 @@
-"""Sentences/s of alma_core.generate vs the official evaluation's batching, same tiny model, same beams.
+"""Sentences/s of alma_core.runs.generate vs the official evaluation's batching, same tiny model, same beams.
 
 Official approach (fe1ixxu/ALMA, official-implementation.md section 5): every prompt left-padded to a
-fixed 256 tokens, batches of 2 in file order. This project (`alma_core.generate.translate`): prompts
+fixed 256 tokens, batches of 2 in file order. This project (`alma_core.runs.generate.translate`): prompts
 sorted by length, batched by a token budget (rows x beams x (longest prompt + max_new_tokens) <=
 TOKEN_BUDGET, `plan_batches`), padded to the longest prompt of each batch. Both decode with plain 5-beam
 search and the same generation config; the outputs are asserted identical. One run each, on the
@@ -27,12 +27,12 @@ import time
 
 import torch
 
-from alma_core.data import sample_data_dir
-from alma_core.generate import beam_search_config, build_prompts, plan_batches, translate
-from alma_core.languages import paper_directions
-from alma_core.modeling import tiny_llama_config, train_tokenizer
-from alma_core.prompts import clean_output
-from alma_core.testsets import read_test_set
+from alma_core.recipe.data import sample_data_dir
+from alma_core.recipe.languages import paper_directions
+from alma_core.recipe.prompts import clean_output
+from alma_core.recipe.testsets import read_test_set
+from alma_core.runs.generate import beam_search_config, build_prompts, plan_batches, translate
+from alma_core.runs.modeling import tiny_llama_config, train_tokenizer
 
 NUM_BEAMS = 5
 MAX_NEW_TOKENS = 16

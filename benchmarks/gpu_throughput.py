@@ -2,14 +2,14 @@
 
 Three pairs, each measured in this one process and followed by a `speedup: <project / paper>` line (issue 12):
 1. stage 1, packed 512-token blocks: the paper's settings (fp16, micro-batch 4, AdamW, DeepSpeed ZeRO-2), then the
-   project's (`alma_core.train.training_arguments`: bf16, micro-batch 16, fused AdamW, same ZeRO-2 JSON);
+   project's (`alma_core.runs.train.training_arguments`: bf16, micro-batch 16, fused AdamW, same ZeRO-2 JSON);
    tokens/s and MFU.
 2. stage 2, examples of 40-200 tokens (stack-notes): the official batching (every example left-padded to 512, fp16,
-   micro-batch 4), then the project's padding-free packing (`alma_core.stage2.stage2_collators`, bf16, micro-batch
-   64 examples, fused AdamW); REAL (non-pad) tokens/s, as counted by `alma_core.trainer.trainer_class`, and MFU.
+   micro-batch 4), then the project's padding-free packing (`alma_core.runs.stage2.stage2_collators`, bf16, micro-batch
+   64 examples, fused AdamW); REAL (non-pad) tokens/s, as counted by `alma_core.runs.trainer.trainer_class`, and MFU.
 3. beam-5 decoding, 64 new tokens (stack-notes): the official batching (every prompt left-padded to 256, batches of
    2, unsorted; benchmarks/generate_throughput.official_translate) on the first sentences, then
-   `alma_core.generate.translate` batched by a token budget on all of them; sentences/s, and how many of the
+   `alma_core.runs.generate.translate` batched by a token budget on all of them; sentences/s, and how many of the
    official's outputs the project's equal.
 Both sides of a pair run the same model shape, data, attention implementation, global batch (256 sequences per
 optimizer step, App. C, on one GPU: accumulation = 256 / micro-batch) and HF Trainer; DeepSpeed ZeRO-2
@@ -40,16 +40,16 @@ from pathlib import Path
 
 import torch
 
-from alma_core.config import batch_plan, make_config
-from alma_core.data import sample_data_dir
-from alma_core.generate import translate
-from alma_core.languages import paper_directions
-from alma_core.modeling import train_tokenizer
-from alma_core.objectives import RightPadCollator
-from alma_core.stage2 import stage2_collators
-from alma_core.testsets import read_test_set
-from alma_core.train import training_arguments
-from alma_core.trainer import single_rank_env, trainer_class
+from alma_core.recipe.data import sample_data_dir
+from alma_core.recipe.languages import paper_directions
+from alma_core.recipe.objectives import RightPadCollator
+from alma_core.recipe.testsets import read_test_set
+from alma_core.runs.config import batch_plan, make_config
+from alma_core.runs.generate import translate
+from alma_core.runs.modeling import train_tokenizer
+from alma_core.runs.stage2 import stage2_collators
+from alma_core.runs.train import training_arguments
+from alma_core.runs.trainer import single_rank_env, trainer_class
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate_throughput import official_translate  # noqa: E402
@@ -64,7 +64,7 @@ SHAPES = {  # TinyLlama-1.1B (hidden 2048, 22 layers, 32 heads, 4 KV heads) and 
 }
 PEAK_TFLOPS = [("H200", 989.0), ("H100 PCIe", 756.0), ("H100 NVL", 835.0), ("H100", 989.0), ("H800", 989.0),
                ("A100", 312.0)]
-PAD, BOS, EOS = 0, 1, 2  # the ids of alma_core.modeling.train_tokenizer's specials
+PAD, BOS, EOS = 0, 1, 2  # the ids of alma_core.runs.modeling.train_tokenizer's specials
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -197,7 +197,7 @@ def train_run(run: dict, ctx: dict, args: argparse.Namespace) -> dict:
                 fp16=precision == "fp16", bf16=precision == "bf16", optim="adamw_torch", use_cpu=device != "cuda",
                 deepspeed=cfg.deepspeed, remove_unused_columns=False, report_to="none", disable_tqdm=True,
                 save_strategy="no", logging_steps=10_000, seed=42, dataloader_num_workers=0)
-        else:  # the project's own arguments, as alma_core.train builds them; no evaluation or checkpoints here
+        else:  # the project's own arguments, as alma_core.runs.train builds them; no evaluation or checkpoints here
             targs = training_arguments(cfg, plan, steps)
             targs.eval_strategy, targs.save_strategy, targs.load_best_model_at_end = "no", "no", False
             targs.logging_steps = 10_000

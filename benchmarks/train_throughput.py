@@ -1,7 +1,7 @@
 """Stage-2 training throughput on CPU, tiny scale: the official batching vs this project's (Section 5.2; stack-notes).
 
-Official: every example left-padded to 512 tokens (`alma_core.stage2.OfficialPadCollator`), unsorted. This
-project: padding-free stage 2 as `run_training` builds it (`alma_core.stage2.stage2_collators`: each micro-batch's
+Official: every example left-padded to 512 tokens (`alma_core.runs.stage2.OfficialPadCollator`), unsorted. This
+project: padding-free stage 2 as `run_training` builds it (`alma_core.runs.stage2.stage2_collators`: each micro-batch's
 examples packed into rows of at most 512 tokens, per-example positions and a block-diagonal causal mask;
 `TrainConfig.packing`).
 Same examples, same tiny model, same micro-batch of examples, same optimizer steps, same random order; real
@@ -21,10 +21,10 @@ import torch
 from transformers import TrainerCallback, TrainingArguments
 from transformers.trainer_callback import PrinterCallback
 
-from alma_core.config import make_config
-from alma_core.modeling import TinyBackboneConfig, build_tiny_backbone, load_backbone
-from alma_core.stage2 import OfficialPadCollator, stage2_collators, stage2_datasets
-from alma_core.trainer import trainer_class
+from alma_core.runs.config import make_config
+from alma_core.runs.modeling import TinyBackboneConfig, build_tiny_backbone, load_backbone
+from alma_core.runs.stage2 import OfficialPadCollator, stage2_collators, stage2_datasets
+from alma_core.runs.trainer import trainer_class
 
 EXAMPLES, MICRO_BATCH, OFFICIAL_LENGTH, ROUNDS = 192, 8, 512, 20
 

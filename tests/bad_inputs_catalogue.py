@@ -32,8 +32,8 @@ class Case:
     found: str = ""
 
 
-TRAIN = "python -m alma_core.train --config run.yaml"
-EVAL = "python -m alma_core.evaluate --hyps hyps --testsets tests --directions de-en --system S --out res.json"
+TRAIN = "python -m alma_core.runs.train --config run.yaml"
+EVAL = "python -m alma_core.runs.evaluate --hyps hyps --testsets tests --directions de-en --system S --out res.json"
 PARAMS = "python -m alma_core.params params/tiny/NOTEBOOK.yaml"
 
 CASES: tuple[Case, ...] = (
@@ -108,7 +108,7 @@ CASES: tuple[Case, ...] = (
          ("note: 100% of the de-en hypotheses are not in English", "not another direction's"), outcome="partial",
          found="silently scored (BLEU near 0) with nothing pointing at the file"),
     Case("hyps-missing", "hypotheses", "no hypothesis file for the direction", EVAL,
-         ("no hypotheses for de-en", "alma_core.generate.translate")),
+         ("no hypotheses for de-en", "alma_core.runs.generate.translate")),
     Case("hyps-jsonl-latin1", "hypotheses", "a translate() output file with Latin-1 bytes", EVAL,
          ("de-en.jsonl", "not valid UTF-8"),
          found="a bare UnicodeDecodeError ('utf-8' codec can't decode ...) naming neither the file nor the fix"),
@@ -215,16 +215,16 @@ CASES: tuple[Case, ...] = (
          found="scored everything first, then a FileExistsError traceback"),
     # ---- job configs ----------------------------------------------------------------------------------------------
     Case("eval-job-missing-config", "job configs", "a job config path that does not exist",
-         "python -m alma_core.evaluate job --config JOB.yaml", ("nope.yaml", "evaluation job config not found"),
+         "python -m alma_core.runs.evaluate job --config JOB.yaml", ("nope.yaml", "evaluation job config not found"),
          found="a FileNotFoundError traceback"),
     Case("appj-job-missing-config", "job configs", "an App. J job config path that does not exist",
-         "python -m alma_core.crosslingual --config JOB.yaml", ("nope.yaml", "App. J job config not found"),
+         "python -m alma_core.jobs.crosslingual --config JOB.yaml", ("nope.yaml", "App. J job config not found"),
          found="'[Errno 2] No such file or directory' without a fix"),
     Case("appj-job-bad-yaml", "job configs", "a hand-edited App. J job config that is no longer valid YAML",
-         "python -m alma_core.crosslingual --config JOB.yaml", ("job.yaml:2", "invalid YAML"),
+         "python -m alma_core.jobs.crosslingual --config JOB.yaml", ("job.yaml:2", "invalid YAML"),
          found="a yaml ScannerError traceback"),
     Case("appj-job-missing-model", "job configs", "an App. J job whose model is not in the cache, offline",
-         "python -m alma_core.crosslingual --config JOB.yaml",
+         "python -m alma_core.jobs.crosslingual --config JOB.yaml",
          ("'nobody/no-such-model' is not in the Hugging Face cache",),
          found="a ModelLoadError traceback (the CLI caught data errors only)"),
     Case("book-unknown-notebook", "book", "--only with a misspelt chapter name",

@@ -1,16 +1,16 @@
 """Today's backbones (Llama-3.1, Qwen2.5, Gemma-2, Mistral): the recipe's prompt, mask, padding, LoRA and stopping on
-each family's real classes and tokenizer conventions, through the rehearsal's local hub (alma_core.backbones)."""
+each family's real classes and tokenizer conventions, through the rehearsal's local hub (alma_core.runs.backbones)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from alma_core.backbones import LoraTargetError, check_lora_targets, conventions, load_conventions, lora_targets
-from alma_core.generate import beam_search_config, translate
-from alma_core.modeling import apply_lora, load_backbone, trainable_names
-from alma_core.objectives import IGNORE_INDEX, RightPadCollator, parallel_example, prompt_start_ids
-from alma_core.prompts import translation_prompt
+from alma_core.recipe.objectives import IGNORE_INDEX, RightPadCollator, parallel_example, prompt_start_ids
+from alma_core.recipe.prompts import translation_prompt
+from alma_core.runs.backbones import LoraTargetError, check_lora_targets, conventions, load_conventions, lora_targets
+from alma_core.runs.generate import beam_search_config, translate
+from alma_core.runs.modeling import apply_lora, load_backbone, trainable_names
 
 # hub id: (architecture, BOS the tokenizer prepends or None, EOS, pad as shipped or None, pad after load_backbone,
 #          context length, tied embeddings)

@@ -22,8 +22,8 @@ import pytest
 import yaml
 from bad_inputs_catalogue import CASES, PAGE, SAFETY, Case, render_page
 
-from alma_core import data, testsets
 from alma_core.io import atomic_write_json
+from alma_core.recipe import data, testsets
 
 REPO = Path(__file__).resolve().parents[1]
 PAIR = {"translation": {"de": "Guten Morgen.", "en": "Good morning."}}
@@ -255,14 +255,14 @@ def _saved_model(request: pytest.FixtureRequest, folder: Path, tokenizer: bool =
 
 
 def model_no_tokenizer(tmp: Path, request: pytest.FixtureRequest) -> Trial:
-    from alma_core.modeling import load_backbone
+    from alma_core.runs.modeling import load_backbone
 
     folder = _saved_model(request, tmp / "model", tokenizer=False)
     return _raises(lambda: load_backbone(folder))
 
 
 def model_truncated_weights(tmp: Path, request: pytest.FixtureRequest) -> Trial:
-    from alma_core.modeling import load_backbone
+    from alma_core.runs.modeling import load_backbone
 
     folder = _saved_model(request, tmp / "model")
     weights = folder / "model.safetensors"
@@ -274,7 +274,7 @@ def model_interrupted_download(tmp: Path, request: pytest.FixtureRequest) -> Tri
     """The layout huggingface_hub leaves when a download dies: config and tokenizer linked, the weights .incomplete."""
     from fixtures.comet import point_hub_cache
 
-    from alma_core.modeling import load_backbone
+    from alma_core.runs.modeling import load_backbone
 
     point_hub_cache(request.getfixturevalue("monkeypatch"), tmp / "hf")
     repo = tmp / "hf" / "hub" / "models--acme--tiny-mt"
@@ -289,8 +289,8 @@ def model_interrupted_download(tmp: Path, request: pytest.FixtureRequest) -> Tri
 def lora_base_mismatch(tmp: Path, request: pytest.FixtureRequest) -> Trial:
     from transformers import LlamaForCausalLM
 
-    from alma_core.generate import load_translator
-    from alma_core.modeling import apply_lora, tiny_llama_config
+    from alma_core.runs.generate import load_translator
+    from alma_core.runs.modeling import apply_lora, tiny_llama_config
 
     tokenizer = request.getfixturevalue("tiny_tokenizer")
     other = LlamaForCausalLM(tiny_llama_config(tokenizer, hidden_size=96, intermediate_size=192))
@@ -302,8 +302,8 @@ def lora_base_mismatch(tmp: Path, request: pytest.FixtureRequest) -> Trial:
 def lora_other_base(tmp: Path, request: pytest.FixtureRequest) -> Trial:
     from fixtures.comet import point_hub_cache
 
-    from alma_core.generate import load_translator
-    from alma_core.modeling import apply_lora, load_backbone
+    from alma_core.runs.generate import load_translator
+    from alma_core.runs.modeling import apply_lora, load_backbone
 
     point_hub_cache(request.getfixturevalue("monkeypatch"), tmp / "hf")
     snapshots = {}
@@ -321,7 +321,7 @@ def lora_other_base(tmp: Path, request: pytest.FixtureRequest) -> Trial:
 
 
 def model_remote_code(tmp: Path, request: pytest.FixtureRequest) -> Trial:
-    from alma_core.modeling import load_backbone
+    from alma_core.runs.modeling import load_backbone
 
     folder = _saved_model(request, tmp / "model")
     config = json.loads((folder / "config.json").read_text())
@@ -395,7 +395,7 @@ def out_folder_read_only(tmp: Path) -> Trial:
 
 
 def book_unknown_notebook(tmp: Path) -> Trial:
-    from alma_core import book
+    from alma_core.book import site as book
 
     _write(tmp / "_toc.yml", (REPO / "_toc.yml").read_text())
     status = _write(tmp / "book" / "_executed" / "status.json", '{"status": {"sec5_main_results": "done"}}\n')
@@ -495,13 +495,13 @@ SETUPS: dict[str, Callable[..., Trial]] = {
     "out-under-a-file": lambda t: (_eval_tree(t), _write(t / "results", "a file, not a folder"),
                                    _eval_cli(t, out=t / "results" / "res.json"))[2],
     "eval-job-missing-config": lambda t: _cli("evaluate", "job", "--config", str(t / "nope.yaml")),
-    "appj-job-missing-config": lambda t: _cli("crosslingual", "--config", str(t / "nope.yaml")),
+    "appj-job-missing-config": lambda t: _cli("jobs.crosslingual", "--config", str(t / "nope.yaml")),
     "appj-job-bad-yaml": lambda t: (_write(t / "job.yaml", f"output_dir: {t / 'out'}\nmodel: a: b\n"),
-                                    _cli("crosslingual", "--config", str(t / "job.yaml")))[1],
+                                    _cli("jobs.crosslingual", "--config", str(t / "job.yaml")))[1],
     "appj-job-missing-model": lambda t: (
         _write(t / "job.yaml", yaml.safe_dump({"output_dir": str(t / "out"), "model": "nobody/no-such-model",
                                                "local_files_only": True})),
-        _cli("crosslingual", "--config", str(t / "job.yaml")))[1],
+        _cli("jobs.crosslingual", "--config", str(t / "job.yaml")))[1],
     "book-unknown-notebook": book_unknown_notebook,
 }
 

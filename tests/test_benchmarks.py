@@ -55,10 +55,10 @@ def test_tiny_run_prints_each_pair_then_its_same_run_speedup(tiny_run):
 def test_tiny_run_uses_the_projects_settings_and_checks_outputs(tiny_run):
     _, figures = tiny_run
     paper, project = figures["stage1 paper"], figures["stage1 project"]
-    assert not paper["fused_adamw"] and project["fused_adamw"]  # alma_core.train.training_arguments: fused AdamW
+    assert not paper["fused_adamw"] and project["fused_adamw"]  # alma_core.runs.train.training_arguments: fused AdamW
     assert project["micro_batch"] > paper["micro_batch"]
     assert paper["micro_batch"] * paper["accumulation"] == project["micro_batch"] * project["accumulation"]
-    assert "padding-free" in figures["stage2 project"]["batching"]  # alma_core.stage2's packing collator
+    assert "padding-free" in figures["stage2 project"]["batching"]  # alma_core.runs.stage2's packing collator
     assert "left-padded to 512" in figures["stage2 official"]["batching"]
     assert figures["stage2 project"]["tokens_per_s"] > figures["stage2 official"]["tokens_per_s"]
     official, ours = figures["decode official"], figures["decode project"]

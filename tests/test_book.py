@@ -1,4 +1,4 @@
-"""The book's machinery (alma_core.book): chapters, notebooks, params pairs, skip-unchanged, page checks."""
+"""The book's machinery (alma_core.book.site): chapters, notebooks, params pairs, skip-unchanged, page checks."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from alma_core import book, browser, jobs
-from alma_core.evaluate import run_job
-from alma_core.params import SCHEMAS, NotebookParams, load_params, register_schema
+from alma_core.book import browser
+from alma_core.book import site as book
+from alma_core.jobs import core as jobs
+from alma_core.params.schemas import SCHEMAS, NotebookParams, load_params, register_schema
+from alma_core.runs.evaluate import run_job
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = book.toc_chapters(ROOT)
@@ -69,7 +71,7 @@ def test_notebook_house_style(name: str) -> None:
     assert not long_defs, f"move the logic of {long_defs} into alma_core (a notebook only calls the library)"
     names = _parameter_names(tagged[0])
     derived = getattr(SCHEMAS[name], "DERIVED", frozenset())  # sweep schemas derive these from the other fields
-    optional = {"declared_languages"}  # a params file's own languages (alma_core.languages): in the cell or not
+    optional = {"declared_languages"}  # a params file's own languages (alma_core.recipe.languages): in the cell or not
     assert names - optional == set(SCHEMAS[name].model_fields) - derived - optional, "parameters cell = the fields"
     for profile in ("tiny", "mini", "paper", "released"):
         path = ROOT / "params" / profile / f"{name}.yaml"
@@ -173,7 +175,7 @@ def test_paper_dry_run_renders_deepspeed_slurm_jobs(tmp_path: Path) -> None:
     assert train.startswith("#!/bin/bash\n") and "#SBATCH --gpus-per-node=8" in train and "--nproc_per_node 8" in train
     # the dry run shows the values the job resolves, not only the file's keys (1 node x 8 GPUs x 4 x 8 = 256)
     assert "# resolved: learning rate 0.002" in train and "x gradient accumulation 8 = global batch 256" in train
-    assert "-m alma_core.train" in train and "deepspeed=params/launch/ds_zero2.json" in train
+    assert "-m alma_core.runs.train" in train and "deepspeed=params/launch/ds_zero2.json" in train
     config = yaml.safe_load((tmp_path / "sec5_main_results" / "alma_7b_lora.train.yaml").read_text(encoding="utf-8"))
     assert config["lora"] is True and config["base_model"] == "haoranxu/ALMA-7B-Pretrain" and config["epochs"] == 2
     assert config["global_batch_size"] == 256  # Appendix C
@@ -182,7 +184,7 @@ def test_paper_dry_run_renders_deepspeed_slurm_jobs(tmp_path: Path) -> None:
     )
     evals = [name for name in scripts if name.endswith(".eval.sbatch")]
     assert evals and all(
-        "alma_core.evaluate job" in scripts[name] and "--nproc_per_node 1" in scripts[name] for name in evals
+        "alma_core.runs.evaluate job" in scripts[name] and "--nproc_per_node 1" in scripts[name] for name in evals
     )
 
 
@@ -199,7 +201,7 @@ def test_released_dry_run_evaluates_the_public_checkpoints(tmp_path: Path) -> No
 
 
 def _eval_job(tmp_path: Path, model: Path, adapter: Path | None, comet_model: str) -> dict:
-    from alma_core.data import sample_data_dir
+    from alma_core.recipe.data import sample_data_dir
 
     job = {
         "system": "fixture",
@@ -226,7 +228,7 @@ def _eval_job(tmp_path: Path, model: Path, adapter: Path | None, comet_model: st
 def test_eval_job_on_fixtures_released_style(tmp_path: Path, tiny_backbone_dir: Path, tiny_comet_hub: Path) -> None:
     """A released-profile job (base + LoRA adapter, COMET by hub name) on fixtures: tidy scores + provenance."""
     from alma_core.io import read_json
-    from alma_core.modeling import apply_lora, load_backbone
+    from alma_core.runs.modeling import apply_lora, load_backbone
 
     model, _ = load_backbone(tiny_backbone_dir)
     apply_lora(model).save_pretrained(tmp_path / "adapter")
@@ -257,8 +259,8 @@ def _tidy(system: str, values: dict[tuple[str, str], float | None], metric: str 
 
 
 def test_reported_vs_build_table_and_not_computed() -> None:
-    from alma_core.results import reported
-    from alma_core.tables import NOT_COMPUTED, direction_averages, reported_vs_build
+    from alma_core.book.tables import NOT_COMPUTED, direction_averages, reported_vs_build
+    from alma_core.reported.paper import reported
 
     build = _tidy("tiny", {("en-xx", "de"): 1.0, ("en-xx", "cs"): 3.0, ("xx-en", "de"): 5.0})
     table = reported_vs_build(reported(1), build, "bleu", "en-xx", ["de", "cs"], reported_systems=["ALMA-7B"])
@@ -277,9 +279,9 @@ def test_figure_has_both_panels_and_the_banner() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from alma_core import plots
-    from alma_core.results import reported
-    from alma_core.tables import direction_averages
+    from alma_core.book import plots
+    from alma_core.book.tables import direction_averages
+    from alma_core.reported.paper import reported
 
     fig = plots.bars_reported_vs_build(direction_averages(reported(4), metric="bleu"), None, profile="tiny")
     texts = [t.get_text() for t in fig.texts] + [t.get_text() for ax in fig.axes for t in ax.texts]

@@ -1,6 +1,6 @@
 """Two runs at once (issue 11 item 2): real concurrent processes on one job key, one book, one store entry.
 
-The lock (alma_core.store.locked) is an flock on a `.lock` file that also records pid, host, start and command: the
+The lock (alma_core.jobs.store.locked) is an flock on a `.lock` file that also records pid, host, start and command: the
 second run waits with a message naming the first, then skips what the first finished; a lock whose holder was
 SIGKILLed is free at once (the kernel drops the flock) and its record is reported as stale and cleared.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from test_kill_resume import ENV, ROOT, book_root
 
-from alma_core import store
+from alma_core.jobs import store
 
 SLOW_JOB = '''
 import argparse, os, time, yaml
@@ -38,8 +38,8 @@ ENSURE = '''
 import sys
 from pathlib import Path
 from types import SimpleNamespace
-from alma_core import jobs
-from alma_core.params import LaunchParams
+from alma_core.jobs import core as jobs
+from alma_core.params.schemas import LaunchParams
 params = SimpleNamespace(force=False, launch=LaunchParams(), store_dir=sys.argv[1], profile="tiny")
 out = Path(sys.argv[1]) / "eval" / "same-key"
 jobs.ensure(params, {"output_dir": str(out)}, "key1", out, "slowjob", finished=lambda o: (o / "scores.json").is_file(),
@@ -72,7 +72,7 @@ def test_two_jobs_with_the_same_key_run_it_once(tmp_path: Path) -> None:
 def test_two_book_runs_at_once_one_waits_then_skips(tmp_path: Path) -> None:
     root = book_root(tmp_path, chapters=("appC_training_details",))
     env = {**ENV, "ALMA_PARAMS_DIR": str(root / "params")}
-    cmd = [sys.executable, "-m", "alma_core.book", "run", "--profile", "tiny", "--root", str(root)]
+    cmd = [sys.executable, "-m", "alma_core.book.site", "run", "--profile", "tiny", "--root", str(root)]
     first = _spawn(cmd, env)
     time.sleep(0.3)
     second = _spawn(cmd, env)
@@ -88,7 +88,7 @@ def test_two_book_runs_at_once_one_waits_then_skips(tmp_path: Path) -> None:
 
 HOLD = '''
 import sys, time
-from alma_core.store import locked
+from alma_core.jobs.store import locked
 with locked(sys.argv[1], "test entry"):
     print("held", flush=True)
     time.sleep(60)
@@ -118,7 +118,7 @@ def test_a_killed_holder_leaves_a_stale_lock_that_is_cleared(tmp_path: Path, cap
 def test_cached_json_computes_once_under_two_processes(tmp_path: Path) -> None:
     script = textwrap.dedent('''
         import os, sys, time
-        from alma_core.store import cached_json
+        from alma_core.jobs.store import cached_json
         def compute():
             with open(sys.argv[2], "a") as f:
                 f.write(f"{os.getpid()}\\n")

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import torch
 
-from alma_core import crosslingual as cl
-from alma_core import crosslingual_items as cli
-from alma_core.crosslingual_items import CrossLingualDataError
+from alma_core.jobs import crosslingual as cl
+from alma_core.recipe import crosslingual_items as cli
+from alma_core.recipe.crosslingual_items import CrossLingualDataError
 
 
 def _manual_loglikelihood(model: Any, tokenizer: Any, context: str, continuation: str) -> float:
@@ -286,7 +286,7 @@ def saved_tiny_model(tmp_path: Path, tiny_random_llama: Any, tiny_tokenizer: Any
 
 
 def _params(tmp_path: Path, **evaluation: Any) -> Any:
-    from alma_core.params import validate_params
+    from alma_core.params.schemas import validate_params
 
     return validate_params("appJ_crosslingual", {
         "profile": "tiny", "store_dir": str(tmp_path / "store"),
@@ -321,7 +321,7 @@ def test_run_job_scores_every_task_and_writes_predictions(
 def test_ensure_evaluated_skips_finished_jobs_and_keys_follow_inputs(tmp_path: Path, saved_tiny_model: Path) -> None:
     params = _params(tmp_path)
     out = cl.job_config(params, params.systems[0], {})[2]
-    first, _ = cl.ensure_evaluated(params, {})  # a job process started through alma_core.jobs -> launch
+    first, _ = cl.ensure_evaluated(params, {})  # a job process started through alma_core.jobs.core -> launch
     assert (out / "job_config.yaml").is_file() and (out / "job.log").is_file()
     stamp = (out / "scores.json").stat().st_mtime_ns
     again, runs = cl.ensure_evaluated(params, {})
@@ -350,15 +350,15 @@ def test_cli_runs_a_job_and_reports_bad_data(tmp_path: Path, saved_tiny_model: P
 
 
 def test_paper_jobs_render_as_one_gpu_sbatch_scripts_of_the_crosslingual_module(tmp_path: Path) -> None:
-    from alma_core.params import load_params
-    from alma_core.store import repo_root
+    from alma_core.jobs.store import repo_root
+    from alma_core.params.schemas import load_params
 
     params = load_params(repo_root() / "params" / "paper" / "appJ_crosslingual.yaml")
     written = cl.render_jobs(params, tmp_path)
     scripts = [p for p in written if p.suffix == ".sbatch"]
     assert len(scripts) == len(params.systems) == 4
     text = scripts[0].read_text(encoding="utf-8")
-    assert "-m alma_core.crosslingual --config" in text and "alma_core.train" not in text
+    assert "-m alma_core.jobs.crosslingual --config" in text and "alma_core.runs.train" not in text
     assert "#SBATCH --gpus-per-node=1" in text and "#SBATCH --nodes=1" in text
     configs = [p for p in written if p.suffix == ".yaml"]
     import yaml
@@ -368,8 +368,8 @@ def test_paper_jobs_render_as_one_gpu_sbatch_scripts_of_the_crosslingual_module(
 
 
 def test_table12_layout_and_stage1_deltas_on_the_reported_numbers() -> None:
-    from alma_core import tables
-    from alma_core.results import reported
+    from alma_core.book import tables
+    from alma_core.reported.paper import reported
 
     wide = tables.table12(reported(12))
     assert list(wide.columns[:5]) == [("XNLI", "de"), ("XNLI", "en"), ("XNLI", "ru"), ("XNLI", "zh"), ("XNLI", "Avg.")]
@@ -385,8 +385,8 @@ def test_table12_layout_and_stage1_deltas_on_the_reported_numbers() -> None:
 def test_params_files_validate_and_the_schema_rejects_mistakes(notebook: str, profile: str, tmp_path: Path) -> None:
     import yaml
 
-    from alma_core.params import ParamsError, load_params
-    from alma_core.store import repo_root
+    from alma_core.jobs.store import repo_root
+    from alma_core.params.schemas import ParamsError, load_params
 
     path = repo_root() / "params" / profile / f"{notebook}.yaml"
     assert load_params(path).profile == profile
@@ -402,11 +402,11 @@ def test_params_files_validate_and_the_schema_rejects_mistakes(notebook: str, pr
 
 
 def test_crosslingual_schema_checks_tasks_and_train_runs(tmp_path: Path) -> None:
-    from alma_core.params import ParamsError
+    from alma_core.params.schemas import ParamsError
 
     with pytest.raises(ParamsError, match="evaluation.tasks"):
         _params(tmp_path, tasks={"COPA": ["en"]})
-    from alma_core.params import validate_params
+    from alma_core.params.schemas import validate_params
 
     with pytest.raises(ParamsError, match="train"):
         validate_params("appJ_crosslingual", {"profile": "tiny", "store_dir": "s", "systems": [{"name": "a"}],

@@ -1,4 +1,4 @@
-"""Tests for alma_core.data (readers, validation messages, layout paths, word counts) and alma_core.oscar."""
+"""Tests for recipe.data (readers, validation messages, layout paths, word counts) and recipe.oscar."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from alma_core import data, oscar
-from alma_core.data import DataError
+from alma_core.recipe import data, oscar
+from alma_core.recipe.data import DataError
 
 
 def _write_jsonl(path: Path, records: list[object]) -> Path:
@@ -353,7 +353,7 @@ def _sample_files() -> list[Path]:
 def test_every_shipped_sample_file_parses() -> None:
     files = _sample_files()
     if not files:
-        pytest.skip("no sample corpora shipped yet under alma_core/data/sample/")
+        pytest.skip("no sample corpora shipped yet under alma_core/recipe/data/sample/")
     for path in files:
         rel = path.relative_to(data.sample_data_dir())
         if rel.parts[0] == "monolingual":
@@ -384,7 +384,7 @@ def test_stream_oscar_hub_script_error_points_to_data_files(monkeypatch: pytest.
 
 
 def test_write_train_pairs_round_trips_and_copies_valid(tmp_path):
-    from alma_core.data import load_pairs, sample_data_dir, write_train_pairs
+    from alma_core.recipe.data import load_pairs, sample_data_dir, write_train_pairs
 
     pairs = [("Hallo Welt.", "Hello world."), ("Danke schön.", "Thank you.")]
     path = write_train_pairs(tmp_path, "de", pairs, valid_from=sample_data_dir())

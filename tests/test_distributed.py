@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alma_core.config import make_config
 from alma_core.io import read_json
-from alma_core.train import run_training
+from alma_core.runs.config import make_config
+from alma_core.runs.train import run_training
 
 REPO = Path(__file__).resolve().parent.parent
 TOLERANCE = 1e-4  # relative, per-step training loss and gradient norm, fp32
@@ -36,7 +36,7 @@ def _torchrun(values: dict, tmp: Path, env: dict[str, str] | None = None) -> sub
     config = tmp / f"{Path(values['output_dir']).name}.yaml"
     config.write_text(yaml.safe_dump(values), encoding="utf-8")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_port()),
-           "-m", "alma_core.train", "--config", str(config)]
+           "-m", "alma_core.runs.train", "--config", str(config)]
     environ = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), **(env or {})}
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
         environ.pop(key, None)

@@ -6,10 +6,10 @@ import math
 import pandas as pd
 import pytest
 
-from alma_core import metrics
-from alma_core.evaluate import EvaluationError, main, results_frame, score_direction
-from alma_core.generate import translate
-from alma_core.tables import TableError, paper_layout
+from alma_core.book.tables import TableError, paper_layout
+from alma_core.recipe import metrics
+from alma_core.runs.evaluate import EvaluationError, main, results_frame, score_direction
+from alma_core.runs.generate import translate
 
 SRC = ["Das Haus ist klein.", "Ich habe heute keine Zeit.", "Der Hund schläft im Garten."]
 REF = ["The house is small.", "I have no time today.", "The dog is sleeping in the garden."]

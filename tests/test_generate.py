@@ -6,7 +6,8 @@ import json
 import pytest
 import torch
 
-from alma_core.generate import (
+from alma_core.recipe.prompts import prompt_parts
+from alma_core.runs.generate import (
     GenerationError,
     PromptBudgetError,
     ResumeMismatchError,
@@ -16,7 +17,6 @@ from alma_core.generate import (
     read_translations,
     translate,
 )
-from alma_core.prompts import prompt_parts
 
 SOURCES = [
     "Guten Morgen.",
@@ -196,7 +196,7 @@ def test_progress_bar_reports_sentences_per_second(model, tok, capsys):
 
 
 def test_load_translator_full_weights_and_lora_adapter(model, tok, tmp_path):
-    from alma_core.modeling import apply_lora
+    from alma_core.runs.modeling import apply_lora
 
     base_dir = tmp_path / "base"
     model.save_pretrained(base_dir)
@@ -224,7 +224,7 @@ def test_load_translator_full_weights_and_lora_adapter(model, tok, tmp_path):
 
 def test_translate_with_every_hub_family(local_hub) -> None:
     """Each backbone family of Sec. 2 decodes through the same translate() (Falcon's tokenizer adds token_type_ids)."""
-    from alma_core.generate import load_translator, translate
+    from alma_core.runs.generate import load_translator, translate
 
     for model_id in (
         "tiiuae/falcon-7b",

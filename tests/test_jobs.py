@@ -1,4 +1,4 @@
-"""The job layer (alma_core.jobs) with a fake launcher, and the paper-scale defects of the evaluation path.
+"""The job layer (alma_core.jobs.core) with a fake launcher, and the paper-scale defects of the evaluation path.
 
 Skip when done, force, adopt a result finished by hand, failure reporting, SLURM submit/wait, the dry
 run's resolved values; evaluation on the GPU in the profile's dtype (defect 2), the two-stage chapters'
@@ -15,8 +15,11 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from alma_core import chapters, evaluate, jobs, store
-from alma_core.params import LaunchParams, load_params
+from alma_core.book import chapters
+from alma_core.jobs import core as jobs
+from alma_core.jobs import store
+from alma_core.params.schemas import LaunchParams, load_params
+from alma_core.runs import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,7 +134,7 @@ def test_paper_evaluation_batches_by_token_budget_and_tiny_by_count() -> None:
 
 def test_zh_en_gets_512_prompt_tokens_and_truncations_are_counted(tiny_backbone) -> None:
     """Defect 8: zh-en sources were cut at 256 prompt tokens without a word; the official eval reruns zh-en with 512."""
-    from alma_core.generate import count_truncated
+    from alma_core.runs.generate import count_truncated
 
     params = load_params(ROOT / "params/paper/sec5_main_results.yaml")
     assert params.evaluation.prompt_tokens_by_direction == {"zh-en": 512}
@@ -147,7 +150,7 @@ def test_evaluation_job_decodes_on_the_gpu_in_bf16(
     """Defect 2: evaluation loaded models without device/dtype (fp32 on the CPU) and ran COMET with gpus=0."""
     import torch
 
-    from alma_core import metrics
+    from alma_core.recipe import metrics
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
@@ -162,7 +165,7 @@ def test_evaluation_job_decodes_on_the_gpu_in_bf16(
         raise metrics.CometUnavailableError("offline")
 
     monkeypatch.setattr(metrics, "comet", comet)
-    from alma_core.data import sample_data_dir
+    from alma_core.recipe.data import sample_data_dir
 
     job = {
         "system": "s",
@@ -236,9 +239,9 @@ def test_tensorboard_events_and_trainer_state_feed_appendix_c_loss_curves(tiny_b
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from alma_core import appendix_c
-    from alma_core.config import make_config
-    from alma_core.train import run_training
+    from alma_core.book import appendix_c
+    from alma_core.runs.config import make_config
+    from alma_core.runs.train import run_training
 
     out = tmp_path / "run"
     run_training(make_config(dict(stage=2, base_model=str(tiny_backbone_dir), output_dir=str(out),

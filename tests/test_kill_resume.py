@@ -24,10 +24,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alma_core import crosslingual, evaluate
-from alma_core.config import load_train_config
 from alma_core.io import read_json
-from alma_core.train import run_training
+from alma_core.jobs import crosslingual
+from alma_core.runs import evaluate
+from alma_core.runs.config import load_train_config
+from alma_core.runs.train import run_training
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = int(os.environ.get("ALMA_KILL_SEED", "11"))
@@ -99,7 +100,7 @@ def same_weights(a: Path, b: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# training (Sections 4-5.2): stage 1 and stage 2 through `python -m alma_core.train --config`
+# training (Sections 4-5.2): stage 1 and stage 2 through `python -m alma_core.runs.train --config`
 
 
 def _train_config(tmp: Path, base: Path, stage: int, out: Path) -> Path:
@@ -119,7 +120,7 @@ def _train_config(tmp: Path, base: Path, stage: int, out: Path) -> Path:
 def test_training_killed_anywhere_resumes_to_the_same_weights(stage: int, tiny_backbone_dir: Path,
                                                               tmp_path: Path) -> None:
     """Bit-identical final weights, losses and steps (CPU, one thread; HF saves the RNG state, stage 1 its stream)."""
-    train = [sys.executable, "-m", "alma_core.train", "--config"]
+    train = [sys.executable, "-m", "alma_core.runs.train", "--config"]
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     run_training(load_train_config(_train_config(tmp_path, tiny_backbone_dir, stage, whole)))  # same code, in-process
     config = _train_config(tmp_path, tiny_backbone_dir, stage, killed)
@@ -136,7 +137,7 @@ def test_training_killed_anywhere_resumes_to_the_same_weights(stage: int, tiny_b
 
 def test_half_saved_checkpoint_is_never_resumed_from(tiny_backbone_dir: Path, tmp_path: Path) -> None:
     """A kill while HF writes checkpoint-4 (files there, no completion marker) -> resume from checkpoint-2."""
-    from alma_core.checkpoints import COMPLETE, last_complete_checkpoint
+    from alma_core.runs.checkpoints import COMPLETE, last_complete_checkpoint
 
     out = tmp_path / "run"
     run_training(load_train_config(_train_config(tmp_path, tiny_backbone_dir, 2, out)))
@@ -151,11 +152,11 @@ def test_half_saved_checkpoint_is_never_resumed_from(tiny_backbone_dir: Path, tm
 
 
 # ---------------------------------------------------------------------------------------------
-# translation evaluation with COMET (Section 5.1): `python -m alma_core.evaluate job --config`
+# translation evaluation with COMET (Section 5.1): `python -m alma_core.runs.evaluate job --config`
 
 
 def _eval_job(tmp: Path, model: Path, comet: Path, out: Path) -> Path:
-    from alma_core.data import sample_data_dir
+    from alma_core.recipe.data import sample_data_dir
 
     job = {"system": "tiny", "model": str(model), "adapter": None, "local_files_only": True,
            "directions": ["de-en", "en-de", "cs-en"], "test_root": str(sample_data_dir()), "test_format": "json",
@@ -170,7 +171,7 @@ def _eval_job(tmp: Path, model: Path, comet: Path, out: Path) -> Path:
 def test_evaluation_with_comet_killed_anywhere_gives_the_same_scores(tiny_backbone_dir: Path, tiny_comet_checkpoint,
                                                                     tmp_path: Path) -> None:
     """Same hypotheses (byte-identical files) and the same BLEU, chrF, COMET, off-target values as one run."""
-    cmd = [sys.executable, "-m", "alma_core.evaluate", "job", "--config"]
+    cmd = [sys.executable, "-m", "alma_core.runs.evaluate", "job", "--config"]
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     evaluate.run_job(_eval_job(tmp_path, tiny_backbone_dir, tiny_comet_checkpoint, whole))  # in-process reference
     config = _eval_job(tmp_path, tiny_backbone_dir, tiny_comet_checkpoint, killed)
@@ -184,7 +185,7 @@ def test_evaluation_with_comet_killed_anywhere_gives_the_same_scores(tiny_backbo
 
 
 # ---------------------------------------------------------------------------------------------
-# Appendix J scoring: `python -m alma_core.crosslingual --config`
+# Appendix J scoring: `python -m alma_core.jobs.crosslingual --config`
 
 
 def test_appendix_j_scoring_killed_anywhere_gives_the_same_scores(tiny_backbone_dir: Path, tmp_path: Path) -> None:
@@ -198,7 +199,7 @@ def test_appendix_j_scoring_killed_anywhere_gives_the_same_scores(tiny_backbone_
         path.write_text(yaml.safe_dump(values), encoding="utf-8")
         return path
 
-    cmd = [sys.executable, "-m", "alma_core.crosslingual", "--config"]
+    cmd = [sys.executable, "-m", "alma_core.jobs.crosslingual", "--config"]
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     crosslingual.run_job(job(whole))  # in-process reference
     readies = [exists(killed / "predictions.XNLI.en.json"), exists(killed / "predictions.XStoryCloze.en.json")]
@@ -249,7 +250,7 @@ def test_book_run_killed_anywhere_finishes_with_the_same_pages(tmp_path: Path) -
     without a stamp is taken as finished), and no papermill working copy is left."""
     env = {**ENV, "ALMA_PARAMS_DIR": ""}
     whole_root, killed_root = book_root(tmp_path / "a"), book_root(tmp_path / "b")
-    book = [sys.executable, "-m", "alma_core.book", "run", "--profile", "tiny", "--root"]
+    book = [sys.executable, "-m", "alma_core.book.site", "run", "--profile", "tiny", "--root"]
     run([*book, str(whole_root)], env={**env, "ALMA_PARAMS_DIR": str(whole_root / "params")})  # uninterrupted
     executed = killed_root / "book" / "_executed"
     readies = [exists(executed / ".appD_sampling.running.ipynb"), exists(executed / "appD_sampling.ipynb")]

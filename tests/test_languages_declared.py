@@ -1,5 +1,5 @@
 """A language the library does not know, declared only in a params file, trains and evaluates through jobs (each its
-own process): the job configs carry the declaration and each job registers it before use (alma_core.languages)."""
+own process): the job configs carry the declaration and each job registers it before use (recipe.languages)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alma_core import jobs, languages
-from alma_core.languages import (
+from alma_core.jobs import core as jobs
+from alma_core.params.schemas import ParamsError, load_params
+from alma_core.recipe import languages
+from alma_core.recipe.languages import (
     LANGUAGES,
     LanguageDeclarationError,
     UnknownLanguageError,
@@ -20,11 +22,10 @@ from alma_core.languages import (
     get_language,
     parse_declarations,
 )
-from alma_core.params import ParamsError, load_params
-from alma_core.prompts import translation_prompt
+from alma_core.recipe.prompts import translation_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
-CODE = "kk"  # Kazakh: not in alma_core/languages.py
+CODE = "kk"  # Kazakh: not in alma_core/recipe/languages.py
 DECLARED = {CODE: {"name": "Kazakh", "native_name": "қазақ тілі", "bleu_tokenizer": "13a",
                    "target_prompt": "Мұны ағылшын тілінен қазақ тіліне аударыңыз:\nАғылшынша: {source}\nҚазақша:"}}
 PAIRS = [
@@ -104,7 +105,7 @@ def test_train_and_evaluate_jobs_for_a_language_declared_only_in_params(
     del config["declared_languages"]
     bare = tmp_path / "bare.yaml"
     bare.write_text(yaml.safe_dump({**config, "output_dir": str(tmp_path / "bare")}), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "alma_core.train", "--config", str(bare)],
+    result = subprocess.run([sys.executable, "-m", "alma_core.runs.train", "--config", str(bare)],
                             capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode != 0 and f"unknown language code '{CODE}'" in result.stdout + result.stderr
 

@@ -1,4 +1,4 @@
-"""Tests of alma_core.launch: rendered commands per launcher, the sbatch script, and one real python launch."""
+"""Tests of alma_core.jobs.launch: rendered commands per launcher, the sbatch script, and one real python launch."""
 
 from __future__ import annotations
 
@@ -9,26 +9,26 @@ import pytest
 import yaml
 
 from alma_core.io import read_json
-from alma_core.launch import LaunchError, RunSpec, launch, render
+from alma_core.jobs.launch import LaunchError, RunSpec, launch, render
 
 
 def test_python_and_single_node_launchers_render_exact_commands():
     spec = RunSpec(launcher="python", config_path="params/paper/s2.yaml", python="py", overrides={"max_steps": 5})
-    assert render(spec) == "py -m alma_core.train --config params/paper/s2.yaml --set max_steps=5"
+    assert render(spec) == "py -m alma_core.runs.train --config params/paper/s2.yaml --set max_steps=5"
     tr = RunSpec(launcher="torchrun", config_path="c.yaml", gpus_per_node=8)
     assert render(tr) == (
-        "torchrun --nnodes 1 --nproc_per_node 8 --master_port 29500 -m alma_core.train --config c.yaml"
+        "torchrun --nnodes 1 --nproc_per_node 8 --master_port 29500 -m alma_core.runs.train --config c.yaml"
     )
     ds = RunSpec(
         launcher="deepspeed", config_path="c.yaml", gpus_per_node=4, deepspeed_config="params/launch/ds_zero2.json"
     )
     assert shlex.split(render(ds)) == ["deepspeed", "--num_nodes", "1", "--num_gpus", "4", "--master_port", "29500",
-                                       "--module", "alma_core.train", "--config", "c.yaml",
+                                       "--module", "alma_core.runs.train", "--config", "c.yaml",
                                        "--set", "deepspeed=params/launch/ds_zero2.json"]
     acc = RunSpec(launcher="accelerate", config_path="c.yaml", nodes=1, gpus_per_node=8, env={"NCCL_DEBUG": "WARN"})
     assert render(acc) == (
         "NCCL_DEBUG=WARN accelerate launch --config_file params/launch/accelerate_zero2.yaml "
-        "--num_machines 1 --num_processes 8 --main_process_port 29500 -m alma_core.train --config c.yaml"
+        "--num_machines 1 --num_processes 8 --main_process_port 29500 -m alma_core.runs.train --config c.yaml"
     )
     with pytest.raises(LaunchError, match="python runs one process"):
         render(RunSpec(launcher="python", config_path="c.yaml", gpus_per_node=2))
@@ -52,7 +52,7 @@ def test_slurm_script_for_the_papers_16_gpus(tmp_path, capsys):
     srun = script.splitlines()[-1]
     assert srun.startswith("srun --kill-on-bad-exit=1 torchrun --nnodes $SLURM_NNODES --nproc_per_node 8")
     assert "--rdzv_backend c10d --rdzv_endpoint $head_node:$MASTER_PORT" in srun and "--rdzv_id $SLURM_JOB_ID" in srun
-    assert "-m alma_core.train --config" in srun and "deepspeed=params/launch/ds_zero2.json" in srun
+    assert "-m alma_core.runs.train --config" in srun and "deepspeed=params/launch/ds_zero2.json" in srun
     result = launch(spec)  # not submitted: script written and printed
     assert result.returncode is None and result.script_path.read_text() == script
     assert "#SBATCH --nodes=2" in capsys.readouterr().out

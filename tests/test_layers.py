@@ -1,8 +1,8 @@
-"""alma_core in three layers (CONTRIBUTING.md, "Layers"): imports form no cycle and never point up a layer.
+"""alma_core in layers shown by its folders (CONTRIBUTING.md, "Layers"): imports form no cycle and never point up.
 
 Every `import` of an alma_core module counts, at module level and inside functions alike (a function-level
-import hides a cycle; it does not remove it). recipe knows no runs and no book; runs knows no book; inside
-runs (and inside book) modules may import each other as long as there is no cycle.
+import hides a cycle; it does not remove it). A module's layer is its subpackage's; inside a layer (and between
+subpackages of the same rank) modules may import each other as long as there is no cycle.
 """
 
 from __future__ import annotations
@@ -18,23 +18,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "alma_core"
 
-# The layer of every alma_core module; CONTRIBUTING.md lists the same modules under the same headings.
-LAYERS: dict[str, tuple[str, ...]] = {
-    "recipe": ("alma_core", "languages", "prompts", "objectives", "objectives_appa", "sampling", "metrics", "data",
-               "oscar", "testsets", "io", "results", "mini_lexicon", "mini_world", "mini_world_data"),
-    "runs": ("config", "provenance", "backbones", "load_errors", "modeling", "stage1", "stage2", "trainer",
-             "checkpoints", "train", "generate", "tiny_comet", "evaluate", "released_synthetic", "released_outputs",
-             "crosslingual_items", "crosslingual", "jobs", "launch", "store", "variants", "params", "params_common",
-             "params_sweeps", "rehearsal", "rehearsal.data", "rehearsal.lexicon", "rehearsal.families",
-             "rehearsal.hub", "rehearsal.scale"),
-    "book": ("tables", "appendix_c", "report", "plots", "chapters", "scorecard_rules", "scorecard_claims", "scorecard",
-             "book", "browser", "devtools", "publish", "rehearsal.run", "rehearsal.__main__", "__main__"),
+# The rank of every subpackage (and of the few top-level modules); arrows only point to a lower or equal rank.
+RANKS: dict[str, int] = {
+    "alma_core": 0, "io": 0, "provenance": 0,
+    "recipe": 1, "reported": 1,
+    "runs": 2,
+    "standins": 3,
+    "params": 4, "jobs": 4,
+    "book": 5,
+    "rehearsal": 6, "__main__": 6, "train": 6, "evaluate": 6, "browser": 6, "publish": 6,
 }
-RANK = {"recipe": 0, "runs": 1, "book": 2}
-
-
-def _name(short: str) -> str:
-    return "alma_core" if short == "alma_core" else f"alma_core.{short}"
+SUBPACKAGES = ("recipe", "reported", "runs", "standins", "params", "jobs", "book", "rehearsal")
 
 
 def _modules() -> dict[str, Path]:
@@ -48,7 +42,12 @@ def _modules() -> dict[str, Path]:
 
 
 MODULES = _modules()
-LAYER_OF = {_name(short): layer for layer, shorts in LAYERS.items() for short in shorts}
+
+
+def _layer(module: str) -> str:
+    """alma_core.runs.train -> runs; alma_core.io -> io; alma_core -> alma_core."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
 
 
 def _imported(module: str, path: Path) -> list[tuple[str, int]]:
@@ -77,17 +76,22 @@ GRAPH = {module: _imported(module, path) for module, path in MODULES.items()}
 
 
 def test_every_module_has_a_layer() -> None:
-    assert set(MODULES) == set(LAYER_OF), (
-        f"modules without a layer: {sorted(set(MODULES) - set(LAYER_OF))}; "
-        f"layers naming no module: {sorted(set(LAYER_OF) - set(MODULES))}. Add the module to LAYERS here and to "
-        f"CONTRIBUTING.md"
-    )
+    missing = sorted(module for module in MODULES if _layer(module) not in RANKS)
+    assert not missing, f"modules outside every layer: {missing}. Add the subpackage to RANKS and to CONTRIBUTING.md"
+
+
+def test_the_folder_shows_the_layers() -> None:
+    top = sorted(p.name for p in PACKAGE.iterdir() if p.name != "__pycache__")
+    assert [p for p in top if p.endswith(".py") and p[:-3] not in RANKS and p != "__init__.py"] == []
+    for name in SUBPACKAGES:
+        doc = ast.get_docstring(ast.parse((PACKAGE / name / "__init__.py").read_text(encoding="utf-8"))) or ""
+        assert "May import" in doc and "Must not import" in doc, f"alma_core/{name}/__init__.py: say what it may import"
 
 
 def test_no_import_points_up_a_layer() -> None:
-    upward = [f"{module}:{line} ({LAYER_OF[module]}) imports {target} ({LAYER_OF[target]})"
+    upward = [f"{module}:{line} ({_layer(module)}) imports {target} ({_layer(target)})"
               for module, edges in GRAPH.items() for target, line in edges
-              if RANK[LAYER_OF[target]] > RANK[LAYER_OF[module]]]
+              if RANKS[_layer(target)] > RANKS[_layer(module)]]
     assert not upward, "upward imports:\n" + "\n".join(upward)
 
 
@@ -115,29 +119,23 @@ def test_no_import_cycle() -> None:
 
 def test_the_checker_sees_function_level_and_relative_imports(tmp_path: Path) -> None:
     source = tmp_path / "book.py"
-    source.write_text("def f():\n    from alma_core import tables\n    from .io import read_json\n", encoding="utf-8")
-    assert {name for name, _ in _imported("alma_core.book", source)} == {"alma_core.tables", "alma_core.io"}
+    source.write_text("def f():\n    from alma_core.book import tables\n    from ..io import read_json\n"
+                      "    from .plots import figure\n", encoding="utf-8")
+    assert {name for name, _ in _imported("alma_core.book.site", source)} == {
+        "alma_core.book.tables", "alma_core.io", "alma_core.book.plots"}
 
 
-def test_contributing_lists_the_same_layers() -> None:
+def test_contributing_lists_every_module() -> None:
     text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
-    listed: dict[str, set[str]] = {}
-    layer = None
-    for line in text.splitlines():
-        heading = re.match(r"### (recipe|runs|book) layer", line)
-        if heading:
-            layer = heading.group(1)
-            listed[layer] = set()
-        elif line.startswith("## "):
-            layer = None
-        elif layer and (item := re.match(r"- `([\w.]+)`", line)):
-            listed[layer].add(item.group(1).removeprefix("alma_core.").replace("/", "."))
-    expected = {name: set(shorts) for name, shorts in LAYERS.items()}
-    assert listed == expected, "CONTRIBUTING.md's module list and this test's LAYERS differ"
+    section = text[text.index("## Layers"):text.index("## Data flow")]
+    listed = {item.removeprefix("alma_core.") for item in re.findall(r"^\s*- `([\w.]+)`", section, re.M)}
+    expected = {module.removeprefix("alma_core.") for module in MODULES}
+    assert listed == expected, (f"CONTRIBUTING.md's module list and the package differ: missing "
+                                f"{sorted(expected - listed)}, not in the package {sorted(listed - expected)}")
 
 
 def test_params_and_the_cli_import_no_torch() -> None:
-    code = ("import sys, alma_core.params, alma_core.book, alma_core.__main__, alma_core.jobs\n"
+    code = ("import sys, alma_core.params.schemas, alma_core.book.site, alma_core.__main__, alma_core.jobs.core\n"
             "print(sorted(m for m in ('torch', 'transformers', 'datasets', 'comet', 'papermill') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert out.strip() == "[]", f"importing params / the CLIs pulled in {out.strip()}"

@@ -6,8 +6,8 @@ import pytest
 import sacrebleu
 import torch
 
-from alma_core import metrics
-from alma_core.metrics import CometUnavailableError, MetricInputError
+from alma_core.recipe import metrics
+from alma_core.recipe.metrics import CometUnavailableError, MetricInputError
 
 DE_HYPS = ["Das Haus ist klein .", "Ich habe heute keine Zeit , sagte er .", "Der Hund schläft im Garten"]
 DE_REFS = ["Das Haus ist sehr klein .", "Er sagte , ich habe heute keine Zeit .", "Der Hund schläft im Garten ."]
@@ -89,7 +89,7 @@ def test_comet_real_api_on_tiny_checkpoint_is_deterministic(tiny_comet_checkpoin
     other = metrics.comet(COMET_SRC, COMET_BAD, COMET_REF, model=tiny_comet_checkpoint.parents[1])  # folder form
     assert other.score != pytest.approx(first.score)
     # A second build from scratch gives the same weights and the same scores.
-    from alma_core.tiny_comet import build_tiny_comet
+    from alma_core.standins.tiny_comet import build_tiny_comet
 
     rebuilt = build_tiny_comet(tmp_path / "again")
     a = torch.load(tiny_comet_checkpoint, weights_only=False)["state_dict"]

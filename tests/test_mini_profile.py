@@ -12,12 +12,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from alma_core import book, jobs, store, tables
-from alma_core.mini_world import WorldError
-from alma_core.mini_world_data import world_settings
-from alma_core.params import ParamsError, load_params, validate_params
-from alma_core.scorecard import scorecard
-from alma_core.scorecard_rules import Results
+from alma_core.book import site as book
+from alma_core.book import tables
+from alma_core.book.scorecard import scorecard
+from alma_core.book.verdicts import Results
+from alma_core.jobs import core as jobs
+from alma_core.jobs import store
+from alma_core.params.schemas import ParamsError, load_params, validate_params
+from alma_core.standins.mini_world import WorldError
+from alma_core.standins.mini_world_data import world_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = sorted((ROOT / "params" / "mini").glob("*.yaml"))
@@ -143,7 +146,7 @@ def test_a_mini_chapter_runs_end_to_end_on_a_small_world(tmp_path: Path) -> None
 
 def test_runs_passed_by_a_chapter_train_once_per_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Sec. 6.2 / App. E / App. I hand their runs to chapters.train_runs: stage 2 once per seed, stage 1 once."""
-    from alma_core import chapters
+    from alma_core.book import chapters
 
     started: list[tuple[str, int]] = []
 
@@ -165,8 +168,8 @@ def test_runs_passed_by_a_chapter_train_once_per_seed(tmp_path: Path, monkeypatc
 def test_held_out_bleu_splits_the_test_set_by_the_held_out_lexicon(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from alma_core.mini_world_data import held_out_flags
-    from alma_core.testsets import read_test_set
+    from alma_core.recipe.testsets import read_test_set
+    from alma_core.standins.mini_world_data import held_out_flags
 
     root = store.ensure_world(tmp_path / "world", SMALL_WORLD)
     sources, refs = read_test_set(root, "de", "en", fmt="json")

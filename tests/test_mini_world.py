@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from alma_core import languages
-from alma_core.data import DataError, load_pairs, read_monolingual, read_shots, shots_path
-from alma_core.metrics import chrf, detect_languages
-from alma_core.mini_lexicon import LANGS, NAMES, SUBJECTS
-from alma_core.mini_world import (
+from alma_core.recipe import languages
+from alma_core.recipe.data import DataError, load_pairs, read_monolingual, read_shots, shots_path
+from alma_core.recipe.metrics import chrf, detect_languages
+from alma_core.recipe.testsets import read_test_set
+from alma_core.standins.mini_lexicon import LANGS, NAMES, SUBJECTS
+from alma_core.standins.mini_world import (
     Meaning,
     WorldConfig,
     WorldError,
@@ -26,11 +27,16 @@ from alma_core.mini_world import (
     uses_held_out,
     valid_meanings,
 )
-from alma_core.mini_world import (
+from alma_core.standins.mini_world import (
     test_meanings as meanings_of_test,  # aliased: pytest would collect a test_* name
 )
-from alma_core.mini_world_data import UKRAINIAN, graded_pairs, world_statistics, write_quality_root, write_world
-from alma_core.testsets import read_test_set
+from alma_core.standins.mini_world_data import (
+    UKRAINIAN,
+    graded_pairs,
+    world_statistics,
+    write_quality_root,
+    write_world,
+)
 
 CFG = WorldConfig(seed=3)
 XX = LANGS[1:]

@@ -1,4 +1,4 @@
-"""Tests of alma_core.modeling: tokenizer specials, pad != EOS, the tiny backbone, LoRA on down_proj."""
+"""Tests of alma_core.runs.modeling: tokenizer specials, pad != EOS, the tiny backbone, LoRA on down_proj."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from alma_core.modeling import (
+from alma_core.runs.modeling import (
     ModelLoadError,
     TinyBackboneConfig,
     apply_lora,
@@ -21,7 +21,7 @@ from alma_core.modeling import (
     tiny_llama_config,
     trainable_names,
 )
-from alma_core.rehearsal.hub import HUB_MODELS
+from alma_core.standins.hub import HUB_MODELS
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_tiny_backbone_is_cached_and_deterministic(small_corpus, tmp_path):
 
 def test_tiny_backbone_is_english_strong(tiny_backbone):
     """Stands in for LLaMA-2: pretrained mostly on English, so English text is far likelier than other text."""
-    from alma_core.data import sample_data_dir
+    from alma_core.recipe.data import sample_data_dir
 
     model, tok = tiny_backbone
     mono = Path(sample_data_dir()) / "monolingual"
@@ -157,7 +157,7 @@ def test_load_backbone_hub_id_in_requested_dtype(local_hub):
 def test_lora_adapter_id_loads_on_its_base(local_hub):
     from peft import PeftModel
 
-    from alma_core.generate import load_translator
+    from alma_core.runs.generate import load_translator
 
     base, tok = load_backbone("haoranxu/ALMA-7B-Pretrain")
     model, _ = load_translator("haoranxu/ALMA-7B-Pretrain", adapter="haoranxu/ALMA-7B-Pretrain-LoRA", merge=False)
@@ -183,7 +183,7 @@ def test_unknown_hub_id_offline_names_id_and_fix(local_hub):
 
 
 def test_is_local_model_path(tmp_path, monkeypatch):
-    from alma_core.modeling import is_local_model_path
+    from alma_core.runs.modeling import is_local_model_path
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "runs" / "paper").mkdir(parents=True)

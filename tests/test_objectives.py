@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from alma_core.modeling import train_tokenizer
-from alma_core.objectives import (
+from alma_core.recipe.denoising import mixture_of_denoisers_example, prefix_lm_example, span_corruption_mask
+from alma_core.recipe.objectives import (
     IGNORE_INDEX,
     RightPadCollator,
     encode_prompt,
@@ -13,8 +13,8 @@ from alma_core.objectives import (
     parallel_example,
     parallel_examples,
 )
-from alma_core.objectives_appa import mixture_of_denoisers_example, prefix_lm_example, span_corruption_mask
-from alma_core.prompts import translation_prompt
+from alma_core.recipe.prompts import translation_prompt
+from alma_core.runs.modeling import train_tokenizer
 
 TEXTS = [
     "Translate this from German to English:\nGerman: Guten Morgen.\nEnglish: Good morning.",
@@ -205,7 +205,7 @@ FAMILIES = [
 def _hub_tokenizer(repo_id):
     from transformers import AutoTokenizer
 
-    from alma_core.modeling import fix_pad_token
+    from alma_core.runs.modeling import fix_pad_token
 
     tokenizer = AutoTokenizer.from_pretrained(repo_id)
     fix_pad_token(None, tokenizer)
@@ -215,8 +215,8 @@ def _hub_tokenizer(repo_id):
 @pytest.mark.parametrize("repo_id", FAMILIES)
 def test_training_prompt_equals_generation_prompt(local_hub, repo_id):
     """BOS only where the tokenizer adds one (LLaMA, OPT), never where it does not (MPT, BLOOM, Falcon)."""
-    from alma_core.generate import build_prompts
-    from alma_core.objectives import prompt_start_ids
+    from alma_core.recipe.objectives import prompt_start_ids
+    from alma_core.runs.generate import build_prompts
 
     tok = _hub_tokenizer(repo_id)
     ex = parallel_example(tok, "de", "en", "Guten Morgen.", "Good morning.")
@@ -244,7 +244,7 @@ def _changed(example, index):
 def test_prefix_lm_mask_per_architecture(local_hub, repo_id):
     """App. A prefix-LM: prompt tokens see each other both ways, target tokens never see later tokens, pads are
     ignored."""
-    from alma_core.modeling import load_backbone
+    from alma_core.runs.modeling import load_backbone
 
     model, tok = load_backbone(repo_id)
     collate = RightPadCollator(tok.pad_token_id, model_config=model.config)
@@ -273,7 +273,7 @@ def test_prefix_lm_mask_per_architecture(local_hub, repo_id):
 def test_prefix_lm_refuses_models_that_cannot_take_a_4d_mask(tok):
     from transformers import FalconConfig
 
-    from alma_core.objectives import prefix_lm_mask_style
+    from alma_core.recipe.objectives import prefix_lm_mask_style
 
     ex = prefix_lm_example(tok, "de", "en", "Hallo.", "Hi.")
     with pytest.raises(ValueError, match="'bloom'.*ALiBi.*objective 'clm'"):

@@ -1,4 +1,4 @@
-"""Padding-free stage 2 (alma_core.stage2.PackedCollator, Sec. 5.2): packed and unpacked batches train the same.
+"""Padding-free stage 2 (alma_core.runs.stage2.PackedCollator, Sec. 5.2): packed and unpacked batches train the same.
 
 Measured on the tiny backbone in fp32, 12 examples: packed rows vs right-padded, the loss is bit-identical on sdpa and
 eager (4.8e-7 apart for the flat layout) and the largest gradient difference is 1.5e-7 (sdpa), 7.4e-8 (eager, flat)
@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from alma_core.config import make_config
 from alma_core.io import read_json
-from alma_core.objectives import IGNORE_INDEX, RightPadCollator
-from alma_core.stage2 import (
+from alma_core.recipe.objectives import IGNORE_INDEX, RightPadCollator
+from alma_core.runs.config import make_config
+from alma_core.runs.stage2 import (
     OfficialPadCollator,
     PackedCollator,
     block_causal_mask,
@@ -25,7 +25,7 @@ from alma_core.stage2 import (
     stage2_collators,
     stage2_datasets,
 )
-from alma_core.train import run_training
+from alma_core.runs.train import run_training
 
 TOLERANCE = 1e-5
 
@@ -193,7 +193,7 @@ def test_validation_loss_is_the_unpacked_one(tiny_backbone_dir, tmp_path):
     """The eval collator stays right-padding when training packs: evaluate() of one model gives one eval_loss."""
     from transformers import AutoTokenizer, TrainingArguments
 
-    from alma_core.trainer import trainer_class
+    from alma_core.runs.trainer import trainer_class
 
     model = _model(tiny_backbone_dir, "sdpa")
     tokenizer = AutoTokenizer.from_pretrained(tiny_backbone_dir)

@@ -1,4 +1,4 @@
-"""Schema of every params file (alma_core.params): unknown keys and wrong types fail with file/key/fix."""
+"""Schema of every params file (alma_core.params.schemas): unknown keys and wrong types fail with file/key/fix."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alma_core.params import (
+from alma_core.params.schemas import (
     PROFILES,
     SCHEMAS,
     ParamsError,
@@ -119,7 +119,7 @@ def test_a_typo_names_the_key_meant(tmp_path: Path) -> None:
 
 
 def test_directions_must_name_known_or_declared_languages(tmp_path: Path) -> None:
-    from alma_core import languages
+    from alma_core.recipe import languages
 
     with pytest.raises(ParamsError, match=r"evaluation.directions.1 'kk-en': unknown language code 'kk'"):
         load_params(_sec5(tmp_path, lambda v: v["evaluation"].update(directions=["de-en", "kk-en"])))
@@ -156,7 +156,7 @@ def test_a_train_run_with_a_learning_rate_out_of_range_names_run_key_and_value(t
 
 
 def test_params_cli_validates_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from alma_core.params import main
+    from alma_core.params.schemas import main
 
     good = ROOT / "params" / "tiny" / "appD_sampling.yaml"
     bad = _write(tmp_path, "tiny", "appD_sampling", {**_valid_appd(), "draws": "many"})

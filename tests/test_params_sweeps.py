@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from alma_core.params import ParamsError, load_params, validate_params
+from alma_core.params.schemas import ParamsError, load_params, validate_params
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = {"directions": ["en-ru"], "max_sentences": 4}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from alma_core.languages import (
+from alma_core.recipe.languages import (
     LANGUAGES,
     Language,
     UnknownLanguageError,
@@ -11,7 +11,7 @@ from alma_core.languages import (
     register_language,
     wmt_test_set,
 )
-from alma_core.prompts import clean_output, prompt_parts, target_marker, translation_prompt
+from alma_core.recipe.prompts import clean_output, prompt_parts, target_marker, translation_prompt
 
 
 def test_figure2_prompt_is_byte_exact():

@@ -1,4 +1,4 @@
-"""Publishing: the static site (alma_core.publish), its check in Chromium (alma_core.browser --site), the launch
+"""Publishing: the static site (book.publish), its check in Chromium (book.browser --site), the launch
 buttons, and the Makefile / CI workflow that drive them."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alma_core import book, browser, publish
+from alma_core.book import browser, publish
+from alma_core.book import site as book
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACE = publish.PLACEHOLDER_REPOSITORY
@@ -219,7 +220,7 @@ def test_config_yml_configures_publishing() -> None:
     assert launch["binderhub_url"].startswith("https://") and launch["colab_url"].startswith("https://")
     assert "jupyterhub_url" in launch and launch["thebe"] is False
     extensions = config["sphinx"]["extra_extensions"]
-    assert "alma_core.publish" in extensions and "sphinx-mathjax-offline" in extensions
+    assert "alma_core.book.publish" in extensions and "sphinx-mathjax-offline" in extensions
     mathjax = Path(importlib.import_module("sphinx-mathjax-offline").__file__).parent / "static" / "mathjax"
     assert (mathjax / "tex-chtml.js").is_file() and (mathjax / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
     assert (ROOT / config["html"]["favicon"]).is_file()
@@ -233,8 +234,8 @@ def _make_targets() -> dict[str, str]:
 
 def test_makefile_publishes_and_checks_the_copied_site() -> None:
     targets = _make_targets()
-    assert "-m alma_core.publish" in targets["publish"]
-    assert "-m alma_core.browser --site _build/site" in targets["check-publish"]
+    assert "-m alma_core.book.publish" in targets["publish"]
+    assert "-m alma_core.book.browser --site _build/site" in targets["check-publish"]
     assert re.search(r"^check-publish:.*\bpublish\b", (ROOT / "Makefile").read_text(), re.M)
     assert {"book", "test", "check-book", "rehearsal"} <= set(targets)
     ci = (ROOT / ".ci" / "run").read_text()

@@ -14,11 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alma_core import jobs, tables
+from alma_core.book import tables
 from alma_core.io import read_json
-from alma_core.params import validate_params
+from alma_core.jobs import core as jobs
+from alma_core.params.schemas import validate_params
 from alma_core.provenance import VOLATILE
-from alma_core.results import reported
+from alma_core.reported.paper import reported
 
 
 def _params(store: Path, backbone: Path) -> Any:

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from alma_core.crosslingual_items import read_task, sample_path
-from alma_core.data import DataError, has_split, load_pairs, read_monolingual, read_shots, shots_path
-from alma_core.languages import paper_directions
-from alma_core.metrics import off_target_rate
-from alma_core.oscar import stream_oscar
+from alma_core.recipe.crosslingual_items import read_task, sample_path
+from alma_core.recipe.data import DataError, has_split, load_pairs, read_monolingual, read_shots, shots_path
+from alma_core.recipe.languages import paper_directions
+from alma_core.recipe.metrics import off_target_rate
+from alma_core.recipe.oscar import stream_oscar
+from alma_core.recipe.testsets import read_test_set
 from alma_core.rehearsal.data import (
     HUB_TASK_LANGUAGES,
     OSCAR_LANGUAGES,
@@ -24,7 +25,6 @@ from alma_core.rehearsal.data import (
     write_hub_datasets,
     write_rehearsal_data,
 )
-from alma_core.testsets import read_test_set
 
 PAIRS, TESTS = 20, 8
 
@@ -150,7 +150,7 @@ def test_hub_datasets_load_offline_with_the_unchanged_call(tmp_path, rehearsal):
         assert (snapshot / "README.md").read_text().startswith("---\nconfigs:")
         assert (snapshot.parents[1] / "refs" / "main").read_text() == snapshot.name
     code = (
-        "import json; from alma_core.crosslingual_items import load_hub_items\n"
+        "import json; from alma_core.recipe.crosslingual_items import load_hub_items\n"
         f"tasks = {HUB_TASK_LANGUAGES!r}\n"
         "print(json.dumps({t: {l: [[list(i.contexts), list(i.continuations), i.label] for i in load_hub_items(t, l)]"
         " for l in ls} for t, ls in tasks.items()}))"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from alma_core.rehearsal.hub import (
+from alma_core.standins.hub import (
     COMET_IDS,
     HUB_MODELS,
     LORA_ADAPTERS,
@@ -101,7 +101,7 @@ def test_tokenizers_cover_every_script_and_follow_their_family(local_hub):
 
 
 def test_build_is_deterministic_idempotent_and_leaves_present_ids_alone(tmp_path, monkeypatch):
-    import alma_core.rehearsal.hub as hub
+    import alma_core.standins.hub as hub
 
     monkeypatch.setattr(hub, "COMET_IDS", ())  # COMET's own determinism is tested with tiny_comet
     real = tmp_path / "a" / "hub" / "models--tiiuae--falcon-7b"

@@ -2,7 +2,8 @@
 
 import pytest
 
-from alma_core import book, browser
+from alma_core.book import browser
+from alma_core.book import site as book
 from alma_core.rehearsal import run
 
 

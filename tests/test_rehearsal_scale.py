@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from alma_core.params import validate_params
+from alma_core.params.schemas import validate_params
 from alma_core.rehearsal.scale import SCALE, scale_params
 
 ROOT = Path(__file__).resolve().parents[1]

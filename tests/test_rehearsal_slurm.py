@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from alma_core.launch import RunSpec, render
+from alma_core.jobs.launch import RunSpec, render
 from alma_core.rehearsal import slurm_path
 
 PROBE = """\

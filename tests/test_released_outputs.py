@@ -1,4 +1,4 @@
-"""The released-outputs path (alma_core.released_outputs): the official layout, fetching once, scoring with evaluate."""
+"""The released-outputs path (jobs.released_outputs): the official layout, fetching once, scoring with evaluate."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import yaml
 from fixtures.released_outputs import COLLECTIONS, SEGMENTS, make_params
 from sacrebleu.metrics import BLEU
 
-from alma_core import released_outputs as ro
-from alma_core.evaluate import main as evaluate_main
 from alma_core.io import read_json
-from alma_core.params import load_params
+from alma_core.jobs import released_outputs as ro
+from alma_core.params.schemas import load_params
+from alma_core.runs.evaluate import main as evaluate_main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -198,7 +198,7 @@ def test_the_chapter_runs_and_shows_the_comparison(released_tree: Path, tmp_path
 
 
 def test_the_rehearsal_never_downloads(tmp_path: Path) -> None:
-    from alma_core.params import validate_params
+    from alma_core.params.schemas import validate_params
     from alma_core.rehearsal.scale import scale_params
 
     values = yaml.safe_load((ROOT / "params" / "paper" / "released_outputs.yaml").read_text(encoding="utf-8"))

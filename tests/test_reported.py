@@ -1,11 +1,11 @@
-"""Tests of the digitized paper tables (alma_core.results): shape, Avg. cells, repeated rows, spot checks."""
+"""Tests of the digitized paper tables (alma_core.reported.paper): shape, Avg. cells, repeated rows, spot checks."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from alma_core.results import (
+from alma_core.reported.paper import (
     COLUMNS,
     TABLES,
     UnknownMetricError,

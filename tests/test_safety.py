@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 import yaml
 
-from alma_core import browser, jobs
-from alma_core.book import BookError, notebook_pairs
-from alma_core.data import DataError, monolingual_path
-from alma_core.modeling import ModelLoadError, load_backbone
-from alma_core.params import ParamsError, load_params
+from alma_core.book import browser
+from alma_core.book.site import BookError, notebook_pairs
+from alma_core.jobs import core as jobs
+from alma_core.params.schemas import ParamsError, load_params
+from alma_core.recipe.data import DataError, monolingual_path
+from alma_core.runs.modeling import ModelLoadError, load_backbone
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = sorted((REPO / "alma_core").rglob("*.py"))
@@ -89,7 +90,7 @@ def test_comet_checkpoint_loads_weights_only(tiny_comet_checkpoint: Path, monkey
     """COMET (through Lightning) loads its checkpoint with weights_only (explicitly or by torch's default)."""
     import torch
 
-    from alma_core import metrics
+    from alma_core.recipe import metrics
 
     real_load, seen = torch.load, []
 
@@ -144,7 +145,7 @@ def test_model_code_runs_only_when_the_params_ask(tmp_path: Path, tiny_random_ll
 
 
 def test_trust_remote_code_is_a_params_key_carried_by_the_jobs(tmp_path: Path) -> None:
-    from alma_core.config import make_config
+    from alma_core.runs.config import make_config
 
     assert make_config({"stage": 2, "base_model": "x", "output_dir": "o", "language_pairs": ["de-en"]}
                        ).trust_remote_code is False

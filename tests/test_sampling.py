@@ -1,4 +1,4 @@
-"""Tests for alma_core.sampling: Table 5 ratios, mixture frequencies, interleaving, subsets, degraded data."""
+"""Tests for alma_core.recipe.sampling: Table 5 ratios, mixture frequencies, interleaving, subsets, degraded data."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from alma_core.sampling import (
+from alma_core.recipe.sampling import (
     FILTERED_PERTURBED,
     MixtureSampler,
     SamplingError,

@@ -1,4 +1,4 @@
-"""The scorecard (alma_core.scorecard*): every claim's verdict is computable from the chapters' records, the rules
+"""The scorecard (alma_core.book.scorecard*): every claim's verdict is computable from the chapters' records, the rules
 decide as stated, and a chapter that did not run reads as 'not run'."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import nbformat
 import pandas as pd
 import pytest
 
-from alma_core import book, scorecard
-from alma_core.params import load_params
-from alma_core.scorecard_claims import CLAIMS
-from alma_core.scorecard_rules import (
+from alma_core.book import scorecard
+from alma_core.book import site as book
+from alma_core.book.claims import CLAIMS
+from alma_core.book.verdicts import (
     NOT_REPRODUCED,
     NOT_RUN,
     REPRODUCED,
@@ -23,6 +23,7 @@ from alma_core.scorecard_rules import (
     record,
     verdict,
 )
+from alma_core.params.schemas import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = load_params(ROOT / "params" / "tiny" / "scorecard.yaml")

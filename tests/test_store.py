@@ -1,11 +1,11 @@
-"""Results store (alma_core.store): same inputs -> same key -> reused; force redoes; atomic JSON."""
+"""Results store (alma_core.jobs.store): same inputs -> same key -> reused; force redoes; atomic JSON."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from alma_core.store import cached_dir, cached_json, is_done, resolve, run_key
+from alma_core.jobs.store import cached_dir, cached_json, is_done, resolve, run_key
 
 
 def test_run_key_is_stable_and_order_independent() -> None:

@@ -1,4 +1,4 @@
-"""THE table builder (alma_core.tables), App. C (alma_core.appendix_c), the derived data sets (alma_core.variants)."""
+"""THE table builder (book.tables), App. C (book.appendix_c), the derived data sets (jobs.variants)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from alma_core import appendix_c, tables, variants
-from alma_core.data import load_pairs, write_train_pairs
-from alma_core.languages import PAPER_LANGUAGES
-from alma_core.results import reported
-from alma_core.store import data_dir
+from alma_core.book import appendix_c, tables
+from alma_core.jobs import variants
+from alma_core.jobs.store import data_dir
+from alma_core.recipe.data import load_pairs, write_train_pairs
+from alma_core.recipe.languages import PAPER_LANGUAGES
+from alma_core.reported.paper import reported
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -156,7 +157,7 @@ def test_every_function_a_notebook_calls_says_so() -> None:
 
 def test_appendix_c_shows_the_deepspeed_config_the_runs_used() -> None:
     """Sec. 5's runs name no DeepSpeed JSON themselves; the launch block passes params/launch/ds_zero2.json (App. C)."""
-    from alma_core.params import load_params
+    from alma_core.params.schemas import load_params
 
     params = load_params(Path(__file__).resolve().parents[1] / "params/paper/appC_training_details.yaml")
     table = appendix_c.training_details(params)
@@ -168,7 +169,7 @@ def test_appendix_c_shows_the_deepspeed_config_the_runs_used() -> None:
 def test_table_cells_show_tokens_as_text_and_keep_links() -> None:
     """A tokenizer's `<s>` / `<bos>` in a cell is shown, not parsed as HTML (it struck the porting chapter's table
     through); the scorecard's links and anchors stay markup."""
-    from alma_core import report
+    from alma_core.book import report
 
     table = pd.DataFrame({"EOS": ["</s>", "<eos>"], "row": ['<span id="claim-1"></span>1.', '<a href="x.html">x</a>']})
     html = report.style_table(table).to_html()

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from alma_core.data import DataError
-from alma_core.testsets import TestSetError, locate_test_set, read_lines, read_test_set
+from alma_core.recipe.data import DataError
+from alma_core.recipe.testsets import TestSetError, locate_test_set, read_lines, read_test_set
 
 
 def _write_echo(root, testset, src, tgt, sources, refs):
@@ -80,8 +80,8 @@ def test_read_lines_rejects_non_utf8(tmp_path):
 
 
 def test_shipped_sample_reads_in_the_json_layout_for_all_ten_directions():
-    from alma_core.data import sample_data_dir
-    from alma_core.languages import paper_directions
+    from alma_core.recipe.data import sample_data_dir
+    from alma_core.recipe.languages import paper_directions
 
     for src, tgt in paper_directions():
         sources, references = read_test_set(sample_data_dir(), src, tgt, fmt="json")

@@ -1,4 +1,4 @@
-"""Tests of alma_core.train (+ config, stage1, stage2, trainer): stage 1 -> stage 2 (full, LoRA, ZeRO-2) on CPU,
+"""Tests of alma_core.runs.train (+ config, stage1, stage2, trainer): stage 1 -> stage 2 (full, LoRA, ZeRO-2) on CPU,
 resume, batch plan."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alma_core.config import TrainConfigError, TrainDataError, batch_plan, load_train_config, make_config
 from alma_core.io import read_json
-from alma_core.modeling import trainable_names
-from alma_core.train import load_trained, main, run_training
-from alma_core.trainer import NonFiniteLossError
+from alma_core.runs.config import TrainConfigError, TrainDataError, batch_plan, load_train_config, make_config
+from alma_core.runs.modeling import trainable_names
+from alma_core.runs.train import load_trained, main, run_training
+from alma_core.runs.trainer import NonFiniteLossError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -136,7 +136,7 @@ class _State:
 
 
 def test_nonfinite_loss_stops_training():
-    from alma_core.trainer import training_callbacks
+    from alma_core.runs.trainer import training_callbacks
 
     finite_check = training_callbacks()[0]
     finite_check.on_log(None, _State(), None, logs={"loss": 1.0, "grad_norm": 2.0})
@@ -149,10 +149,10 @@ def test_nonfinite_loss_stops_training():
 def test_fp16_overflow_step_is_counted_not_fatal(caplog):
     """DeepSpeed/AMP fp16 log grad_norm = inf on a step skipped for a loss-scale overflow: warn and count, do not
     stop."""
-    from alma_core.trainer import training_callbacks
+    from alma_core.runs.trainer import training_callbacks
 
     finite_check = training_callbacks()[0]
-    with caplog.at_level("WARNING", logger="alma_core.trainer"):
+    with caplog.at_level("WARNING", logger="alma_core.runs.trainer"):
         finite_check.on_log(None, _State(), None, logs={"loss": 9.5, "grad_norm": float("inf")})
     assert finite_check.skipped_steps == {7} and "step 7 skipped" in caplog.text and "overflow" in caplog.text
 
@@ -226,7 +226,7 @@ def test_stage1_hands_on_its_final_model(stage1):
 
 
 def test_stage2_keeps_best_by_validation_loss(tiny_backbone_dir, tmp_path):
-    from alma_core.train import training_arguments
+    from alma_core.runs.train import training_arguments
 
     cfg = make_config(_stage2(tiny_backbone_dir, tmp_path))
     args = training_arguments(cfg, batch_plan(cfg), 4)
@@ -257,7 +257,7 @@ def _pairs_file(path: Path, xx: str, n: int, array: bool = False) -> None:
 
 def test_direction_without_valid_file_trains_on_all_pairs(tiny_tokenizer, tmp_path):
     """Official code: is-en has no valid file, so it adds no validation examples and trains on all its pairs."""
-    from alma_core.stage2 import stage2_datasets, validation_sources
+    from alma_core.runs.stage2 import stage2_datasets, validation_sources
 
     _pairs_file(tmp_path / "deen" / "train.de-en.json", "de", 40)
     _pairs_file(tmp_path / "deen" / "valid.de-en.json", "de", 6, array=True)
@@ -301,8 +301,8 @@ def _stage1_values(base: Path, out: Path, **kw) -> dict:
 def test_stage1_streams_oscar_2301_shards(tiny_backbone_dir, tmp_path):
     """monolingual_source oscar reads OSCAR-2301 `{lang}_meta/{lang}_meta_part_*.jsonl.zst` shards (data_files, no
     script)."""
-    from alma_core.config import oscar_pattern
-    from alma_core.data import sample_data_dir
+    from alma_core.recipe.data import sample_data_dir
+    from alma_core.runs.config import oscar_pattern
 
     for lang in ("en", "de"):
         _oscar_shards(
@@ -325,7 +325,7 @@ def test_stage1_streams_oscar_2301_shards(tiny_backbone_dir, tmp_path):
 
 def test_stream_resumes_where_it_stopped(tiny_tokenizer, tmp_path):
     """A stage-1 stream restarted from a saved position yields the next blocks, not the first ones again."""
-    from alma_core.stage1 import StreamPosition, packed_blocks
+    from alma_core.runs.stage1 import StreamPosition, packed_blocks
 
     cfg = make_config(_stage1_values("x", tmp_path, max_length=48))
     track: dict = {}
@@ -382,7 +382,7 @@ def test_ds_zero2_json_accumulates_gradients_in_fp32():
 
 def test_stage1_best_settings_keep_the_recipe(tiny_backbone_dir, tmp_path):
     """Fused AdamW; fp16 trains in bf16 only where the GPU has it (fp16_as_bf16); the global batch stays 256."""
-    from alma_core.train import training_arguments
+    from alma_core.runs.train import training_arguments
 
     base = dict(stage=1, base_model=str(tiny_backbone_dir), output_dir=str(tmp_path), monolingual_langs=["en"],
                 max_steps=2)
@@ -402,8 +402,8 @@ def test_packing_switch_flows_from_params_to_the_run(tiny_backbone_dir, tmp_path
     """params `train.<run>.packing` -> jobs.train_config -> TrainConfig -> run.json (stage 2 packs by default)."""
     from types import SimpleNamespace
 
-    from alma_core.jobs import train_config
-    from alma_core.params_common import check_train_runs
+    from alma_core.jobs.core import train_config
+    from alma_core.params.common import check_train_runs
 
     runs = {"off": dict(stage=2, base_model=str(tiny_backbone_dir), language_pairs=["de-en"], packing=False),
             "on": dict(stage=2, base_model=str(tiny_backbone_dir), language_pairs=["de-en"])}

@@ -1,6 +1,6 @@
 """Learnability probe of the mini world (issue 14): can stage 2 learn to translate, at what model size and budget?
 
-Not part of the test suite. A LLaMA-architecture model (alma_core.modeling's tokenizer and config) is
+Not part of the test suite. A LLaMA-architecture model (alma_core.runs.modeling's tokenizer and config) is
 pretrained on mostly-English text of the mini world with a small share of the other languages (LLaMA-2's
 shape of knowledge), scored zero-shot, optionally given stage 1 (--stage1-steps), then trained on N xx-en
 pairs (--xx, default de) in both directions (Sec. 4.2, prompt masked) and scored with BLEU on the world's
@@ -26,11 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from alma_core.io import atomic_write_json  # noqa: E402
-from alma_core.languages import declare_languages  # noqa: E402
-from alma_core.metrics import bleu  # noqa: E402
-from alma_core.mini_lexicon import LANGS  # noqa: E402
-from alma_core.mini_world import WorldConfig, document, pairs, test_meanings, train_meanings  # noqa: E402
-from alma_core.mini_world_data import UKRAINIAN  # noqa: E402
+from alma_core.recipe.languages import declare_languages  # noqa: E402
+from alma_core.recipe.metrics import bleu  # noqa: E402
+from alma_core.standins.mini_lexicon import LANGS  # noqa: E402
+from alma_core.standins.mini_world import WorldConfig, document, pairs, test_meanings, train_meanings  # noqa: E402
+from alma_core.standins.mini_world_data import UKRAINIAN  # noqa: E402
 
 
 def pretrain_documents(cfg: WorldConfig, count: int, english: float, seed: int) -> list[str]:
@@ -79,7 +79,7 @@ def pretrain(model: Any, tokenizer: Any, docs: list[str], args: argparse.Namespa
     """CLM on packed blocks of the documents (BOS doc EOS ...)."""
     import torch
 
-    from alma_core.objectives import pack_documents
+    from alma_core.recipe.objectives import pack_documents
 
     blocks = torch.tensor([b["input_ids"] for b in pack_documents(tokenizer, docs, args.block)])
 
@@ -94,7 +94,7 @@ def stage2_batches(tokenizer: Any, train_pairs: dict[str, list[tuple[str, str]]]
     """Prompt-masked examples of both directions of every language (Sec. 4.2), sampled into right-padded batches."""
     import torch
 
-    from alma_core.objectives import IGNORE_INDEX, parallel_examples
+    from alma_core.recipe.objectives import IGNORE_INDEX, parallel_examples
 
     examples = [e for xx, items in train_pairs.items() for e in parallel_examples(tokenizer, items, (xx, "en"))]
 
@@ -117,7 +117,7 @@ def stage2_batches(tokenizer: Any, train_pairs: dict[str, list[tuple[str, str]]]
 
 def score(model: Any, tokenizer: Any, cfg: WorldConfig, xxs: list[str], count: int, beams: int) -> dict[str, float]:
     """BLEU of xx->en and en->xx for every xx on the world's test sets (Sec. 5.1), greedy or beam search."""
-    from alma_core.generate import translate
+    from alma_core.runs.generate import translate
 
     out = {}
     for src, tgt in [d for xx in xxs for d in ((xx, "en"), ("en", xx))]:
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from transformers import LlamaForCausalLM
 
-    from alma_core.modeling import count_parameters, tiny_llama_config, train_tokenizer
+    from alma_core.runs.modeling import count_parameters, tiny_llama_config, train_tokenizer
 
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)

@@ -1,5 +1,10 @@
 """Offline rehearsal of the paper/released profiles: tiny stand-ins under the real names (DESIGN.md, 'Proving the
-paper-scale paths')."""
+paper-scale paths'): small data in the real formats (`data`), the one scale override (`scale`), the run (`run`)
+and the SLURM stand-in (`slurm/`).
+
+May import: everything (it is the top layer). Must not import: nothing is above it, and no other part of
+alma_core imports it.
+"""
 
 import os
 from pathlib import Path

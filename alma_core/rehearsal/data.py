@@ -7,7 +7,7 @@ Random/Filtered roots, OSCAR-2301 shards (JSON lines + zstandard) and App. J ite
 `write_hub_datasets(hf_home)` puts XNLI / XStoryCloze / XWinograd where an offline
 `datasets.load_dataset(id, lang, split=...)` finds them.
 
-Sentences come from a small hand-written lexicon (alma_core.rehearsal.lexicon): subject + verb phrase + adverbial,
+Sentences come from a small hand-written lexicon (standins.rehearsal_lexicon): subject + verb phrase + adverbial,
 with real words
 in each language's own script and word order, so aligned pairs share their slots and py3langid
 recognises every language. Everything is deterministic per seed and written atomically.
@@ -26,12 +26,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from alma_core.crosslingual_items import HUB_DATASETS, TABLE12_LANGUAGES
-from alma_core.data import parallel_path, shots_path
 from alma_core.io import atomic_write_bytes, atomic_write_text, read_yaml_mapping
-from alma_core.languages import PAPER_LANGUAGES, declare_languages, paper_directions, wmt_test_set
-from alma_core.rehearsal.lexicon import COMBOS, GRAMMAR, Combo, item_records, seeded_rng, sentence
-from alma_core.store import repo_root
+from alma_core.jobs.store import repo_root
+from alma_core.recipe.crosslingual_items import HUB_DATASETS, TABLE12_LANGUAGES
+from alma_core.recipe.data import parallel_path, shots_path
+from alma_core.recipe.languages import PAPER_LANGUAGES, declare_languages, paper_directions, wmt_test_set
+from alma_core.standins.rehearsal_lexicon import COMBOS, GRAMMAR, Combo, item_records, seeded_rng, sentence
 
 __all__ = [
     "REHEARSAL_LANGUAGES",

@@ -5,7 +5,7 @@
 2. Every `params/paper/*.yaml` and `params/released/*.yaml` rewritten by the ONE override
    (`rehearsal.scale`) into `runs/rehearsal/params/`, which the notebooks read ($ALMA_PARAMS_DIR).
 3. Every chapter executed with papermill exactly as `make book PROFILE=paper` would: jobs go through
-   `alma_core.jobs` -> `alma_core.launch` -> the rendered sbatch script, which a stand-in `sbatch`
+   `alma_core.jobs.core` -> `alma_core.jobs.launch` -> the rendered sbatch script, which a stand-in `sbatch`
    runs here with SLURM's environment (one node, 2 processes: torchrun c10d rendezvous, DeepSpeed
    ZeRO-2 on gloo, the global batch of 256 split over 2 ranks).
 4. The book built from it (`_build/rehearsal/_build/html`), every page labelled a rehearsal, and
@@ -26,13 +26,14 @@ from pathlib import Path
 
 import yaml
 
-from alma_core import book, browser
+from alma_core.book import browser
+from alma_core.book import site as book
 from alma_core.io import atomic_write_text
+from alma_core.jobs.store import repo_root
 from alma_core.rehearsal import slurm_path
 from alma_core.rehearsal.data import write_hub_datasets, write_rehearsal_data
-from alma_core.rehearsal.hub import build_local_hub
 from alma_core.rehearsal.scale import ROOT, scale_params
-from alma_core.store import repo_root
+from alma_core.standins.hub import build_local_hub
 
 __all__ = ["BOOK_DIR", "write_params", "environment", "random_init_backbone", "prepare", "rehearse", "main"]
 

@@ -1,0 +1,413 @@
+"""Typed schema of every notebook params file `params/<profile>/<notebook>.yaml` (the book's inputs).
+
+A params file holds exactly the variables of its notebook's `parameters` cell; papermill injects
+them (`papermill notebooks/X.ipynb out.ipynb -f params/tiny/X.yaml`). Unknown keys and wrong
+types are errors that name the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from alma_core.io import validation_message
+from alma_core.jobs.released_outputs import ReleasedOutputsParams
+from alma_core.jobs.store import ensure_world, repo_root
+from alma_core.params.common import (
+    PROFILES,
+    EvalParams,
+    LaunchParams,
+    NotebookParams,
+    ParamsError,
+    Profile,
+    PromptVariant,
+    SystemSpec,
+    TrainRunsParams,
+    _Strict,
+    check_batches,
+    check_directions,
+    check_train_runs,
+    plain_name,
+)
+from alma_core.params.sweeps import (
+    AppAObjectivesParams,
+    BackboneSpec,
+    PortingBackbonesParams,
+    Sec3ParallelDataParams,
+    Sec61MonolingualTokensParams,
+)
+from alma_core.recipe.languages import declare_languages
+
+__all__ = [
+    "ParamsError",
+    "Profile",
+    "PROFILES",
+    "LaunchParams",
+    "EvalParams",
+    "SystemSpec",
+    "NotebookParams",
+    "Sec2ZeroShotParams",
+    "Sec4RecipeParams",
+    "Sec5MainResultsParams",
+    "AppCTrainingDetailsParams",
+    "AppDSamplingParams",
+    "PromptVariant",
+    "Sec62DataQualityParams",
+    "AppEOffTargetParams",
+    "AppHHumanWrittenParams",
+    "AppIICLParams",
+    "BackboneSpec",
+    "Sec3ParallelDataParams",
+    "AppAObjectivesParams",
+    "Sec61MonolingualTokensParams",
+    "ScorecardParams",
+    "MiniWorldParams",
+    "SCHEMAS",
+    "register_schema",
+    "params_path",
+    "load_params",
+    "load_notebook_params",
+    "notebook_params",
+]
+
+
+class Sec2ZeroShotParams(NotebookParams):
+    """Section 2 / Appendix B: zero-shot translation of the backbones (Figure 3, Table 4)."""
+
+    tiny_backbone: dict[str, Any] = Field(default_factory=dict)
+    systems: list[SystemSpec] = Field(min_length=1)
+    evaluation: EvalParams
+    launch: LaunchParams = LaunchParams()
+
+
+class Sec4RecipeParams(NotebookParams):
+    """Section 4: the prompt, its loss mask token by token, and the stage-1 language mix."""
+
+    tiny_backbone: dict[str, Any] = Field(default_factory=dict)
+    tokenizer: str = "tiny"
+    pair: tuple[str, str] = ("de", "en")
+    example_index: int = Field(0, ge=0)
+    languages: list[str] = Field(min_length=2)
+    temperature: float = Field(6.0, gt=0)
+    english_ratio: float = Field(1 / 6, gt=0, lt=1)
+    mix_draws: int = Field(6000, ge=100)
+
+
+class Sec5MainResultsParams(TrainRunsParams):
+    """Section 5: ALMA full-weight and LoRA vs. the zero-shot backbone (Tables 1 and 2)."""
+
+    tiny_backbone: dict[str, Any] = Field(default_factory=dict)
+    systems: list[SystemSpec] = Field(min_length=1)
+    evaluation: EvalParams
+    launch: LaunchParams = LaunchParams()
+
+
+class AppCTrainingDetailsParams(NotebookParams):
+    """Appendix C: the training-details table, generated from the params of the notebooks that train."""
+
+    sources: list[str] = Field(default_factory=lambda: ["sec5_main_results"], min_length=1)
+
+
+class AppDSamplingParams(NotebookParams):
+    """Appendix D: Table 5's sampling ratios recomputed from the word counts (T=6, English fixed)."""
+
+    languages: list[str] = Field(min_length=2)
+    temperature: float = Field(6.0, gt=0)
+    english_ratio: float = Field(1 / 6, gt=0, lt=1)
+    draws: int = Field(6000, ge=100)
+
+
+class _TwoStageParams(NotebookParams):
+    """Variables shared by the Section 6.2 / Appendix E, H, I chapters: the stage-1 and stage-2 runs they build on."""
+
+    tiny_backbone: dict[str, Any] = Field(default_factory=dict)
+    stage1: dict[str, Any] = Field(description="TrainConfig values of the stage-1 (monolingual) run")
+    stage1_from: str | None = Field(
+        None, description="a released stage-1 model (hub id or path) to build on instead of training `stage1` "
+        "(haoranxu/ALMA-7B-Pretrain: 20B tokens on LLaMA-2-7B; -13B-Pretrain: 12B tokens); `stage1` then documents it")
+    stage2: dict[str, Any] = Field(description="TrainConfig values shared by every stage-2 (parallel) run")
+    evaluation: EvalParams
+    launch: LaunchParams = LaunchParams()
+
+    @field_validator("stage1", "stage2")
+    @classmethod
+    def _train_config(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Each must be a valid alma_core.runs.config.TrainConfig (base_model `tiny` = the tiny stand-in)."""
+        return check_train_runs({"stage": value})["stage"]
+
+
+class Sec62DataQualityParams(_TwoStageParams):
+    """Section 6.2 / Appendix G: with/without stage 1 x parallel data of three qualities (Tables 3 and 9)."""
+
+    qualities: list[Literal["Random", "Filtered", "HW"]] = Field(min_length=1)
+    quality_data: dict[Literal["Random", "Filtered"], str] = Field(
+        default_factory=dict, description="data roots (official layout) of the real Random/Filtered sets; "
+        "a quality not listed is made from the human-written data by alma_core.recipe.sampling.degrade_pairs")
+
+
+class AppEOffTargetParams(_TwoStageParams):
+    """Appendix E: the off-target problem; prompt language and shots vs. the off-target rate (Table 6)."""
+
+    prompts: list[PromptVariant] = Field(min_length=1)
+    off_target_candidates: list[str] | None = None
+
+
+class AppHHumanWrittenParams(_TwoStageParams):
+    """Appendix H: stage 2 on the Flores subset only vs. Flores+WMT human-written data (Table 10)."""
+
+    flores_fraction: float = Field(0.5, gt=0, lt=1, description="share of each pair's train set standing in for Flores")
+
+
+class AppIICLParams(_TwoStageParams):
+    """Appendix I: 5-shot in-context learning vs. stage 2 vs. both (Table 11)."""
+
+    prompts: list[PromptVariant] = Field(min_length=1)
+
+
+class CrossLingualEvalParams(_Strict):
+    """Appendix J's benchmarks: tasks and languages, where the items come from, and the scoring batch."""
+
+    tasks: dict[Literal["XNLI", "XStoryCloze", "XWinograd"], list[str]] = Field(min_length=1)
+
+    @field_validator("tasks")
+    @classmethod
+    def _languages(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Language codes become file names (items, predictions): plain names only."""
+        for task, langs in value.items():
+            for lang in langs:
+                plain_name(lang, f"{task} language")
+        return value
+    source: Literal["sample", "files", "hub"] = Field(
+        "sample", description="shipped sample items, a local root, or the hub datasets"
+    )
+    data_root: str | None = Field(None, description="files: root of {xnli,xstorycloze,xwinograd}/{lang}.jsonl")
+    splits: dict[str, str] = Field(default_factory=dict, description="hub: split per task (default test/eval/test)")
+    max_items: int | None = Field(None, ge=1)
+    batch_size: int = Field(16, ge=1)
+    dtype: Literal["fp32", "bf16", "fp16"] | None = None
+
+
+class AppJCrossLingualParams(TrainRunsParams):
+    """Appendix J: zero-shot XNLI, XStoryCloze and XWinograd of the backbone before and after stage 1 (Table 12)."""
+
+    tiny_backbone: dict[str, Any] = Field(default_factory=dict)
+    train: dict[str, dict[str, Any]] = Field(default_factory=dict, description="stage-1 runs (tiny profile)")
+    systems: list[SystemSpec] = Field(min_length=1)
+    before_after: list[tuple[str, str]] = Field(
+        default_factory=list, description="(system before stage 1, system after)"
+    )
+    reported_systems: list[str] = Field(default_factory=list, description="Table 12 rows to show; [] = all")
+    evaluation: CrossLingualEvalParams
+    launch: LaunchParams = LaunchParams()
+
+
+class AddLanguagePairParams(TrainRunsParams):
+    """Worked example "Adding a language pair": a language declared in the params file (uk), trained as Section 5."""
+
+    language: str = Field("uk", description="the new language's code (registered, or declared in "
+                          "declared_languages); its pair is language<->en")
+    tiny_backbone: dict[str, Any] = Field(default_factory=dict)
+    systems: list[SystemSpec] = Field(min_length=1)
+    evaluation: EvalParams
+    off_target_candidates: list[str] | None = None
+    launch: LaunchParams = LaunchParams()
+
+
+class ScorecardParams(NotebookParams):
+    """The scorecard page: the systems that play each claim's roles in this profile, and the stated tolerances."""
+
+    roles: dict[str, str | None] = Field(
+        default_factory=dict, description="role -> system name in its chapter's params (null: not in this profile)")
+    tolerance: dict[str, float] = Field(
+        default_factory=lambda: {"bleu": 1.0, "chrf": 1.0, "comet": 1.0, "accuracy": 2.0, "off_target": 5.0},
+        description="points within which 'matches'/'equals' claims count as reproduced, per metric")
+    effect: float = Field(0.0, ge=0, description="the margin a 'beats' claim's difference must exceed")
+    metric_for: dict[str, str] = Field(
+        default_factory=dict, description="a metric this profile does not compute -> the one its claims are measured "
+        "with instead (mini: {comet: bleu}); the scorecard says so in the claim's row")
+
+
+class MiniWorldParams(NotebookParams):
+    """The mini world's chapter (issue 14): its statistics, examples and protocol; at the mini profile also the data it
+    writes and the backbone it pretrains."""
+
+    tiny_backbone: dict[str, Any] = Field(default_factory=dict)
+    world_seed: int = Field(0, description="the world shown when `world` is not set (the tiny profile)")
+    sample: int = Field(500, ge=10, description="documents per language behind the statistics")
+
+
+SCHEMAS: dict[str, type[NotebookParams]] = {
+    "mini_world": MiniWorldParams,
+    "sec2_zero_shot": Sec2ZeroShotParams,
+    "sec4_recipe": Sec4RecipeParams,
+    "sec5_main_results": Sec5MainResultsParams,
+    "appC_training_details": AppCTrainingDetailsParams,
+    "appD_sampling": AppDSamplingParams,
+    "sec6_2_data_quality": Sec62DataQualityParams,
+    "appE_off_target": AppEOffTargetParams,
+    "appH_human_written_data": AppHHumanWrittenParams,
+    "appI_icl": AppIICLParams,
+    "sec3_parallel_data": Sec3ParallelDataParams,
+    "appA_objectives": AppAObjectivesParams,
+    "sec6_1_monolingual_tokens": Sec61MonolingualTokensParams,
+    "appJ_crosslingual": AppJCrossLingualParams,
+    "add_language_pair": AddLanguagePairParams,
+    "porting_backbones": PortingBackbonesParams,
+    "scorecard": ScorecardParams,
+    "released_outputs": ReleasedOutputsParams,
+}
+
+
+def register_schema(notebook: str, schema: type[NotebookParams]) -> type[NotebookParams]:
+    """Add the schema of a new notebook (part 2 chapters, a reader's own experiment)."""
+    SCHEMAS[notebook] = schema
+    return schema
+
+
+def _schema_for(notebook: str, where: str) -> type[NotebookParams]:
+    """The schema of `notebook`, or an error listing the known ones."""
+    try:
+        return SCHEMAS[notebook]
+    except KeyError:
+        raise ParamsError(
+            f"{where}: no params schema for notebook {notebook!r}; known: {sorted(SCHEMAS)}; "
+            "add one with alma_core.params.schemas.register_schema"
+        ) from None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models inside a field's annotation (X, X | None, list[X], dict[str, X])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+
+
+def _fields_at(schema: type[BaseModel], loc: Sequence[Any]) -> dict[str, Any]:
+    """The fields of the (nested) model that holds the key at `loc` (for a did-you-mean hint)."""
+    model = schema
+    for part in loc[:-1]:
+        if isinstance(part, int) or part not in model.model_fields:
+            continue
+        inner = _models_in(model.model_fields[part].annotation)
+        if not inner:
+            return {}
+        model = inner[0]
+    return dict(model.model_fields)
+
+
+class _OneError:
+    """One pydantic error item in the shape validation_message reads."""
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        self.item = item
+
+    def errors(self) -> list[dict[str, Any]]:
+        return [self.item]
+
+
+def _explain(err: ValidationError, where: str, schema: type[BaseModel] | None = None) -> ParamsError:
+    """One readable message per wrong key: file, key path, problem, the fix (and the key meant, for a typo)."""
+    lines = []
+    for item in err.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        if item["type"] == "value_error":  # a validator's own message already names the value and the fix
+            text = str(item.get("ctx", {}).get("error", item["msg"]))
+            lines.append(f"{where}: key '{key}': {text}" + ("" if "Fix" in text else ". Fix: correct the value"))
+            continue
+        fields = _fields_at(schema, item["loc"]) if schema is not None else None
+        lines.append(validation_message(_OneError(item), where, fields))
+    return ParamsError("\n".join(lines))
+
+
+def validate_params(notebook: str, values: Mapping[str, Any], where: str = "<params>") -> NotebookParams:
+    """Validate a mapping of notebook variables against the notebook's schema."""
+    schema = _schema_for(notebook, where)
+    try:
+        params = schema.model_validate(dict(values))
+    except ValidationError as err:
+        raise _explain(err, where, schema) from None
+    declare_languages(getattr(params, "declared_languages", None), where)  # this process knows them from here
+    check_directions(params, where)
+    check_batches(params, where)
+    return params
+
+
+PARAMS_DIR_ENV = "ALMA_PARAMS_DIR"
+
+
+def params_path(notebook: str, profile: str, root: str | Path | None = None) -> Path:
+    """`params/<profile>/<notebook>.yaml` under the repo root or $ALMA_PARAMS_DIR. Used by
+    notebooks/add_language_pair.ipynb."""
+    base = os.environ.get(PARAMS_DIR_ENV)
+    return (Path(base) if base else Path(root or repo_root()) / "params") / profile / f"{notebook}.yaml"
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; a syntax error or a non-mapping names the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found. Fix: create it or pick another profile")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ParamsError(f"{path}{line}: invalid YAML ({err}); fix the syntax") from None
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: expected a mapping of notebook variables, got {type(data).__name__}")
+    return data
+
+
+def load_params(path: str | Path) -> NotebookParams:
+    """Load and validate `params/<profile>/<notebook>.yaml` (notebook = file stem)."""
+    path = Path(path)
+    params = validate_params(path.stem, read_yaml(path), where=str(path))
+    if path.parent.name in PROFILES and params.profile != path.parent.name:
+        raise ParamsError(
+            f"{path}: profile {params.profile!r} but the file lies in params/{path.parent.name}/. Fix: make them agree"
+        )
+    return params
+
+
+def load_notebook_params(notebook: str, profile: str, root: str | Path | None = None) -> NotebookParams:
+    """Load the params of `notebook` for `profile` from the repository's params folder."""
+    return load_params(params_path(notebook, profile, root))
+
+
+def notebook_params(notebook: str, namespace: Mapping[str, Any]) -> NotebookParams:
+    """Validate a notebook's `parameters` cell after papermill's injection (Sec. 2-6, App. A-J). Used by every
+    chapter notebook."""
+    fields = _schema_for(notebook, f"notebooks/{notebook}.ipynb").model_fields
+    values = {key: namespace[key] for key in fields if key in namespace}
+    params = validate_params(notebook, values, where=f"notebooks/{notebook}.ipynb parameters")
+    if params.world is not None:  # the mini profile's data: written before any job reads data_root
+        ensure_world(params.data_root, params.world)
+    return params
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: `python -m alma_core.params FILE.yaml ...` validates params files (schema = file stem) without running."""
+    parser = argparse.ArgumentParser(prog="python -m alma_core.params", description=main.__doc__)
+    parser.add_argument("files", nargs="+", help="params/<profile>/<notebook>.yaml files")
+    failed = 0
+    for path in parser.parse_args(argv).files:
+        try:
+            load_params(path)
+        except ParamsError as err:
+            print(f"error: {err}", file=sys.stderr)
+            failed += 1
+        else:
+            print(f"ok: {path}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

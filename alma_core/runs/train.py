@@ -1,0 +1,369 @@
+"""Stage 1 (monolingual) and stage 2 (parallel, full or LoRA) training with the HF Trainer (Sections 4, 5.2, App. A, C).
+
+One YAML file states a run; `run_training` resolves it into TrainingArguments (global batch fixed,
+gradient accumulation derived from micro-batch and world size), trains with right padding or packing,
+checks losses are finite, logs loss / tokens/s / ETA, writes run.json, and resumes from the last
+checkpoint when rerun. `python -m alma_core.runs.train --config FILE.yaml` is the same as a command.
+
+The pieces it puts together: `config` (TrainConfig, batch plan, data checks), `stage1` (the monolingual
+stream), `stage2` (the parallel examples), `trainer` (the HF Trainer, callbacks, token counts) and
+`provenance` (versions, revision, hardware in run.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import math
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from alma_core.runs.checkpoints import at_end, complete_marker_callback, last_complete_checkpoint, restore_finished
+from alma_core.runs.config import (
+    TrainConfig,
+    TrainConfigError,
+    TrainDataError,
+    batch_plan,
+    check_data,
+    load_train_config,
+)
+from alma_core.recipe.data import DataError
+from alma_core.io import atomic_write_json, is_disk_full, read_json
+from alma_core.recipe.languages import declare_languages
+from alma_core.runs.modeling import (
+    ModelLoadError,
+    apply_lora,
+    count_parameters,
+    count_trainable,
+    fix_pad_token,
+    load_backbone,
+)
+from alma_core.recipe.objectives import RightPadCollator
+from alma_core.provenance import determinism, git_revision, hardware, package_versions
+from alma_core.runs.stage1 import (
+    StreamPosition,
+    monolingual_ratios,
+    packed_blocks,
+    stream_dataset,
+    stream_starts,
+    stream_state_callback,
+)
+from alma_core.runs.stage2 import stage2_collators, stage2_datasets, validation_sources
+from alma_core.runs.trainer import (
+    bf16_supported,
+    close_process_group,
+    single_rank_env,
+    token_record,
+    trainer_class,
+    training_callbacks,
+    weights_only_callback,
+)
+
+__all__ = ["TrainResult", "training_arguments", "run_training", "load_trained", "main"]
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run left behind."""
+
+    output_dir: Path
+    best_checkpoint: Path | None
+    run_json: Path
+    final_loss: float
+    eval_loss: float | None
+    steps: int
+    wall_time_s: float
+
+
+def _is_local(name: str) -> bool:
+    return Path(name).is_dir()
+
+
+def training_arguments(cfg: TrainConfig, plan: dict[str, int], max_steps: int | None) -> Any:
+    """HF TrainingArguments of a run: the paper's optimisation settings (Sec. 5.2, App. C) and the derived batch
+    plan."""
+    import torch
+    from transformers import TrainingArguments
+
+    on_gpu = torch.cuda.is_available()
+    _check_report_to(cfg.report_to)
+    if cfg.precision == "fp16" and not on_gpu:
+        raise TrainConfigError("precision: fp16 needs a GPU (DeepSpeed/torch refuse it on CPU). Fix: use fp32 or bf16")
+    return TrainingArguments(
+        output_dir=cfg.output_dir,
+        per_device_train_batch_size=cfg.micro_batch_size,
+        per_device_eval_batch_size=cfg.micro_batch_size,
+        gradient_accumulation_steps=plan["gradient_accumulation_steps"],
+        learning_rate=cfg.lr,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_ratio=cfg.warmup_ratio,
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        num_train_epochs=cfg.epochs,
+        max_steps=max_steps if max_steps is not None else -1,
+        eval_strategy="steps",
+        eval_steps=cfg.eval_every,
+        save_strategy="steps",
+        save_steps=cfg.eval_every,
+        save_total_limit=cfg.save_total_limit,
+        save_only_model=False,  # cfg.save_only_model strips older checkpoints after the fact; the newest stays complete
+        load_best_model_at_end=_loads_best(cfg),
+        metric_for_best_model="eval_loss" if cfg.stage == 2 else None,
+        greater_is_better=False if cfg.stage == 2 else None,
+        prediction_loss_only=True,
+        logging_steps=cfg.logging_steps,
+        logging_nan_inf_filter=False,
+        group_by_length=cfg.group_by_length and cfg.stage == 2,
+        remove_unused_columns=False,
+        # Each rank reads its own shard of the stage-1 stream (accelerate would otherwise read and tokenize on rank 0
+        # for all ranks); a resumed stage 1 restarts the stream at its saved position instead of replaying batches.
+        accelerator_config={"dispatch_batches": False, "split_batches": False},
+        ignore_data_skip=cfg.stage == 1,
+        ddp_find_unused_parameters=False,  # every trained parameter takes part in each forward pass
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
+        bf16=cfg.effective_precision(bf16_supported()) == "bf16",
+        fp16=cfg.effective_precision(bf16_supported()) == "fp16",
+        optim="adamw_torch_fused",  # one fused kernel per step (CPU and CUDA); the maths of AdamW unchanged
+        use_cpu=not on_gpu,
+        deepspeed=cfg.deepspeed,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        report_to=list(cfg.report_to) or "none",
+        logging_dir=str(Path(cfg.output_dir) / "tensorboard"),
+        disable_tqdm=True,  # the ProgressLogCallback line (step/max, loss, tok/s, ETA) is the progress report
+        save_safetensors=True,
+        dataloader_num_workers=0,
+    )
+
+
+def _check_report_to(report_to: Sequence[str]) -> None:
+    """report_to names a logger whose package is installed (App. C logs), else a TrainConfigError with the fix."""
+    import importlib.util
+
+    needs = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",)}
+    for name in report_to:
+        if not any(importlib.util.find_spec(module) for module in needs[name]):
+            raise TrainConfigError(f"report_to: {name} is not installed in this environment. Fix: `pip install "
+                                   f"{needs[name][0]}`, or set report_to: [] in the run's params")
+
+
+def _loads_best(cfg: TrainConfig) -> bool:
+    """Stage 2 reloads the checkpoint with the lowest validation loss (Section 5.2); stage 1 always hands on its final
+    model.
+
+    Stage-1 validation blocks come from the training stream, so its "best" checkpoint is an arbitrary intermediate one.
+    """
+    return cfg.load_best_model_at_end and cfg.stage == 2
+
+
+def _load_dtype(cfg: TrainConfig) -> str:
+    """Load the weights in the training precision under DeepSpeed (it keeps fp32 master weights), else in fp32 (AMP
+    needs them)."""
+    return cfg.effective_precision(bf16_supported()) if cfg.deepspeed else "fp32"
+
+
+def _record(cfg: TrainConfig, plan: dict[str, int], extra: dict[str, Any]) -> dict[str, Any]:
+    return {"config": cfg.model_dump(), "learning_rate": cfg.lr, "batch": plan, "seed": cfg.seed,
+            "git_revision": git_revision(), "versions": package_versions(), "hardware": hardware(),
+            "determinism": determinism(),
+            "command": sys.argv, **extra}
+
+
+def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainResult:
+    """Train one stage as configured; resume from the last checkpoint in output_dir; write run.json (Sections 4-5.2)."""
+    declare_languages(cfg.declared_languages, "declared_languages")  # the params file's own languages
+    check_data(cfg)
+    plan = batch_plan(cfg)
+    out = Path(cfg.output_dir)
+    started = time.perf_counter()
+    with single_rank_env(bool(cfg.deepspeed) and plan["world_size"] == 1):
+        import torch
+        from transformers import set_seed
+        set_seed(cfg.seed)
+        model, tokenizer = load_backbone(cfg.base_model, local_files_only=cfg.local_files_only, dtype=_load_dtype(cfg),
+                                         trust_remote_code=cfg.trust_remote_code)
+        if cfg.lora:
+            model = apply_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target_modules)
+        last = last_complete_checkpoint(out) if cfg.resume else None
+        extra_callbacks, notes = [], {}
+        if cfg.stage == 1:
+            max_steps = cfg.max_steps or math.ceil(cfg.train_tokens / (cfg.global_batch_size * cfg.max_length))
+            starts, notes["stream"] = stream_starts(cfg, last, plan["world_size"])
+            tracks: dict[int, dict[int, StreamPosition]] = {}
+            train_set = stream_dataset(cfg, tokenizer, plan["world_size"], starts, tracks)
+            extra_callbacks.append(stream_state_callback(cfg, plan, tracks))
+            eval_set = list(itertools.islice(packed_blocks(cfg, tokenizer, cfg.seed + 10_007), cfg.eval_blocks))
+            counts = {"train_tokens_planned": max_steps * cfg.global_batch_size * cfg.max_length,
+                      "language_ratios": monolingual_ratios(cfg)}
+            notes["model_handed_on"] = "final model (stage 1 never loads its best checkpoint: its validation blocks " \
+                                       "come from the training stream)"
+        else:
+            max_steps = cfg.max_steps
+            train_set, eval_set = stage2_datasets(cfg, tokenizer)
+            if not train_set:
+                raise TrainDataError("language_pairs: the train files hold no examples. Fix: check data_root")
+            counts = {"train_examples": len(train_set), "eval_examples": len(eval_set),
+                      "train_tokens_per_epoch": sum(len(e["input_ids"]) for e in train_set),
+                      "target_tokens_per_epoch": sum(sum(label != -100 for label in e["labels"]) for e in train_set)}
+            notes["validation"] = validation_sources(cfg)
+            if "holdout" in notes["validation"].values():
+                notes["validation_note"] = (f"no direction has a valid file: each holds out {cfg.eval_holdout:.0%} of "
+                                            "its train pairs (the official code trains on all of them)")
+            notes["model_handed_on"] = (
+                "best checkpoint by validation loss" if _loads_best(cfg) and eval_set else "final model"
+            )
+        extra_callbacks.append(complete_marker_callback())  # after the stream state, before older ones are stripped
+        if cfg.save_only_model:
+            extra_callbacks.append(weights_only_callback())
+        collator = eval_collator = RightPadCollator(tokenizer.pad_token_id, pad_to_multiple_of=cfg.pad_to_multiple_of,
+                                                    model_config=getattr(model, "config", None))
+        if cfg.stage == 2:  # padding-free training batches (cfg.packing), unpacked validation
+            collator, eval_collator, notes["batching"] = stage2_collators(cfg, tokenizer.pad_token_id,
+                                                                          getattr(model, "config", None))
+        notes["precision"] = cfg.effective_precision(bf16_supported())
+        args = training_arguments(cfg, plan, max_steps)
+        finite = training_callbacks()
+        trainer = trainer_class()(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set or None,
+                                  data_collator=collator, eval_data_collator=eval_collator, processing_class=tokenizer,
+                                  callbacks=[*finite, *extra_callbacks, *callbacks])
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)  # our log line replaces the raw dict prints
+        if not eval_set:
+            trainer.args.eval_strategy = "no"
+            trainer.args.load_best_model_at_end = False
+        record = _record(cfg, plan, {"status": "running", "resumed_from": last, "token_counts": counts,
+                                     "parameters": count_parameters(model), "trainable": count_trainable(model),
+                                     "load_best_model_at_end": trainer.args.load_best_model_at_end, **notes,
+                                     "started": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        main_rank = trainer.is_world_process_zero()
+        if main_rank:
+            atomic_write_json(out / "run.json", record)
+            print(f"[train] stage {cfg.stage} {cfg.objective}{' lora' if cfg.lora else ''}: world {plan['world_size']} "
+                  f"x micro {plan['micro_batch_size']} x accum {plan['gradient_accumulation_steps']} = global "
+                  f"{plan['global_batch_size']}; {counts}" + (f"; resuming from {last}" if last else ""), flush=True)
+            for key in ("validation_note", "stream", "model_handed_on"):
+                if key in notes:
+                    print(f"[train] {key.replace('_', ' ')}: {notes[key]}", flush=True)
+        tokens_before = 0
+        if at_end(last) and not cfg.deepspeed:  # killed after its last step: finish, do not train a step more
+            output = restore_finished(trainer, last)
+        else:
+            output = trainer.train(resume_from_checkpoint=last)
+        metrics = trainer.evaluate() if eval_set else {}
+        trainer.save_model(str(out))
+        base_copy = None
+        if main_rank:
+            tokenizer.save_pretrained(out)
+            if cfg.lora and _is_local(cfg.base_model):
+                base_copy = out / "base"
+                if not base_copy.exists():
+                    shutil.copytree(cfg.base_model, base_copy)
+        losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+        final_loss = float(losses[-1]) if losses else float(output.training_loss)
+        best_dir = trainer.state.best_model_checkpoint if trainer.args.load_best_model_at_end else None
+        best = Path(best_dir) if best_dir else None
+        wall = time.perf_counter() - started
+        record.update(
+            status="done", steps=trainer.state.global_step, final_loss=final_loss,
+            eval_loss=metrics.get("eval_loss"), best_checkpoint=str(best) if best else None,
+            best_metric=trainer.state.best_metric, wall_time_s=round(wall, 3),
+            **token_record(trainer.state.num_input_tokens_seen, tokens_before, last, output.metrics),
+            skipped_steps=len(finite[0].skipped_steps), skipped_step_numbers=sorted(finite[0].skipped_steps)[:100],
+            lora=cfg.lora, base_model=cfg.base_model, base_saved=str(base_copy) if base_copy else None,
+            train_metrics=output.metrics, finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+        if main_rank:  # the whole log history where HF users look for it (App. C's loss curves read it)
+            atomic_write_json(out / "trainer_state.json", dataclasses.asdict(trainer.state))
+            atomic_write_json(out / "run.json", record)  # last: status done marks the run finished
+        del trainer, model
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    return TrainResult(out, best, out / "run.json", final_loss, metrics.get("eval_loss"), record["steps"], wall)
+
+
+def load_trained(output_dir: str | os.PathLike, *, dtype: Any = None, merge: bool = False) -> tuple[Any, Any]:
+    """Reload a finished run (full weights, or LoRA adapter on its saved/recorded base) for generation (Section 5.1)."""
+    out = Path(output_dir)
+    record = read_json(out / "run.json") if (out / "run.json").is_file() else {}
+    remote = bool(record.get("config", {}).get("trust_remote_code", False))  # as the run's params asked, else never
+    if not (out / "adapter_config.json").is_file():
+        return load_backbone(out, dtype=dtype, trust_remote_code=remote)
+    from peft import PeftModel
+    from transformers import AutoTokenizer
+
+    base = out / "base" if (out / "base").is_dir() else record.get("base_model")
+    if base is None:
+        raise ModelLoadError(f"{out}: LoRA adapter without base/ or run.json base_model. Fix: rerun the training")
+    model, _ = load_backbone(base, dtype=dtype, trust_remote_code=remote)
+    model = PeftModel.from_pretrained(model, str(out))
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    if merge:
+        model = model.merge_and_unload()
+    fix_pad_token(model, tokenizer)
+    return model.eval(), tokenizer
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI (Sections 4-5.2): `python -m alma_core.runs.train --config FILE.yaml [--set key=value ...] [--plan]`."""
+    parser = argparse.ArgumentParser(prog="python -m alma_core.runs.train", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="training YAML (see TrainConfig)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key (YAML value)")
+    parser.add_argument("--plan", action="store_true", help="print the resolved config and batch plan, do not train")
+    args = parser.parse_args(argv)
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set {item!r}: expected KEY=VALUE")
+        overrides[key] = yaml.safe_load(value)
+    try:
+        cfg = load_train_config(args.config, overrides)
+        if args.plan:
+            print(yaml.safe_dump({"config": cfg.model_dump(), "batch": batch_plan(cfg), "learning_rate": cfg.lr}))
+            return 0
+        result = run_training(cfg)
+    except (TrainConfigError, TrainDataError, ModelLoadError, DataError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:
+        if not is_disk_full(err):
+            raise
+        where = getattr(err, "filename", None) or f"into the output_dir of {args.config}"
+        print(f"error: could not write {where} ({err}). Fix: free "
+              "disk space (or raise the quota / file-size limit), then rerun the same command: training resumes "
+              "from the last complete checkpoint", file=sys.stderr)
+        return 2
+    finally:
+        close_process_group()
+    print(f"[train] done: final loss {result.final_loss:.4f}, eval loss {result.eval_loss}, "
+          f"best {result.best_checkpoint}, {result.wall_time_s:.1f}s; {result.run_json}", flush=True)
+    return 0
+
+
+def exit_launched_rank(code: int) -> None:
+    """Leave a torchrun rank without interpreter teardown once its work is written (App. C runs on N ranks).
+
+    After a finished run, gloo/DeepSpeed background threads sometimes abort the teardown ("terminate called
+    without an active exception"), and torchrun then fails a job whose results are complete (seen in the rehearsal).
+    """
+    if "LOCAL_RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+if __name__ == "__main__":
+    exit_code = main()
+    exit_launched_rank(exit_code)
+    raise SystemExit(exit_code)

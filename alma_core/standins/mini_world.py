@@ -1,0 +1,295 @@
+"""The mini world: a seeded meaning generator realised in en, de, cs, is, zh, ru, uk (Sec. 4-6 in miniature; issue 14).
+
+A `Meaning` is an action (subject, verb + object, place, time) or a state (subject, attribute, place, time), with
+room numbers, clock times and personal names as the bridges real text has. `realise` writes it in a
+language with the hand-written lexicon and grammars of `alma_core.standins.mini_lexicon`. Every meaning falls in one
+bucket (train / valid / test) by a hash of its content, so test meanings never occur in any training text;
+a share of the lexicon is held out of the parallel data (it occurs only in monolingual text and tests).
+Every stream is random-access: item i depends only on the seed, the stream's name and i.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import astuple, dataclass, replace
+
+from alma_core.standins.mini_lexicon import (
+    ATTRIBUTES,
+    COPULA,
+    FRONT_COMMA,
+    LANGS,
+    NAMES,
+    PLACES,
+    SUBJECTS,
+    TIMES,
+    VERBS,
+)
+
+__all__ = [
+    "WorldConfig", "Meaning", "ALL_SUBJECTS", "ACTIONS", "SLOT_SIZES", "BUCKETS", "WorldError",
+    "held_out_entries", "seeded_rng", "sample_meaning", "bucket", "realise", "uses_held_out", "draw_meaning",
+    "document", "documents",
+    "train_meanings", "valid_meanings", "test_meanings", "pairs",
+]
+
+ALL_SUBJECTS = SUBJECTS + NAMES
+ACTIONS: tuple[tuple[int, int], ...] = tuple(
+    (v, o) for v, (_verb, objects) in enumerate(VERBS) for o in range(len(objects))
+)
+SLOT_SIZES: dict[str, int] = {"subject": len(ALL_SUBJECTS), "action": len(ACTIONS), "place": len(PLACES),
+                              "time": len(TIMES), "attribute": len(ATTRIBUTES)}
+BUCKETS: tuple[str, ...] = ("train", "valid", "test")
+_ROOM, _CLOCK = len(PLACES) - 1, len(TIMES) - 1  # the entries that carry a number
+
+
+class WorldError(ValueError):
+    """A mini-world setting or request that cannot be met; the message names the value and the fix."""
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """The world's knobs (issue 14): seed, held-out lexicon share, bucket shares, state/fronting/code-switch rates."""
+
+    seed: int = 0
+    held_out: float = 0.15  # share of each slot's entries never seen in parallel data
+    test_share: float = 0.02  # share of the meaning space reserved for test sets
+    valid_share: float = 0.02
+    state_rate: float = 0.3  # share of state sentences ("X is tired today")
+    front_rate: float = 0.3  # share of sentences with the time fronted
+    code_switch: float = 0.03  # share of non-English monolingual sentences glossing a phrase in English
+
+    def __post_init__(self) -> None:
+        for name in ("held_out", "test_share", "valid_share", "state_rate", "front_rate", "code_switch"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise WorldError(f"WorldConfig.{name}={value!r} is outside [0, 1). Fix: pass a share such as 0.1.")
+        if self.test_share + self.valid_share >= 0.5:
+            raise WorldError(
+                f"test_share + valid_share = {self.test_share + self.valid_share} leaves too little to train on. "
+                "Fix: keep their sum below 0.5 (the default is 0.02 + 0.02)."
+            )
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """One sentence's meaning; -1 marks a slot the kind does not use, `number` a room number, `clock` h*100+m."""
+
+    kind: str  # "act" or "state"
+    subject: int
+    action: int = -1
+    place: int = -1
+    time: int = -1
+    attribute: int = -1
+    number: int = 0
+    clock: int = 0
+    front: bool = False
+
+    def key(self) -> tuple[object, ...]:
+        """The content that decides the bucket: everything except the word order (fronting)."""
+        return astuple(replace(self, front=False))
+
+    def entries(self) -> dict[str, int]:
+        """The lexicon entries the meaning uses, by slot."""
+        slots = ("subject", "action", "place", "time", "attribute")
+        return {slot: getattr(self, slot) for slot in slots if getattr(self, slot) >= 0}
+
+
+def seeded_rng(*parts: object) -> random.Random:
+    """A generator depending only on its parts (stable across runs, processes and Python versions)."""
+    digest = hashlib.sha256("|".join(map(str, parts)).encode("utf-8")).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+@functools.lru_cache(maxsize=16)
+def held_out_entries(cfg: WorldConfig) -> dict[str, frozenset[int]]:
+    """Per slot, the entries the parallel data never uses (a fixed share of each slot, chosen by the seed)."""
+    held: dict[str, frozenset[int]] = {}
+    for slot, size in SLOT_SIZES.items():
+        order = list(range(size))
+        seeded_rng(cfg.seed, "held-out", slot).shuffle(order)
+        held[slot] = frozenset(order[: round(cfg.held_out * size)])
+    return held
+
+
+def bucket(cfg: WorldConfig, meaning: Meaning) -> str:
+    """The meaning's bucket, by a hash of its content and the seed: test, valid or train."""
+    digest = hashlib.sha256(f"{cfg.seed}|bucket|{meaning.key()}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    return "test" if u < cfg.test_share else "valid" if u < cfg.test_share + cfg.valid_share else "train"
+
+
+def uses_held_out(cfg: WorldConfig, meaning: Meaning) -> bool:
+    """Whether the meaning uses an entry held out of the parallel data."""
+    held = held_out_entries(cfg)
+    return any(index in held[slot] for slot, index in meaning.entries().items())
+
+
+def _pick(rng: random.Random, size: int, exclude: frozenset[int]) -> int:
+    """A uniform entry of a slot outside `exclude`."""
+    allowed = [i for i in range(size) if i not in exclude]
+    return allowed[rng.randrange(len(allowed))]
+
+
+def sample_meaning(cfg: WorldConfig, rng: random.Random, covered_only: bool, subject: int | None = None) -> Meaning:
+    """One meaning drawn uniformly per slot (from the covered entries only when `covered_only`)."""
+    held = held_out_entries(cfg) if covered_only else {slot: frozenset() for slot in SLOT_SIZES}
+    subj = subject if subject is not None else _pick(rng, SLOT_SIZES["subject"], held["subject"])
+    time = _pick(rng, SLOT_SIZES["time"], held["time"])
+    clock = (1 + rng.randrange(12)) * 100 + 15 * rng.randrange(4) if time == _CLOCK else 0
+    front = rng.random() < cfg.front_rate
+    place = _pick(rng, SLOT_SIZES["place"], held["place"])
+    number = 100 + rng.randrange(400) if place == _ROOM else 0
+    if rng.random() < cfg.state_rate:
+        return Meaning("state", subj, place=place, time=time,
+                       attribute=_pick(rng, SLOT_SIZES["attribute"], held["attribute"]), number=number, clock=clock,
+                       front=front)
+    return Meaning("act", subj, action=_pick(rng, SLOT_SIZES["action"], held["action"]), place=place, time=time,
+                   number=number, clock=clock, front=front)
+
+
+def draw_meaning(cfg: WorldConfig, stream: str, index: int, want: str, *, covered_only: bool,
+                 subject: int | None = None, salt: int = 0) -> Meaning:
+    """The `index`-th meaning of a named stream that falls in bucket `want` (rejection sampling; deterministic)."""
+    if want not in BUCKETS:
+        raise WorldError(f"unknown bucket {want!r}. Fix: use one of {', '.join(BUCKETS)}.")
+    rng = seeded_rng(cfg.seed, stream, index, salt)
+    for _ in range(100_000):
+        meaning = sample_meaning(cfg, rng, covered_only, subject)
+        if bucket(cfg, meaning) == want:
+            return meaning
+    raise WorldError(f"no {want!r} meaning found for stream {stream!r}. Fix: raise WorldConfig.{want}_share.")
+
+
+# ---------------------------------------------------------------------------------------------
+# realisation
+
+_ACT_ORDER: dict[str, tuple[str, str]] = {
+    "en": ("SVOPT", "TSVOP"), "de": ("SVTPO", "TVSPO"), "cs": ("STVOP", "TVSOP"), "is": ("SVOPT", "TVSOP"),
+    "zh": ("STPVO", "TSPVO"), "ru": ("STVOP", "TSVOP"), "uk": ("STVOP", "TSVOP"),
+}
+_STATE_ORDER: dict[str, tuple[str, str]] = {
+    "en": ("SCAPT", "TSCAP"), "de": ("SCTPA", "TCSPA"), "cs": ("SCTPA", "TCSPA"), "is": ("SCAPT", "TCSAP"),
+    "zh": ("STPA", "TSPA"), "ru": ("STPA", "TSPA"), "uk": ("STPA", "TSPA"),
+}
+
+
+def _column(lang: str) -> int:
+    """The lexicon column of a language."""
+    if lang not in LANGS:
+        raise WorldError(f"the mini world has no language {lang!r}. Fix: use one of {', '.join(LANGS)}.")
+    return LANGS.index(lang)
+
+
+def _gendered(form: str, gender: str) -> str:
+    """Pick the masculine or feminine form of 'm|f'."""
+    forms = form.split("|")
+    return forms[1] if gender == "f" and len(forms) > 1 else forms[0]
+
+
+def _parts(meaning: Meaning, lang: str, gloss: bool) -> dict[str, str]:
+    """The sentence's slot texts in `lang` (S subject, V verb, O object, P place, T time, C copula, A attribute)."""
+    col = _column(lang)
+    row, gender = ALL_SUBJECTS[meaning.subject]
+    subject = row[col]
+    parts = {"S": subject, "C": COPULA[lang]}
+    if meaning.time >= 0:
+        h, m = divmod(meaning.clock, 100)
+        parts["T"] = TIMES[meaning.time][col].format(h=h, m=f"{m:02d}")
+    if meaning.place >= 0:
+        parts["P"] = PLACES[meaning.place][col].format(n=meaning.number)
+    if meaning.kind == "act":
+        verb, obj = ACTIONS[meaning.action]
+        parts["V"], parts["O"] = VERBS[verb][0][col], VERBS[verb][1][obj][col]
+        if gloss and lang != "en":
+            parts["O"] += _paren(lang, VERBS[verb][1][obj][0])
+    else:
+        parts["A"] = _gendered(ATTRIBUTES[meaning.attribute][col], gender)
+        if gloss and lang != "en":
+            parts["A"] += _paren(lang, ATTRIBUTES[meaning.attribute][0])
+    return parts
+
+
+def _paren(lang: str, english: str) -> str:
+    """An English gloss in brackets (code-switching as web text has it)."""
+    return f"（{english}）" if lang == "zh" else f" ({english})"
+
+
+def realise(meaning: Meaning, lang: str, *, gloss: bool = False, omit: str = "") -> str:
+    """The meaning as one sentence in `lang`; `gloss` adds an English gloss, `omit` drops the slots named (e.g. "T")."""
+    if "T" in omit and meaning.front:  # nothing left to front: the plain order (German would start with its verb)
+        meaning = replace(meaning, front=False)
+    parts = _parts(meaning, lang, gloss)
+    order = (_ACT_ORDER if meaning.kind == "act" else _STATE_ORDER)[lang][int(meaning.front)]
+    pieces = []
+    for slot in order:
+        text = parts.get(slot, "")
+        if not text or slot in omit:
+            continue
+        if slot == "S" and pieces and meaning.subject < len(SUBJECTS):
+            text = text[:1].lower() + text[1:]
+        pieces.append(text)
+    if meaning.front and lang in FRONT_COMMA:
+        pieces[0] += FRONT_COMMA[lang].rstrip()
+    text = ("" if lang == "zh" else " ").join(pieces)
+    return text[:1].upper() + text[1:] + ("。" if lang == "zh" else ".")
+
+
+# ---------------------------------------------------------------------------------------------
+# streams
+
+
+def document(cfg: WorldConfig, lang: str, index: int) -> str:
+    """The `index`-th monolingual document in `lang`: 2-5 train-bucket sentences about one subject (Sec. 4)."""
+    _column(lang)
+    rng = seeded_rng(cfg.seed, "doc", lang, index)
+    first = draw_meaning(cfg, f"mono:{lang}", index, "train", covered_only=False)
+    sentences = [first] + [
+        draw_meaning(cfg, f"mono:{lang}", index, "train", covered_only=False, subject=first.subject, salt=k)
+        for k in range(1, 2 + rng.randrange(4))
+    ]
+    space = "" if lang == "zh" else " "
+    return space.join(realise(m, lang, gloss=lang != "en" and rng.random() < cfg.code_switch) for m in sentences)
+
+
+def documents(cfg: WorldConfig, lang: str, start: int = 0) -> Iterator[str]:
+    """An unlimited stream of monolingual documents in `lang` from document `start` on."""
+    index = start
+    while True:
+        yield document(cfg, lang, index)
+        index += 1
+
+
+def train_meanings(cfg: WorldConfig, xx: str, count: int, stream: str = "train") -> list[Meaning]:
+    """The xx-en parallel training meanings: train bucket, covered lexicon only (Sec. 4.2's human-written data)."""
+    return [draw_meaning(cfg, f"{stream}:{xx}", i, "train", covered_only=True) for i in range(count)]
+
+
+def _distinct(cfg: WorldConfig, stream: str, count: int, want: str, covered_only: bool) -> list[Meaning]:
+    """The first `count` meanings of a stream with distinct content (a held-out set repeats no sentence)."""
+    found: dict[tuple[object, ...], Meaning] = {}
+    index = 0
+    while len(found) < count:
+        if index > 20 * count + 100:
+            raise WorldError(f"only {len(found)} distinct {want} meanings found for {stream!r}. Fix: ask for fewer.")
+        meaning = draw_meaning(cfg, stream, index, want, covered_only=covered_only)
+        found.setdefault(meaning.key(), meaning)
+        index += 1
+    return list(found.values())
+
+
+def valid_meanings(cfg: WorldConfig, xx: str, count: int) -> list[Meaning]:
+    """The xx-en validation meanings: valid bucket, distinct, covered lexicon only (model selection)."""
+    return _distinct(cfg, f"valid:{xx}", count, "valid", covered_only=True)
+
+
+def test_meanings(cfg: WorldConfig, src: str, tgt: str, count: int) -> list[Meaning]:
+    """A direction's test meanings: test bucket (never in any training text), distinct, whole lexicon (Sec. 5.1)."""
+    return _distinct(cfg, f"test:{src}-{tgt}", count, "test", covered_only=False)
+
+
+def pairs(meanings: Sequence[Meaning], src: str, tgt: str) -> list[tuple[str, str]]:
+    """Exact translations: (sentence in `src`, sentence in `tgt`) of each meaning."""
+    return [(realise(m, src), realise(m, tgt)) for m in meanings]
