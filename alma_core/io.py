@@ -7,6 +7,7 @@ import errno
 import hashlib
 import json
 import os
+import random
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ __all__ = [
     "read_yaml_mapping",
     "json_records",
     "stable_hash",
+    "seeded_rng",
     "validation_message",
     "repo_root",
     "resolve",
@@ -93,21 +95,27 @@ def read_text(path: str | os.PathLike, what: str, fix: str,
         raise error(f"{path}: not valid UTF-8 at byte {err.start}{utf16}. Fix: re-encode the file as UTF-8.") from None
 
 
-def read_yaml_mapping(path: str | os.PathLike, what: str, error: type[ValueError] = ValueError) -> dict[str, Any]:
-    """A YAML mapping (a job config) read with the safe loader; a missing file, bad syntax or a non-mapping raises
-    `error` naming the file, the line and the fix."""
+def read_yaml_mapping(path: str | os.PathLike, what: str, error: type[Exception] = ValueError, *,
+                      fix_missing: str = "check the path (the job layer writes it into the job's folder)",
+                      allow_empty: bool = False) -> dict[str, Any]:
+    """THE YAML reader (params files, training and job configs): a mapping read with the safe loader; a missing file,
+    bad syntax, an empty file or a non-mapping raises `error` naming the file, the line and the fix."""
     import yaml
 
     path = Path(path)
     if not path.is_file():
-        raise error(f"{path}: {what} not found. Fix: check the path (the job layer writes it into the job's folder)")
+        raise error(f"{path}: {what} not found. Fix: {fix_missing}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise error(f"{path}{line}: invalid YAML ({getattr(err, 'problem', None) or err}). Fix: correct the syntax, "
-                    "or delete the file and rerun the notebook to write it again") from None
+        raise error(f"{path}{line}: invalid YAML ({getattr(err, 'problem', None) or err}). Fix: correct the syntax "
+                    "(or delete a file the job layer wrote and rerun the notebook to write it again)") from None
+    if data is None and allow_empty:
+        return {}
+    if data is None:
+        raise error(f"{path}: the {what} is empty. Fix: write its `key: value` lines")
     if not isinstance(data, dict):
         raise error(f"{path}: expected a mapping of keys to values, got {type(data).__name__}. Fix: rewrite it as "
                     "`key: value` lines")
@@ -170,3 +178,10 @@ def resolve(path: str | os.PathLike) -> Path:
     """A path from a params file: absolute as given, otherwise relative to the repository root."""
     path = Path(path)
     return path if path.is_absolute() else repo_root() / path
+
+
+def seeded_rng(*parts: object) -> random.Random:
+    """A generator depending only on its parts, e.g. (seed, "documents", lang): stable across runs, processes and
+    Python versions (the stand-ins' data: the mini world, the rehearsal's sentences and releases)."""
+    digest = hashlib.sha256("|".join(map(str, parts)).encode("utf-8")).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))

@@ -32,7 +32,7 @@ from alma_core.recipe.languages import paper_directions
 from alma_core.recipe.prompts import clean_output
 from alma_core.recipe.testsets import read_test_set
 from alma_core.runs.generate import beam_search_config, build_prompts, plan_batches, translate
-from alma_core.runs.modeling import tiny_llama_config, train_tokenizer
+from alma_core.standins.tiny_backbone import tiny_llama_config, train_tokenizer
 
 NUM_BEAMS = 5
 MAX_NEW_TOKENS = 16

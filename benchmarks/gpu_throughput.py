@@ -46,10 +46,10 @@ from alma_core.recipe.objectives import RightPadCollator
 from alma_core.recipe.testsets import read_test_set
 from alma_core.runs.config import batch_plan, make_config
 from alma_core.runs.generate import translate
-from alma_core.runs.modeling import train_tokenizer
 from alma_core.runs.stage2 import stage2_collators
 from alma_core.runs.train import training_arguments
 from alma_core.runs.trainer import single_rank_env, trainer_class
+from alma_core.standins.tiny_backbone import train_tokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate_throughput import official_translate  # noqa: E402
@@ -64,7 +64,7 @@ SHAPES = {  # TinyLlama-1.1B (hidden 2048, 22 layers, 32 heads, 4 KV heads) and 
 }
 PEAK_TFLOPS = [("H200", 989.0), ("H100 PCIe", 756.0), ("H100 NVL", 835.0), ("H100", 989.0), ("H800", 989.0),
                ("A100", 312.0)]
-PAD, BOS, EOS = 0, 1, 2  # the ids of alma_core.runs.modeling.train_tokenizer's specials
+PAD, BOS, EOS = 0, 1, 2  # the ids of alma_core.standins.tiny_backbone.train_tokenizer's specials
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

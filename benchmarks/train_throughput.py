@@ -22,9 +22,10 @@ from transformers import TrainerCallback, TrainingArguments
 from transformers.trainer_callback import PrinterCallback
 
 from alma_core.runs.config import make_config
-from alma_core.runs.modeling import TinyBackboneConfig, build_tiny_backbone, load_backbone
+from alma_core.runs.modeling import load_backbone
 from alma_core.runs.stage2 import OfficialPadCollator, stage2_collators, stage2_datasets
 from alma_core.runs.trainer import trainer_class
+from alma_core.standins.tiny_backbone import TinyBackboneConfig, build_tiny_backbone
 
 EXAMPLES, MICRO_BATCH, OFFICIAL_LENGTH, ROUNDS = 192, 8, 512, 20
 

@@ -290,7 +290,8 @@ def lora_base_mismatch(tmp: Path, request: pytest.FixtureRequest) -> Trial:
     from transformers import LlamaForCausalLM
 
     from alma_core.runs.generate import load_translator
-    from alma_core.runs.modeling import apply_lora, tiny_llama_config
+    from alma_core.runs.modeling import apply_lora
+    from alma_core.standins.tiny_backbone import tiny_llama_config
 
     tokenizer = request.getfixturevalue("tiny_tokenizer")
     other = LlamaForCausalLM(tiny_llama_config(tokenizer, hidden_size=96, intermediate_size=192))
@@ -457,7 +458,7 @@ SETUPS: dict[str, Callable[..., Trial]] = {
                                                                                                            5))),
     "params-missing-key": lambda t: _params_cli(t, "sec5_main_results", lambda v: v.pop("evaluation")),
     "params-bad-yaml": lambda t: _params_cli(t, "sec5_main_results", text="profile: tiny\nstore_dir: [runs\n\tx: 1\n"),
-    "params-ratio-out-of-range": lambda t: _params_cli(t, "sec4_recipe", lambda v: v.update(english_ratio=1.5)),
+    "params-temperature-out-of-range": lambda t: _params_cli(t, "sec4_recipe", lambda v: v.update(temperature=0)),
     "params-lr-out-of-range": lambda t: _params_cli(t, "sec5_main_results",
                                                     lambda v: _rename_first_run(v, learning_rate=-0.001)),
     "params-monolingual-ratio": lambda t: _params_cli(t, "appJ_crosslingual", lambda v: _rename_first_run(
@@ -495,13 +496,13 @@ SETUPS: dict[str, Callable[..., Trial]] = {
     "out-under-a-file": lambda t: (_eval_tree(t), _write(t / "results", "a file, not a folder"),
                                    _eval_cli(t, out=t / "results" / "res.json"))[2],
     "eval-job-missing-config": lambda t: _cli("evaluate", "job", "--config", str(t / "nope.yaml")),
-    "appj-job-missing-config": lambda t: _cli("jobs.crosslingual", "--config", str(t / "nope.yaml")),
+    "appj-job-missing-config": lambda t: _cli("runs.crosslingual", "--config", str(t / "nope.yaml")),
     "appj-job-bad-yaml": lambda t: (_write(t / "job.yaml", f"output_dir: {t / 'out'}\nmodel: a: b\n"),
-                                    _cli("jobs.crosslingual", "--config", str(t / "job.yaml")))[1],
+                                    _cli("runs.crosslingual", "--config", str(t / "job.yaml")))[1],
     "appj-job-missing-model": lambda t: (
         _write(t / "job.yaml", yaml.safe_dump({"output_dir": str(t / "out"), "model": "nobody/no-such-model",
                                                "local_files_only": True})),
-        _cli("jobs.crosslingual", "--config", str(t / "job.yaml")))[1],
+        _cli("runs.crosslingual", "--config", str(t / "job.yaml")))[1],
     "book-unknown-notebook": book_unknown_notebook,
 }
 

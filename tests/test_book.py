@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import nbformat
@@ -157,7 +158,9 @@ def test_run_executes_then_skips_unchanged(tmp_path: Path) -> None:
         _mini_repo(tmp_path)
         assert book.run("tiny", root=tmp_path)["smoke_nb"].startswith("executed")
         executed = nbformat.read(tmp_path / "book" / "_executed" / "smoke_nb.ipynb", as_version=4)
-        assert "abab" in "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+        outputs = [o for c in executed.cells for o in c.get("outputs", [])]
+        logs = [o for o in outputs if "job log" in o.get("data", {}).get("text/html", "")]
+        assert logs and "abab" in logs[0]["data"]["text/plain"]  # the cell's stdout, folded into one line
         assert book.run("tiny", root=tmp_path)["smoke_nb"] == "unchanged, skipped"
         (tmp_path / "params" / "tiny" / "smoke_nb.yaml").write_text(
             "profile: tiny\nstore_dir: runs/tiny\nword: cd\n", encoding="utf-8"
@@ -186,6 +189,42 @@ def test_paper_dry_run_renders_deepspeed_slurm_jobs(tmp_path: Path) -> None:
     assert evals and all(
         "alma_core.runs.evaluate job" in scripts[name] and "--nproc_per_node 1" in scripts[name] for name in evals
     )
+
+
+def test_paper_dry_run_renders_every_job_of_the_two_stage_chapters(tmp_path: Path) -> None:
+    """Sec. 6.2, App. E, H, I: the dry run renders the chapter's whole job graph (jobs.graphs), the runs and systems
+    the notebook starts, and every system is a row of the paper's table (Table 11 adds shots on the stage-2 model)."""
+    from collections import Counter
+
+    from alma_core.jobs.graphs import chapter_graph
+    from alma_core.reported.paper import reported
+
+    written = book.dry_run("paper", ROOT, out=tmp_path)
+    kinds = Counter((p.parent.name, p.name.split(".")[-2]) for p in written if p.suffix == ".yaml")
+    expected = {"sec6_2_data_quality": (6, 8, 3), "appE_off_target": (1, 6, 6), "appH_human_written_data": (2, 2, 10),
+                "appI_icl": (1, 6, 11)}  # (stage-2 runs: stage 1 is released, systems, the paper's table)
+    for name, (runs, systems, table) in expected.items():
+        graph = chapter_graph(name, load_params(ROOT / f"params/paper/{name}.yaml"), dry_run=True)
+        rendered = (kinds[(name, "train")], kinds[(name, "eval")])
+        assert rendered == (len(graph.runs), len(graph.systems)) == (runs, systems)
+        rows = reported(table)[["system", "setting"]].drop_duplicates()
+        assert len(rows) <= systems, f"{name}: fewer systems than Table {table} has rows"
+
+
+def test_the_dry_run_renders_every_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mini Sec. 6.2 (seeds 1-3): stage 1 once, six stage-2 runs x 3 seeds, and each trained system's evaluation
+    once per seed, as the notebook runs them."""
+    from alma_core.jobs import assets
+    from alma_core.jobs.graphs import chapter_graph
+
+    monkeypatch.setattr(assets, "backbone_path", lambda *a, **k: str(tmp_path / "backbone"))
+    params = load_params(ROOT / "params/mini/sec6_2_data_quality.yaml").model_copy(update={"store_dir": str(tmp_path)})
+    graph = chapter_graph("sec6_2_data_quality", params, dry_run=True)
+    written = jobs.render_jobs(graph.params(params), tmp_path / "out", systems=graph.systems)
+    names = [p.name for p in written if p.suffix == ".yaml"]
+    assert len([n for n in names if n.endswith(".train.yaml")]) == 1 + 6 * 3
+    assert len([n for n in names if n.endswith(".eval.yaml")]) == 2 + 6 * 3
+    assert {n for n in names if n.startswith("hw")} == {f"hw-seed-{s}.train.yaml" for s in (1, 2, 3)}
 
 
 def test_released_dry_run_evaluates_the_public_checkpoints(tmp_path: Path) -> None:
@@ -310,3 +349,27 @@ def test_a_failed_chapter_shows_the_job_error_and_is_rerun(tmp_path: Path) -> No
         assert not list(executed.parent.glob(".*.running.ipynb"))
     finally:
         SCHEMAS.pop("smoke_nb", None)
+
+
+def test_a_page_shows_the_parameters_once_job_logs_folded_and_no_machine_paths(tmp_path: Path) -> None:
+    """The executed copy the book renders: papermill's injected parameters replace the defaults they cover, a job's
+    stdout folds into one <details> line, and paths under the checkout are relative to it."""
+    from alma_core.book import report
+
+    nb = nbformat.v4.new_notebook()
+    defaults = nbformat.v4.new_code_cell('profile = "tiny"\nseed = 42', metadata={"tags": ["parameters"]})
+    injected = nbformat.v4.new_code_cell('profile = "mini"\nseed = 1', metadata={"tags": ["injected-parameters"]})
+    job = nbformat.v4.new_code_cell("jobs.ensure_trained(P)")
+    log_line = f"[jobs] x: running; log in {tmp_path}/runs/x/job.log\n"
+    job.outputs = [nbformat.v4.new_output("stream", name="stdout", text=log_line),
+                   nbformat.v4.new_output("display_data", data={"text/html": f"<td>file://{tmp_path}/runs/y</td>"}),
+                   nbformat.v4.new_output("stream", name="stderr", text="a warning\n")]
+    report.fold_boilerplate(nb := nbformat.v4.new_notebook(cells=[defaults, injected, job]), [tmp_path])
+    assert [c.metadata["tags"] for c in nb.cells[:1]] == [["injected-parameters", "hide-cell"]]
+    log, table, warning = nb.cells[1].outputs
+    assert log["data"]["text/html"].startswith("<details><summary>job log (1 line)</summary>")
+    assert "runs/x/job.log" in log["data"]["text/plain"] and str(tmp_path) not in json.dumps(nb)
+    assert table["data"]["text/html"] == "<td>runs/y</td>" and warning["name"] == "stderr"
+    partial = nbformat.v4.new_code_cell('profile = "mini"', metadata={"tags": ["injected-parameters"]})
+    kept = report.fold_boilerplate(nbformat.v4.new_notebook(cells=[defaults, partial]), [])
+    assert len(kept.cells) == 2, "defaults the injected cell does not cover stay visible"

@@ -30,7 +30,8 @@ job = yaml.safe_load(Path(args.parse_args().config).read_text())
 out = Path(job["output_dir"])
 with open(out.parent / "starts.txt", "a") as f:
     f.write(f"{os.getpid()}\\n")
-time.sleep(1.5)
+while not (out.parent / "release").exists():  # the test releases the job once the second run waits (a barrier)
+    time.sleep(0.05)
 (out / "scores.json").write_text("[]")
 '''
 
@@ -53,17 +54,43 @@ def _spawn(args: list[str], env: dict | None = None) -> subprocess.Popen:
                             start_new_session=True)
 
 
+def _read_until(process: subprocess.Popen, text: str, timeout: float = 120) -> str:
+    """What `process` printed up to and including the line holding `text` (fails after `timeout` seconds)."""
+    import selectors
+
+    seen, deadline = "", time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while text not in seen:
+            assert time.monotonic() < deadline and process.poll() is None, f"no {text!r} in:\n{seen}"
+            if selector.select(timeout=1):
+                seen += process.stdout.readline()
+    return seen
+
+
+def _wait_for_file(path: Path, timeout: float = 120) -> None:
+    """Block until `path` exists."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
 def test_two_jobs_with_the_same_key_run_it_once(tmp_path: Path) -> None:
+    """Ordered by barriers, not by timing: the first run's job holds the lock until the second run says it waits."""
     (tmp_path / "mods").mkdir()
     (tmp_path / "mods" / "slowjob.py").write_text(SLOW_JOB, encoding="utf-8")
     env = {**ENV, "PYTHONPATH": str(tmp_path / "mods")}
     first = _spawn([sys.executable, "-c", ENSURE, str(tmp_path)], env)
+    _wait_for_file(tmp_path / "eval" / "starts.txt")  # the first run's job is running, its lock held
     second = _spawn([sys.executable, "-c", ENSURE, str(tmp_path)], env)
-    outputs = [p.communicate(timeout=120)[0] for p in (first, second)]
+    waited = _read_until(second, "waiting for it to finish")
+    (tmp_path / "eval" / "release").touch()
+    outputs = [first.communicate(timeout=120)[0], waited + second.communicate(timeout=120)[0]]
     assert [p.returncode for p in (first, second)] == [0, 0], outputs
     assert len((tmp_path / "eval" / "starts.txt").read_text().split()) == 1  # the job ran once
-    waited = [o for o in outputs if "waiting for it to finish" in o]
-    assert len(waited) == 1 and "finished by another run" in waited[0] and "pid " in waited[0]
+    assert "waiting for it to finish" not in outputs[0]
+    assert "finished by another run" in outputs[1] and "pid " in outputs[1]
     out = tmp_path / "eval" / "same-key"
     assert store.is_done(out, "key1") and json.loads((out / "scores.json").read_text()) == []
     assert store.lock_holder(out / store.LOCK) == {}  # released, record emptied

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 import torch
 
-from alma_core.jobs import crosslingual as cl
+from alma_core.book import tables
+from alma_core.jobs import crosslingual as cl_jobs
 from alma_core.recipe import crosslingual_items as cli
 from alma_core.recipe.crosslingual_items import CrossLingualDataError
+from alma_core.runs import crosslingual as cl
 
 
 def _manual_loglikelihood(model: Any, tokenizer: Any, context: str, continuation: str) -> float:
@@ -301,7 +303,7 @@ def test_run_job_scores_every_task_and_writes_predictions(
     import yaml
 
     params = _params(tmp_path)
-    job, _key, out = cl.job_config(params, params.systems[0], {})
+    job, _key, out = cl_jobs.job_config(params, params.systems[0], {})
     assert job["model"] == str(saved_tiny_model) and job["max_items"] == 3
     config = tmp_path / "job.yaml"
     config.write_text(yaml.safe_dump(job), encoding="utf-8")
@@ -320,25 +322,25 @@ def test_run_job_scores_every_task_and_writes_predictions(
 
 def test_ensure_evaluated_skips_finished_jobs_and_keys_follow_inputs(tmp_path: Path, saved_tiny_model: Path) -> None:
     params = _params(tmp_path)
-    out = cl.job_config(params, params.systems[0], {})[2]
-    first, _ = cl.ensure_evaluated(params, {})  # a job process started through alma_core.jobs.core -> launch
+    out = cl_jobs.job_config(params, params.systems[0], {})[2]
+    first, _ = cl_jobs.ensure_evaluated(params, {})  # a job process started through alma_core.jobs.core -> launch
     assert (out / "job_config.yaml").is_file() and (out / "job.log").is_file()
     stamp = (out / "scores.json").stat().st_mtime_ns
-    again, runs = cl.ensure_evaluated(params, {})
+    again, runs = cl_jobs.ensure_evaluated(params, {})
     assert (out / "scores.json").stat().st_mtime_ns == stamp  # the second call found it in the store
     assert first.equals(again) and runs["random tiny"].is_file()
-    cl.ensure_evaluated(params.model_copy(update={"force": True}), {})
+    cl_jobs.ensure_evaluated(params.model_copy(update={"force": True}), {})
     assert (out / "scores.json").stat().st_mtime_ns != stamp
-    key = cl.job_config(params, params.systems[0], {})[1]
-    assert cl.job_config(_params(tmp_path, max_items=2), params.systems[0], {})[1] != key
-    assert cl.job_config(_params(tmp_path), params.systems[0], {})[1] == key
+    key = cl_jobs.job_config(params, params.systems[0], {})[1]
+    assert cl_jobs.job_config(_params(tmp_path, max_items=2), params.systems[0], {})[1] != key
+    assert cl_jobs.job_config(_params(tmp_path), params.systems[0], {})[1] == key
 
 
 def test_cli_runs_a_job_and_reports_bad_data(tmp_path: Path, saved_tiny_model: Path) -> None:
     import yaml
 
     params = _params(tmp_path)
-    job = cl.job_config(params, params.systems[0], {})[0]
+    job = cl_jobs.job_config(params, params.systems[0], {})[0]
     bad_root = tmp_path / "data"
     (bad_root / "xwinograd").mkdir(parents=True)
     (bad_root / "xwinograd" / "en.jsonl").write_text(
@@ -354,17 +356,33 @@ def test_paper_jobs_render_as_one_gpu_sbatch_scripts_of_the_crosslingual_module(
     from alma_core.params.schemas import load_params
 
     params = load_params(repo_root() / "params" / "paper" / "appJ_crosslingual.yaml")
-    written = cl.render_jobs(params, tmp_path)
+    written = cl_jobs.render_jobs(params, tmp_path)
     scripts = [p for p in written if p.suffix == ".sbatch"]
     assert len(scripts) == len(params.systems) == 4
     text = scripts[0].read_text(encoding="utf-8")
-    assert "-m alma_core.jobs.crosslingual --config" in text and "alma_core.runs.train" not in text
+    assert "-m alma_core.runs.crosslingual --config" in text and "alma_core.runs.train" not in text
     assert "#SBATCH --gpus-per-node=1" in text and "#SBATCH --nodes=1" in text
     configs = [p for p in written if p.suffix == ".yaml"]
     import yaml
 
     job = yaml.safe_load(configs[1].read_text(encoding="utf-8"))
     assert job["model"] == "haoranxu/ALMA-7B-Pretrain" and job["source"] == "hub" and job["dtype"] == "bf16"
+
+
+def test_an_appj_job_resolves_its_model_as_every_job_does(tmp_path: Path) -> None:
+    """App. J's jobs use the job layer's model resolution (jobs.core.model_of): `trust_remote_code` is passed on, as
+    the translation jobs pass it (the App. J copy once dropped it)."""
+    from alma_core.jobs import core
+    from alma_core.jobs.store import repo_root
+    from alma_core.params.schemas import load_params
+
+    params = load_params(repo_root() / "params" / "paper" / "appJ_crosslingual.yaml")
+    system = params.systems[0].model_copy(update={"trust_remote_code": True})
+    job, _key, _out = cl_jobs.job_config(params, system, {})
+    model, _identity = core.model_of(params, system, {})
+    assert job["trust_remote_code"] is True and {k: job[k] for k in model} == model
+    plain, key, _ = cl_jobs.job_config(params, params.systems[0], {})
+    assert "trust_remote_code" not in plain and key != _key
 
 
 def test_table12_layout_and_stage1_deltas_on_the_reported_numbers() -> None:
@@ -419,15 +437,15 @@ def test_an_edited_item_file_changes_the_job_key(tmp_path: Path) -> None:
     item = root / "xwinograd" / "en.jsonl"
     item.write_text('{"sentence": "A hit B because _ was hard.", "option1": "A", "option2": "B", "answer": "1"}\n')
     params = _params(tmp_path, tasks={"XWinograd": ["en"]}, source="files", data_root=str(root))
-    before = cl.job_config(params, params.systems[0], {})[1]
+    before = cl_jobs.job_config(params, params.systems[0], {})[1]
     item.write_text('{"sentence": "A hit B because _ was soft.", "option1": "A", "option2": "B", "answer": "2"}\n')
-    assert cl.job_config(params, params.systems[0], {})[1] != before
+    assert cl_jobs.job_config(params, params.systems[0], {})[1] != before
 
 
 def test_scored_examples_show_what_the_model_scores() -> None:
     """The App. J chapter's table of one item per task: context, scored continuation, the right option marked."""
     items = {task: cli.load_sample_items(task, "en", limit=1)[0] for task in cli.TASKS}
-    table = cli.scored_examples(items)
+    table = tables.scored_examples(items)
     assert len(table) == sum(len(item.contexts) for item in items.values())
     xnli = table.loc["XNLI (en)"]
     assert list(xnli["context (not scored)"]) == ["(BOS only)"] * 3

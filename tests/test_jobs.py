@@ -15,9 +15,9 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from alma_core.book import chapters
 from alma_core.jobs import core as jobs
 from alma_core.jobs import store
+from alma_core.jobs.graphs import chapter_graph
 from alma_core.params.schemas import LaunchParams, load_params
 from alma_core.runs import evaluate
 
@@ -111,13 +111,14 @@ def test_slurm_without_submit_writes_the_script_and_says_how(tmp_path: Path) -> 
 
 
 def test_two_stage_backbone_at_paper_scale_is_the_hub_id() -> None:
-    """Defect 5: `backbone_dir` returned None outside tiny, so App. E / Sec. 6.2 failed after all their training."""
+    """Defect 5: the backbone was None outside tiny, so App. E / Sec. 6.2 failed after all their training."""
     params = load_params(ROOT / "params/paper/appE_off_target.yaml")
-    assert chapters.backbone_dir(params) == "meta-llama/Llama-2-13b-hf"
-    spec, trained = chapters._system("LLaMA-2-13B, zero-shot", chapters.backbone_dir(params), params.prompts[-1])
-    job, _key, _out = jobs.eval_config(params, spec, trained)
+    graph = chapter_graph("appE_off_target", params, dry_run=True)
+    spec = next(s for s in graph.systems if s.prompt == params.prompts[-1])
+    job, _key, _out = jobs.eval_config(params, spec, {})
     assert (
         job["model"] == "meta-llama/Llama-2-13b-hf"
+        and job["local_files_only"] is False
         and job["prompt"]["shots"] == "HW"
         and job["prompt"]["num_beams"] == 1
     )
@@ -203,10 +204,12 @@ def test_two_stage_chapters_build_on_the_released_stage1(tmp_path: Path) -> None
                         ("sec6_2_data_quality", "haoranxu/ALMA-7B-Pretrain"),
                         ("appH_human_written_data", "haoranxu/ALMA-7B-Pretrain")):
         params = load_params(ROOT / f"params/paper/{name}.yaml")
-        assert chapters.stage1_model(params) == model  # nothing trained, nothing launched
-        written = chapters.render_jobs(params, tmp_path / name)
-        configs = [yaml.safe_load(p.read_text()) for p in written if p.name.endswith(".train.yaml")]
-        assert [c["base_model"] for c in configs] == [model] and all(c["stage"] == 2 for c in configs)
+        graph = chapter_graph(name, params, dry_run=True)
+        written = jobs.render_jobs(graph.params(params), tmp_path / name, systems=graph.systems)
+        configs = {p.name: yaml.safe_load(p.read_text()) for p in written if p.name.endswith(".train.yaml")}
+        assert configs and all(c["stage"] == 2 for c in configs.values())  # nothing trains stage 1
+        on_stage1 = [c["base_model"] for n, c in configs.items() if n.startswith("stage-1")]
+        assert on_stage1 and set(on_stage1) == {model}
 
 
 def test_a_dead_job_names_its_log_and_the_command_that_resumes_it(tmp_path: Path,

@@ -25,8 +25,7 @@ import pytest
 import yaml
 
 from alma_core.io import read_json
-from alma_core.jobs import crosslingual
-from alma_core.runs import evaluate
+from alma_core.runs import crosslingual, evaluate
 from alma_core.runs.config import load_train_config
 from alma_core.runs.train import run_training
 
@@ -185,7 +184,7 @@ def test_evaluation_with_comet_killed_anywhere_gives_the_same_scores(tiny_backbo
 
 
 # ---------------------------------------------------------------------------------------------
-# Appendix J scoring: `python -m alma_core.jobs.crosslingual --config`
+# Appendix J scoring: `python -m alma_core.runs.crosslingual --config`
 
 
 def test_appendix_j_scoring_killed_anywhere_gives_the_same_scores(tiny_backbone_dir: Path, tmp_path: Path) -> None:
@@ -199,7 +198,7 @@ def test_appendix_j_scoring_killed_anywhere_gives_the_same_scores(tiny_backbone_
         path.write_text(yaml.safe_dump(values), encoding="utf-8")
         return path
 
-    cmd = [sys.executable, "-m", "alma_core.jobs.crosslingual", "--config"]
+    cmd = [sys.executable, "-m", "alma_core.runs.crosslingual", "--config"]
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     crosslingual.run_job(job(whole))  # in-process reference
     readies = [exists(killed / "predictions.XNLI.en.json"), exists(killed / "predictions.XStoryCloze.en.json")]

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 import yaml
 
+from alma_core.book import chapters, tables
 from alma_core.book import site as book
-from alma_core.book import tables
 from alma_core.book.scorecard import scorecard
 from alma_core.book.verdicts import Results
+from alma_core.jobs import assets
 from alma_core.jobs import core as jobs
-from alma_core.jobs import store
 from alma_core.params.schemas import ParamsError, load_params, validate_params
 from alma_core.standins.mini_world import WorldError
 from alma_core.standins.mini_world_data import world_settings
@@ -71,7 +71,7 @@ def test_a_world_needs_a_data_root() -> None:
 
 
 def test_the_world_is_written_once_with_its_quality_roots(tmp_path: Path) -> None:
-    root = store.ensure_world(tmp_path / "world", SMALL_WORLD)
+    root = assets.ensure_world(tmp_path / "world", SMALL_WORLD)
     train = root / "deen" / "train.de-en.json"
     assert len(train.read_text(encoding="utf-8").splitlines()) == 40
     assert len((root / "monolingual" / "en.txt").read_text(encoding="utf-8").splitlines()) == 120
@@ -81,9 +81,9 @@ def test_the_world_is_written_once_with_its_quality_roots(tmp_path: Path) -> Non
     valid = (root / "deen" / "valid.de-en.json").read_text(encoding="utf-8")
     assert (filtered / "valid.de-en.json").read_text(encoding="utf-8") == valid, "the same model selection"
     stamp = train.stat().st_mtime_ns
-    store.ensure_world(tmp_path / "world", SMALL_WORLD)
+    assets.ensure_world(tmp_path / "world", SMALL_WORLD)
     assert train.stat().st_mtime_ns == stamp, "an unchanged block is not written again"
-    store.ensure_world(tmp_path / "world", {**SMALL_WORLD, "train": 30})
+    assets.ensure_world(tmp_path / "world", {**SMALL_WORLD, "train": 30})
     assert len(train.read_text(encoding="utf-8").splitlines()) == 30, "a changed block rewrites the world"
 
 
@@ -144,25 +144,30 @@ def test_a_mini_chapter_runs_end_to_end_on_a_small_world(tmp_path: Path) -> None
     assert "BLEU of the systems trained on several seeds" in text
 
 
-def test_runs_passed_by_a_chapter_train_once_per_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Sec. 6.2 / App. E / App. I hand their runs to chapters.train_runs: stage 2 once per seed, stage 1 once."""
-    from alma_core.book import chapters
+def test_a_chapter_graph_trains_stage_2_once_per_seed_and_evaluates_every_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sec. 6.2 declares its runs (jobs.graphs): stage 1 once, each stage-2 run once per seed, and the evaluation
+    finds every copy from the params alone (no state carried between the calls)."""
+    from alma_core.jobs.graphs import chapter_graph
 
-    started: list[tuple[str, int]] = []
+    started: list[tuple[str, int, Path]] = []
 
     def fake_ensure(params, values, key, out, module, **_):
-        started.append((Path(out).name.rsplit("-", 1)[0], values["seed"]))
+        started.append((Path(out).name.rsplit("-", 1)[0], values["seed"], Path(out)))
         return Path(out)
 
     monkeypatch.setattr(jobs, "ensure", fake_ensure)
-    monkeypatch.setattr(store, "backbone_path", lambda *a, **k: str(tmp_path / "backbone"))
+    monkeypatch.setattr(assets, "backbone_path", lambda *a, **k: str(tmp_path / "backbone"))
     params = load_params(ROOT / "params" / "mini" / "sec6_2_data_quality.yaml").model_copy(
         update={"store_dir": str(tmp_path)})
-    trained = chapters.train_runs(params, {"stage 1": {**params.stage1, "base_model": "tiny"},
-                                           "HW": {**params.stage2, "base_model": "tiny"}})
-    assert started == [("stage-1", 42), ("hw", 1), ("hw", 2), ("hw", 3)]
-    assert [seed for seed, _ in jobs.SEED_COPIES[str(trained["HW"])]] == [1, 2, 3]
-    assert str(trained["stage 1"]) not in jobs.SEED_COPIES
+    with_runs = chapter_graph("sec6_2_data_quality", params, dry_run=True).params(params)
+    trained = jobs.ensure_trained(with_runs)
+    assert started[0][:2] == ("stage-1", 42) and len(started) == 1 + 2 * len(params.qualities) * 3
+    assert [seed for name, seed, _ in started if name == "hw"] == [1, 2, 3]
+    assert jobs.seed_folders(with_runs, "HW", trained) == [(seed, out) for name, seed, out in started if name == "hw"]
+    assert jobs.seed_folders(with_runs, "stage 1", trained) == [(None, trained["stage 1"])]
+    with pytest.raises(jobs.JobError, match="seed copies are unknown"):
+        jobs.seed_folders(params, "HW", trained)  # params without the chapter's runs: an error, not one seed
 
 
 def test_held_out_bleu_splits_the_test_set_by_the_held_out_lexicon(tmp_path: Path) -> None:
@@ -171,7 +176,7 @@ def test_held_out_bleu_splits_the_test_set_by_the_held_out_lexicon(tmp_path: Pat
     from alma_core.recipe.testsets import read_test_set
     from alma_core.standins.mini_world_data import held_out_flags
 
-    root = store.ensure_world(tmp_path / "world", SMALL_WORLD)
+    root = assets.ensure_world(tmp_path / "world", SMALL_WORLD)
     sources, refs = read_test_set(root, "de", "en", fmt="json")
     flags = held_out_flags(world_settings(SMALL_WORLD)[0], "de", "en", SMALL_WORLD["test"])
     assert len(flags) == len(refs) == SMALL_WORLD["test"] and any(flags)
@@ -182,7 +187,7 @@ def test_held_out_bleu_splits_the_test_set_by_the_held_out_lexicon(tmp_path: Pat
         "".join(json.dumps({"index": i, "source": s, "hypothesis": h}) + "\n" for i, (s, h) in
                 enumerate(zip(sources, hyps))), encoding="utf-8")
     params = SimpleNamespace(world=SMALL_WORLD, data_root=str(root), evaluation=SimpleNamespace(directions=["de-en"]))
-    table = tables.held_out_bleu(params, {"system": str(run)})
+    table = chapters.held_out_bleu(params, {"system": str(run)})
     with_, without = (f"de-en, with a held-out entry ({sum(flags)})", f"de-en, without ({len(flags) - sum(flags)})")
     assert table.loc["system", with_] == pytest.approx(100) and table.loc["system", without] < 5
-    assert tables.held_out_bleu(SimpleNamespace(world=None), {"system": str(run)}).empty
+    assert chapters.held_out_bleu(SimpleNamespace(world=None), {"system": str(run)}).empty

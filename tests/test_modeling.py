@@ -11,17 +11,15 @@ import torch
 
 from alma_core.runs.modeling import (
     ModelLoadError,
-    TinyBackboneConfig,
     apply_lora,
     backbone_info,
-    build_tiny_backbone,
     count_parameters,
     count_trainable,
     load_backbone,
-    tiny_llama_config,
     trainable_names,
 )
 from alma_core.standins.hub import HUB_MODELS
+from alma_core.standins.tiny_backbone import TinyBackboneConfig, build_tiny_backbone, tiny_llama_config
 
 
 @pytest.fixture(scope="module")

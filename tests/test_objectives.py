@@ -14,7 +14,7 @@ from alma_core.recipe.objectives import (
     parallel_examples,
 )
 from alma_core.recipe.prompts import translation_prompt
-from alma_core.runs.modeling import train_tokenizer
+from alma_core.standins.tiny_backbone import train_tokenizer
 
 TEXTS = [
     "Translate this from German to English:\nGerman: Guten Morgen.\nEnglish: Good morning.",

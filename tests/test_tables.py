@@ -11,7 +11,7 @@ import pytest
 
 from alma_core.book import appendix_c, tables
 from alma_core.jobs import variants
-from alma_core.jobs.store import data_dir
+from alma_core.jobs.assets import data_dir
 from alma_core.recipe.data import load_pairs, write_train_pairs
 from alma_core.recipe.languages import PAPER_LANGUAGES
 from alma_core.reported.paper import reported
@@ -90,12 +90,26 @@ def test_pair_results_reads_the_off_target_rate_from_the_scores() -> None:
     assert results.loc["s", ("uk→en", "off-target %")] == 10.0 and ("en→uk", "off-target %") in results.columns
 
 
-def test_the_add_language_pair_notebook_does_not_recompute_off_target() -> None:
+def test_no_notebook_scores_translations_itself() -> None:
+    """Every BLEU, chrF, COMET and off-target figure a chapter shows comes from a job's scores (jobs.core ->
+    runs.evaluate), never from a metric called in the kernel: no notebook imports alma_core.recipe.metrics or calls
+    one of its scorers (add_language_pair once recomputed the off-target rate itself)."""
+    import ast
+
     import nbformat
 
-    nb = nbformat.read(ROOT / "notebooks" / "add_language_pair.ipynb", as_version=4)
-    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert "off_target_rate" not in code and "tables.pair_results" in code
+    from alma_core.recipe import metrics
+
+    scorers = {name for name in metrics.__all__ if callable(getattr(metrics, name))}
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        tree = ast.parse(code)
+        imports = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "alma_core.recipe.metrics"
+                   or isinstance(n, ast.ImportFrom) and n.module == "alma_core.recipe"
+                   and any(a.name == "metrics" for a in n.names)]
+        calls = [n.func.attr if isinstance(n.func, ast.Attribute) else n.func.id for n in ast.walk(tree)
+                 if isinstance(n, ast.Call) and isinstance(n.func, (ast.Attribute, ast.Name))]
+        assert not imports and not scorers & set(calls), (path.name, scorers & set(calls))
 
 
 def _two_stage(tmp_path: Path, **extra) -> SimpleNamespace:
@@ -130,7 +144,10 @@ def test_data_variants_are_written_once_by_content(tmp_path: Path) -> None:
 
 def test_quality_preview_shows_the_data_each_quality_trains_on(tmp_path: Path) -> None:
     row = "% differing from the HW pair at that position"
-    xx, changed, examples = tables.quality_preview(_two_stage(tmp_path))
+    params = _two_stage(tmp_path)
+    for quality in params.qualities:  # the chapter's runs write each variant; the preview only reads them
+        variants.data_variant(params, quality)
+    xx, changed, examples = tables.quality_preview(params)
     assert xx == "de" and changed.loc[row, "HW"] == 0
     assert changed.loc[row, "Random"] > changed.loc[row, "Filtered"] > 0
     assert list(examples.columns) == ["Random", "Filtered", "HW"] and len(examples) <= 4

@@ -31,6 +31,7 @@ from alma_core.recipe.metrics import bleu  # noqa: E402
 from alma_core.standins.mini_lexicon import LANGS  # noqa: E402
 from alma_core.standins.mini_world import WorldConfig, document, pairs, test_meanings, train_meanings  # noqa: E402
 from alma_core.standins.mini_world_data import UKRAINIAN  # noqa: E402
+from alma_core.standins.tiny_backbone import adamw_steps  # noqa: E402
 
 
 def pretrain_documents(cfg: WorldConfig, count: int, english: float, seed: int) -> list[str]:
@@ -60,19 +61,12 @@ def _train(model: Any, batches: Any, steps: int, lr: float, seed: int) -> list[f
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _schedule(s, steps, max(1, steps // 20)))
-    model.train()
-    losses = []
-    for step in range(steps):
-        input_ids, labels, mask = batches(step, gen)
-        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(float(loss.detach()))
-    model.eval()
-    return losses
+    return adamw_steps(model, lambda step: _inputs(*batches(step, gen)), steps, opt, sched)
+
+
+def _inputs(input_ids: Any, labels: Any, mask: Any) -> dict[str, Any]:
+    """A batch as the model's keyword arguments."""
+    return {"input_ids": input_ids, "attention_mask": mask, "labels": labels}
 
 
 def pretrain(model: Any, tokenizer: Any, docs: list[str], args: argparse.Namespace) -> list[float]:
@@ -160,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from transformers import LlamaForCausalLM
 
-    from alma_core.runs.modeling import count_parameters, tiny_llama_config, train_tokenizer
+    from alma_core.runs.modeling import count_parameters
+    from alma_core.standins.tiny_backbone import tiny_llama_config, train_tokenizer
 
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -215,20 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _schedule(s, total, max(1, total // 20)))
     train_seconds = 0.0
     while done < total:
-        model.train()
         t = time.perf_counter()
-        for _ in range(min(args.eval_every, total - done)):
-            input_ids, labels, mask = batches(done, gen)
-            loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
-            gen_losses.append(float(loss.detach()))
-            done += 1
+        chunk = min(args.eval_every, total - done)
+        gen_losses += adamw_steps(model, lambda step, start=done: _inputs(*batches(start + step, gen)), chunk, opt,
+                                  sched)
+        done += chunk
         train_seconds += time.perf_counter() - t
-        model.eval()
         t = time.perf_counter()
         result = score(model, tokenizer, cfg, xxs, args.test, args.beams)
         emit(event="stage2", pairs_per_language=args.pairs, step=done, loss=round(sum(gen_losses[-20:]) / 20, 3),

@@ -24,11 +24,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urldefrag, urlsplit
 
-import yaml
-
 from alma_core.book.devtools import DevTools
 from alma_core.book.site import EXECUTED, BookError, read_stamp, toc_files
-from alma_core.io import atomic_write_json
+from alma_core.io import atomic_write_json, read_yaml_mapping
 from alma_core.jobs.store import repo_root
 
 __all__ = ["CHROMIUM_NAMES", "INSTALL_COMMAND", "page_report", "expected_outputs", "find_chromium", "check",
@@ -145,7 +143,7 @@ def check(root: Path | None = None, chromium: str | None = None) -> dict[str, di
     shots.mkdir(parents=True, exist_ok=True)
     reports: dict[str, dict[str, Any]] = {}
     problems: list[str] = []
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    toc = read_yaml_mapping(root / "_toc.yml", "the book's table of contents", BookError)
     for entry in toc_files(toc):
         page = html_dir / f"{Path(entry).with_suffix('').as_posix()}.html"
         name = Path(entry).stem

@@ -1,87 +1,82 @@
-"""Helpers of the chapters built on a stage-1 model plus stage-2 runs (Section 6.2; Appendices E, G, H, I).
+"""The chapters built on a stage-1 model plus stage-2 runs (Section 6.2; Appendices E, G, H, I): run their declared
+job graph (`alma_core.jobs.graphs`) and show what ran.
 
-They train and evaluate through `alma_core.jobs.core` (so through `alma_core.jobs.launch`: a process on the
-right device in every profile, DeepSpeed/SLURM at paper scale), evaluate each model with one prompt
-variant (Figure 2, target-language, k-shot) on the notebook's directions. Their tables (Tables 3, 10,
-11) are built by `alma_core.book.tables`, their data variants by `alma_core.jobs.variants`.
+Every run and every evaluation goes through `alma_core.jobs.core` (so through `alma_core.jobs.launch`: a process on
+the right device in every profile, DeepSpeed/SLURM at paper scale), each system with its prompt variant (Figure 2,
+target-language, k-shot) on the notebook's directions. Their tables (Tables 3, 10, 11) are built by
+`alma_core.book.tables`, their data variants by `alma_core.jobs.variants`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
 
 from alma_core.book import report, tables
 from alma_core.io import read_json
+from alma_core.jobs import assets, store
 from alma_core.jobs import core as jobs
-from alma_core.jobs import store
+from alma_core.jobs.graphs import JobGraph, chapter_graph
 from alma_core.jobs.variants import stage2_languages
-from alma_core.params.schemas import PromptVariant, SystemSpec
+from alma_core.recipe.metrics import bleu
+from alma_core.recipe.testsets import read_test_set
+from alma_core.runs.evaluate import read_hypotheses
+from alma_core.standins.mini_world_data import held_out_flags, world_settings
 
-__all__ = [
-    "train_runs",
-    "stage1_model",
-    "show_runs",
-    "backbone_dir",
-    "test_root",
-    "stage2_languages",
-    "score_systems",
-    "show_prompt_provenance",
-    "render_jobs",
-]
-
-METRICS = ("bleu", "chrf", "comet", "off_target")
+__all__ = ["ChapterRuns", "run_chapter", "show_runs", "test_root", "stage2_languages", "show_prompt_provenance",
+           "held_out_bleu"]
 
 
-def train_runs(params: Any, runs: dict[str, dict[str, Any]]) -> dict[str, Path]:
-    """Train `{name: TrainConfig values}` through the job layer (DeepSpeed/SLURM at paper scale), skipping finished
-    runs.
-    Used by notebooks/appE_off_target.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb and 1 more.
+@dataclass(frozen=True)
+class ChapterRuns:
+    """What a two-stage chapter ran: its graph, {run: folder}, tidy scores, {system: run.json}, decoding provenance."""
+
+    graph: JobGraph
+    trained: dict[str, Path]
+    scores: pd.DataFrame
+    runs: dict[str, Path]
+    provenance: dict[str, dict[str, str]]
+
+
+def _provenance(run_files: dict[str, Path]) -> dict[str, dict[str, str]]:
+    """{"system direction": sacreBLEU signature, language-ID signature, an example} from each evaluation's run.json."""
+    provenance = {}
+    for name, path in run_files.items():
+        record = read_json(path) if path.is_file() else {}
+        for direction, done in record.get("outputs", {}).items():
+            provenance[f"{name} {direction}"] = {"signature": record.get("signatures", {}).get(f"bleu {direction}", ""),
+                                                 "off-target": record.get("signatures", {}).get("off-target", ""),
+                                                 "example": done.get("example", "")}
+    return provenance
+
+
+def run_chapter(notebook: str, params: Any) -> ChapterRuns:
+    """Train every run of the chapter's graph (stage 1 first), then evaluate every system; finished jobs are skipped.
+
+    Used by notebooks/sec6_2_data_quality.ipynb, appE_off_target.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb.
     """
-    return jobs.ensure_trained(params, runs)
+    graph = chapter_graph(notebook, params)
+    with_runs = graph.params(params)
+    trained = jobs.ensure_trained(with_runs)
+    scores, run_files = jobs.ensure_evaluated(with_runs, trained, graph.systems)
+    return ChapterRuns(graph, trained, scores, run_files, _provenance(run_files))
 
 
-def _stage1_run(params: Any) -> dict[str, Any]:
-    """The stage-1 run of a two-stage chapter (base model `tiny` unless the params name one)."""
-    return {**params.stage1, "base_model": params.stage1.get("base_model", "tiny")}
-
-
-def stage1_model(params: Any) -> Path | str:
-    """The stage-1 (monolingual) model every two-stage chapter starts from: the released one named by `stage1_from`,
-    else trained once and shared by key (Sec. 4.1).
-    Used by notebooks/appE_off_target.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb and 1 more.
-    """
+def show_runs(params: Any, chapter: ChapterRuns) -> None:
+    """The tables of the stage-1 and stage-2 runs (settings and what each run.json says it did); a released stage-1
+    model is named, not tabled."""
     if params.stage1_from:
-        return params.stage1_from
-    return train_runs(params, {"stage 1": _stage1_run(params)})["stage 1"]
-
-
-def show_runs(runs: dict[str, dict[str, Any]], trained: dict[str, Path | str], title: str) -> None:
-    """The table of training runs (settings and what each run.json says it did); a released model is named, not
-    tabled.
-    Used by notebooks/appE_off_target.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb and 1 more.
-    """
-    released = {name: model for name, model in trained.items() if not Path(model).is_dir()}
-    if released:
-        report.show_markdown("\n".join(f"- **{name}**: the released `{model}` (not trained by this build)"
-                                        for name, model in released.items()))
-    runs = {name: run for name, run in runs.items() if name not in released}
-    trained = {name: Path(out) for name, out in trained.items() if name not in released}
-    if not trained:
-        return
-    report.show_table(jobs.training_summary(SimpleNamespace(train=runs), trained), title)
-
-
-def backbone_dir(params: Any) -> str:
-    """The backbone stage 1 starts from: the tiny stand-in's folder (tiny profile), else its hub id or path (Sec. 2).
-
-    Used by notebooks/appE_off_target.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb and 1 more.
-    """
-    return store.backbone_path(params.stage1.get("base_model", "tiny"), params.tiny_backbone, params.store_dir)
+        report.show_markdown(f"- **stage 1**: the released `{params.stage1_from}` (not trained by this build)")
+    for stage, title in ((1, "Stage-1 run (shared with the other chapters that start from stage 1)"),
+                         (2, "Stage-2 runs of this build (skipped when already done for the same inputs)")):
+        runs = {name: run for name, run in chapter.graph.runs.items() if run.get("stage") == stage}
+        if runs:
+            trained = {name: chapter.trained[name] for name in runs}
+            report.show_table(jobs.training_summary(jobs.with_train(params, runs), trained), title)
 
 
 def test_root(params: Any) -> Path:
@@ -90,39 +85,8 @@ def test_root(params: Any) -> Path:
     Used by notebooks/appE_off_target.ipynb.
     """
     return Path(
-        store.resolve(params.evaluation.test_root) if params.evaluation.test_root else store.data_dir(params.data_root)
+        store.resolve(params.evaluation.test_root) if params.evaluation.test_root else assets.data_root(params)
     )
-
-
-def _system(name: str, model: str | Path, variant: PromptVariant | None) -> tuple[SystemSpec, dict[str, Path]]:
-    """A system to evaluate: a finished training folder (a `train` system) or a backbone id/path, with its prompt."""
-    if (Path(model) / "run.json").is_file():
-        return SystemSpec(name=name, train=name, prompt=variant), {name: Path(model)}
-    return SystemSpec(name=name, model=str(model), local_files_only=Path(model).is_dir(), prompt=variant), {}
-
-
-def score_systems(
-    params: Any, systems: Iterable[tuple[str, str | Path, PromptVariant | None]]
-) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
-    """Evaluate (system name, model, prompt variant) triples as jobs (cached by inputs): one tidy frame and
-    provenance.
-    Used by notebooks/appE_off_target.ipynb, appH_human_written_data.ipynb, appI_icl.ipynb and 1 more.
-    """
-    specs, trained = [], {}
-    for name, model, variant in systems:
-        spec, runs = _system(name, model, variant)
-        specs.append(spec)
-        trained |= runs
-    scores, run_files = jobs.ensure_evaluated(params, trained, systems=specs)
-    scores.attrs["runs"] = {name: str(path) for name, path in run_files.items()}  # e.g. tables.held_out_bleu
-    provenance = {}
-    for name, path in run_files.items():
-        record = read_json(path) if path.is_file() else {}
-        for direction, done in record.get("outputs", {}).items():
-            provenance[f"{name} {direction}"] = {"signature": record.get("signatures", {}).get(f"bleu {direction}", ""),
-                                                 "off-target": record.get("signatures", {}).get("off-target", ""),
-                                                 "example": done.get("example", "")}
-    return scores, provenance
 
 
 def show_prompt_provenance(params: Any, provenance: dict[str, dict[str, str]], limit: int = 6) -> None:
@@ -143,14 +107,25 @@ def show_prompt_provenance(params: Any, provenance: dict[str, dict[str, str]], l
     )
 
 
-def render_jobs(params: Any, out: Path) -> list[Path]:
-    """The dry run of a two-stage chapter: its stage-1 run, a stage-2 run on it, and that system's evaluation."""
-    if params.stage1_from:
-        runs = {"stage 2": {**params.stage2, "base_model": params.stage1_from}}
-    else:
-        stage1 = jobs.train_config(
-            SimpleNamespace(**{**dict(params), "train": {"stage 1": _stage1_run(params)}}), "stage 1"
-        )[2]
-        runs = {"stage 1": _stage1_run(params), "stage 2": {**params.stage2, "base_model": str(stage1)}}
-    systems = [SystemSpec(name="stage 1 + stage 2", train="stage 2")]
-    return jobs.render_jobs(SimpleNamespace(**{**dict(params), "train": runs}), out, systems=systems)
+def held_out_bleu(params: Any, runs: Mapping[str, str]) -> pd.DataFrame:
+    """Sec. 6.2 (mini): BLEU on the test sentences with / without a held-out lexicon entry. Used by sec6_2.
+
+    Rescored from each evaluation's hypothesis file (first seed); the tables only lay it out."""
+    if not getattr(params, "world", None):
+        return pd.DataFrame()
+    config, sizes = world_settings(params.world)
+    rows: dict[str, dict[str, float]] = {system: {} for system in runs}
+    for direction in params.evaluation.directions:
+        src, tgt = direction.split("-")
+        sources, refs = read_test_set(assets.data_root(params), src, tgt, fmt="json")
+        flags = held_out_flags(config, src, tgt, sizes.get("test", 200))
+        for system, run in runs.items():
+            hyp_file = Path(run).parent / f"hyp.{direction}.jsonl"
+            if not hyp_file.is_file():
+                continue
+            hyps = read_hypotheses(hyp_file, sources[: getattr(params.evaluation, "max_sentences", None)])
+            for held, label in ((True, "with a held-out entry"), (False, "without")):
+                picked = [i for i, flag in enumerate(flags[: len(hyps)]) if flag == held]
+                rows[system][f"{direction}, {label} ({len(picked)})"] = bleu(
+                    [hyps[i] for i in picked], [refs[i] for i in picked], tgt).score
+    return pd.DataFrame.from_dict({s: r for s, r in rows.items() if r}, orient="index")

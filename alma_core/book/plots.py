@@ -98,7 +98,8 @@ def bars_reported_vs_build(reported: pd.DataFrame, build: pd.DataFrame | None, *
 
 
 def lines(frame: pd.DataFrame, x: str, y: str, hue: str, *, profile: str, title: str = "",
-          ax: plt.Axes | None = None, marker: str = "o", caption: str = CAPTIONS["lines"]) -> plt.Figure:
+          ax: plt.Axes | None = None, marker: str = "o", caption: str = CAPTIONS["lines"],
+          xscale: str | None = None, ylabel: str | None = None, **scale: Any) -> plt.Figure:
     """One line per `hue` value of `y` against `x` (data-size curves, checkpoints every N tokens).
 
     Used by notebooks/appA_objectives.ipynb, sec3_parallel_data.ipynb, sec6_1_monolingual_tokens.ipynb.
@@ -110,7 +111,9 @@ def lines(frame: pd.DataFrame, x: str, y: str, hue: str, *, profile: str, title:
     for name, group in frame.groupby(hue, sort=False):
         ax.plot(group[x], group[y], marker=marker, label=str(name))
     ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    ax.set_ylabel(ylabel or y)
+    if xscale:  # data sizes: log (Figure 4) or symlog with zero-shot at 0 (Figure 6)
+        ax.set_xscale(xscale, **scale)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, frameon=False)
     ax.grid(alpha=0.3)

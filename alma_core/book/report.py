@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from alma_core.book.tables import DIRECTION_LABELS, NOT_COMPUTED  # noqa: F401 - display labels of the tables
+from alma_core.book.tables import DIRECTION_LABELS, NOT_COMPUTED, seed_spread  # noqa: F401 - display labels
 from alma_core.io import read_json, stable_hash
 from alma_core.provenance import package_versions
 
@@ -142,6 +142,15 @@ def show_table(table: pd.DataFrame, caption: str = "", digits: int = 2) -> None:
             raw=True)
 
 
+def show_seed_spread(scores: pd.DataFrame, metric: str = "bleu") -> None:
+    """BLEU of the systems trained on several seeds (params `seeds`, the mini profile): mean (lowest-highest, seeds);
+    nothing when every system was trained once. Used by sec3, sec5, sec6_1, sec6_2, appE, appI."""
+    spread = seed_spread(scores, metric)
+    if not spread.empty:
+        show_table(spread, f"{metric.upper()} of the systems trained on several seeds: mean (lowest-highest, seeds); "
+                           "the tables above show the mean")
+
+
 def _compact_versions(versions: Mapping[str, Any]) -> str:
     """`torch 2.13.0, transformers 4.57.6, ...` in one cell."""
     return ", ".join(f"{k} {v}" for k, v in versions.items() if v)
@@ -223,11 +232,63 @@ def highlight_loss(frame: pd.DataFrame) -> Any:
 FOLDED = {"parameters": "hide-cell", "injected-parameters": "hide-cell"}
 
 
-def fold_boilerplate(nb: Any) -> Any:
-    """Fold papermill's parameters cells away in an executed notebook (the book shows a 'show' toggle instead)."""
+def _assigned(source: str) -> set[str]:
+    """The names a parameters cell assigns at its top level."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {target.id for node in tree.body if isinstance(node, ast.Assign) for target in node.targets
+            if isinstance(target, ast.Name)}
+
+
+def _relative(text: str, root: str) -> str:
+    """Text with the build machine's checkout replaced by paths relative to the repository (`runs/tiny/...`)."""
+    return text.replace(f"file://{root}/", "").replace(f"{root}/", "")
+
+
+def _folded_log(text: str) -> dict[str, Any]:
+    """A job log (a cell's stdout) as a closed <details> block: the page shows one line, the log one click away."""
+    import html
+
+    import nbformat
+
+    lines = text.rstrip("\n").count("\n") + 1
+    folded = (f"<details><summary>job log ({lines} line{'s' if lines != 1 else ''})</summary>"
+              f"<pre>{html.escape(text)}</pre></details>")
+    return nbformat.v4.new_output("display_data", data={"text/html": folded, "text/plain": text})
+
+
+def _relative_output(output: Any, root: str) -> Any:
+    """One output with every path under the checkout made relative (stream text and every text mimetype)."""
+    if "text" in output:
+        output["text"] = _relative(output["text"], root)
+    for mime, value in (output.get("data") or {}).items():
+        if isinstance(value, str) and mime.startswith("text/"):
+            output["data"][mime] = _relative(value, root)
+    return output
+
+
+def fold_boilerplate(nb: Any, roots: Sequence[str | Path] = ()) -> Any:
+    """An executed notebook as a page shows it: papermill's parameters once (the injected copy, when it sets every
+    variable the defaults cell does) and folded, job logs folded, paths relative to the checkouts in `roots`."""
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    covered = set().union(*(_assigned(c.source) for c in injected)) if injected else set()
+    nb.cells = [c for c in nb.cells if not ("parameters" in c.metadata.get("tags", []) and injected
+                                            and _assigned(c.source) <= covered)]
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
         for tag, fold in FOLDED.items():
             if tag in tags and fold not in tags:
                 tags.append(fold)
+        if cell.cell_type != "code":
+            continue
+        outputs = list(cell.get("outputs", []))
+        for root in sorted({str(Path(r).resolve()) for r in roots}, key=len, reverse=True):
+            outputs = [_relative_output(o, root) for o in outputs]
+        logs = "".join(o["text"] for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
+        rest = [o for o in outputs if not (o.get("output_type") == "stream" and o.get("name") == "stdout")]
+        cell.outputs = ([_folded_log(logs)] if logs.strip() else []) + rest
     return nb

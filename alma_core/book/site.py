@@ -21,12 +21,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from alma_core.book import chapters, report
-from alma_core.io import atomic_write_json, atomic_write_text
+from alma_core.book import report
+from alma_core.io import atomic_write_json, atomic_write_text, read_yaml_mapping
 from alma_core.jobs import core as jobs
 from alma_core.jobs import crosslingual
+from alma_core.jobs.graphs import GRAPHS, chapter_graph
 from alma_core.jobs.store import locked, repo_root
 from alma_core.params.common import LOCAL_PROFILES
 from alma_core.params.schemas import PROFILES, CrossLingualEvalParams, ParamsError, load_params, params_path, read_yaml
@@ -78,7 +77,7 @@ def toc_files(node: Any) -> Iterable[str]:
 def toc_chapters(root: Path | None = None) -> list[str]:
     """Notebook names the book renders: the `_toc.yml` entries under book/_executed/, in order."""
     root = root or repo_root()
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    toc = read_yaml_mapping(root / "_toc.yml", "the book's table of contents", BookError)
     prefix = EXECUTED.as_posix() + "/"
     return [Path(f).name.removesuffix(".ipynb") for f in toc_files(toc) if f.startswith(prefix)]
 
@@ -189,23 +188,23 @@ def run_notebook(notebook: Path, params: Path, dest: Path, *, force: bool = Fals
                    f"{err.exec_count} with {err.ename}: {err.evalue}\nthe executed copy {dest} shows the error; fix "
                    "the cause and rerun `make book` (finished jobs are kept)")
         if tmp.is_file():
-            _finish_copy(tmp, dest, {**(stamp or {}), "input_hash": None, "failed": message})
+            _finish_copy(tmp, dest, {**(stamp or {}), "input_hash": None, "failed": message}, root)
         raise BookError(message) from None
     finally:
         os.environ.clear()
         os.environ.update(env_backup)
     seconds = time.time() - start
-    _finish_copy(tmp, dest, {**(stamp or {}), "seconds": round(seconds, 1)})
+    _finish_copy(tmp, dest, {**(stamp or {}), "seconds": round(seconds, 1)}, root)
     return seconds
 
 
-def _finish_copy(tmp: Path, dest: Path, stamp: dict[str, Any]) -> None:
+def _finish_copy(tmp: Path, dest: Path, stamp: dict[str, Any], root: Path) -> None:
     """Move papermill's working copy to `dest` with its stamp, in one atomic write (the done-marker is the stamp)."""
     import nbformat
 
     nb = nbformat.read(tmp, as_version=4)
     nb.metadata[STAMP_KEY] = stamp
-    report.fold_boilerplate(nb)
+    report.fold_boilerplate(nb, (root, repo_root()))
     atomic_write_text(dest, nbformat.writes(nb))
     tmp.unlink(missing_ok=True)
 
@@ -355,14 +354,13 @@ def dry_run(profile: str = "paper", root: Path | None = None, out: Path | None =
 
 def _launch_jobs(name: str, params: Any, out: Path) -> list[Path]:
     """Render the jobs of one notebook's params (training runs, evaluations) without running them."""
-    # Sec. 6.2, App. E, H, I
-    if hasattr(params, "stage1") and hasattr(params, "stage2") and not hasattr(params, "train"):
-        return chapters.render_jobs(params, out)
+    if name in GRAPHS:  # Sec. 6.2, App. E, H, I: the job graph the notebook runs, every seed
+        graph = chapter_graph(name, params, dry_run=True)
+        return jobs.render_jobs(graph.params(params), out, systems=graph.systems)
     if not isinstance(getattr(params, "evaluation", None), CrossLingualEvalParams):
         return jobs.render_jobs(params, out)
     written = jobs.render_jobs(params, out, systems=[])  # Appendix J scores answer options instead of translating
-    trained = {run: jobs.train_config(params, run)[2] for run in params.train}
-    return written + crosslingual.render_jobs(params, out, trained)
+    return written + crosslingual.render_jobs(params, out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 """THE builder of the book's tables: the paper's layout (Tables 1-2, 4, 6-9), averages (Tables 3, 10, 11),
-Table 12 (App. J) and the COMET note (App. C's table is `alma_core.book.appendix_c`). Pure pandas frames;
-`report` and `plots` display them.
+Table 12 (App. J) and the COMET note (App. C's table is `alma_core.book.appendix_c`). Pandas frames built from
+stored scores and data already written (nothing here trains, scores or writes); `report` and `plots` display them.
 
 Every table lists languages in the paper's column order (`alma_core.recipe.languages.PAPER_LANGUAGES`,
 de cs is zh ru), then any other language alphabetically.
@@ -8,25 +8,21 @@ de cs is zh ru), then any other language alphabetically.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from alma_core.jobs.store import data_dir
+from alma_core.jobs.assets import data_dir
 from alma_core.jobs.variants import data_variant, stage2_languages
-from alma_core.recipe.crosslingual_items import TABLE12_LANGUAGES, TASKS
+from alma_core.recipe.crosslingual_items import TABLE12_LANGUAGES, TASKS, MultipleChoiceItem
 from alma_core.recipe.data import load_pairs
 from alma_core.recipe.languages import PAPER_LANGUAGES
-from alma_core.recipe.metrics import bleu
-from alma_core.recipe.testsets import read_test_set
-from alma_core.runs.evaluate import read_hypotheses
-from alma_core.standins.mini_world_data import held_out_flags, world_settings
+from alma_core.reported.layout import AVERAGE, TableError, lang_order, paper_layout
 
 __all__ = [
     "seed_spread",
-    "held_out_bleu",
     "AVERAGE",
     "NOT_COMPUTED",
     "DIRECTION_LABELS",
@@ -48,25 +44,19 @@ __all__ = [
     "table12",
     "deltas",
     "loss_mask_table",
+    "scored_examples",
+    "size_points",
+    "objective_curves",
+    "size_grid",
 ]
 
-AVERAGE = "Avg."
 NOT_COMPUTED = "not computed"
 DIRECTION_LABELS = {"en-xx": "en→xx", "xx-en": "xx→en"}
 
 
-class TableError(ValueError):
-    """A table asked of results that do not hold it (a metric that was not computed)."""
-
 
 # ---------------------------------------------------------------------------------------------
 # The paper's language order and the COMET note
-
-
-def lang_order(langs: Iterable[str]) -> list[str]:
-    """Paper column order (Sec. 5.1: de, cs, is, zh, ru), then other languages A-Z. Used by the builders below."""
-    langs = set(langs)
-    return [c for c in PAPER_LANGUAGES if c in langs] + sorted(langs - set(PAPER_LANGUAGES))
 
 
 def eval_langs(params: Any) -> list[str]:
@@ -86,35 +76,6 @@ def comet_note(params: Any, scores: pd.DataFrame | None = None) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Tables 1-2 layout (and Tables 4, 6-9, which share it)
-
-
-def paper_layout(frame: pd.DataFrame, metric: str | Sequence[str] = "bleu") -> pd.DataFrame:
-    """Tables 1-2 (Sec. 5.1): systems x (direction, lang[, metric]) + Avg. Used by `python -m alma_core.evaluate`."""
-    names = [metric] if isinstance(metric, str) else list(metric)
-    unknown = sorted(set(names) - set(frame["metric"])) if len(frame) else names
-    if unknown:
-        raise TableError(f"no {unknown} values in the results; available: {sorted(set(frame['metric']))}")
-    sub = frame[frame["metric"].isin(names)]
-    systems = list(dict.fromkeys(sub["system"]))
-    blocks = []
-    for direction in [d for d in ("en-xx", "xx-en") if d in set(sub["direction"])] + sorted(
-        set(sub["direction"]) - {"en-xx", "xx-en"}
-    ):
-        part = sub[sub["direction"] == direction]
-        table = part.pivot_table(index="system", columns=["lang", "metric"], values="value", aggfunc="first")
-        langs = lang_order(part["lang"])
-        table = table.reindex(columns=pd.MultiIndex.from_product([langs, names], names=["lang", "metric"]))
-        for name in names:
-            table[(AVERAGE, name)] = table.xs(name, axis=1, level="metric").mean(axis=1, skipna=False)
-        table = table.reindex(columns=pd.MultiIndex.from_product([langs + [AVERAGE], names], names=["lang", "metric"]))
-        table.columns = pd.MultiIndex.from_tuples(
-            [(direction, *c) for c in table.columns], names=["direction", "lang", "metric"]
-        )
-        blocks.append(table)
-    out = pd.concat(blocks, axis=1).reindex(systems)
-    if isinstance(metric, str):
-        out.columns = out.columns.droplevel("metric")
-    return out
 
 
 def wide_table(frame: pd.DataFrame, metric: str, *, direction: str | None = None, langs: Sequence[str] | None = None,
@@ -192,28 +153,6 @@ def seed_spread(frame: pd.DataFrame, metric: str = "bleu") -> pd.DataFrame:
     return cells.pivot_table(index="system", columns="column", values="cell", aggfunc="first", sort=False)
 
 
-def held_out_bleu(params: Any, runs: Mapping[str, str]) -> pd.DataFrame:
-    """Sec. 6.2 (mini): BLEU on the test sentences with / without a held-out lexicon entry. Used by sec6_2."""
-    if not getattr(params, "world", None):
-        return pd.DataFrame()
-    config, sizes = world_settings(params.world)
-    rows: dict[str, dict[str, float]] = {system: {} for system in runs}
-    for direction in params.evaluation.directions:
-        src, tgt = direction.split("-")
-        sources, refs = read_test_set(data_dir(params.data_root), src, tgt, fmt="json")
-        flags = held_out_flags(config, src, tgt, sizes.get("test", 200))
-        for system, run in runs.items():
-            hyp_file = Path(run).parent / f"hyp.{direction}.jsonl"
-            if not hyp_file.is_file():
-                continue
-            hyps = read_hypotheses(hyp_file, sources[: getattr(params.evaluation, "max_sentences", None)])
-            for held, label in ((True, "with a held-out entry"), (False, "without")):
-                picked = [i for i, flag in enumerate(flags[: len(hyps)]) if flag == held]
-                rows[system][f"{direction}, {label} ({len(picked)})"] = bleu(
-                    [hyps[i] for i in picked], [refs[i] for i in picked], tgt).score
-    return pd.DataFrame.from_dict({s: r for s, r in rows.items() if r}, orient="index")
-
-
 def bleu_bars(table: pd.DataFrame) -> pd.DataFrame:
     """BLEU columns of `averages`, numeric (Sec. 6.2, App. H, I bars). Used by notebooks/sec6_2, appH, appI."""
     return (
@@ -233,7 +172,7 @@ def blank_comet(table: pd.DataFrame, note: str) -> pd.DataFrame:
 def quality_preview(params: Any, shown: int = 4) -> tuple[str, pd.DataFrame, pd.DataFrame]:
     """Sec. 6.2: each quality's train data as its runs read it: size, share unlike HW, first pairs. Used by sec6_2."""
     xx = stage2_languages(params)[0]
-    roots = {q: data_variant(params, q) for q in params.qualities}
+    roots = {q: data_variant(params, q, write=False) for q in params.qualities}  # written by the runs; only read
     data = {q: load_pairs(Path(root) if root else data_dir(params.data_root), xx, "en", "train") for q, root in
             roots.items()}
     base = data.get("HW") or load_pairs(data_dir(params.data_root), xx, "en", "train")
@@ -347,3 +286,36 @@ def loss_mask_table(tokenizer: Any, example: Mapping[str, Sequence[int]]) -> pd.
                           "in loss": ["yes" if label != -100 else "no (masked)" for label in labels]})
     frame.index.name = "position"
     return frame
+
+
+def scored_examples(items_by_task: Mapping[str, MultipleChoiceItem]) -> Any:
+    """App. J: one item per task, each option's context and scored continuation, the right one marked. Used by appJ."""
+    rows = []
+    for task, item in items_by_task.items():
+        for k, (context, continuation) in enumerate(zip(item.contexts, item.continuations)):
+            rows.append({"task": f"{task} ({item.lang})", "option": k, "context (not scored)": context or "(BOS only)",
+                         "continuation (scored)": continuation, "right": "yes" if k == item.label else ""})
+    return pd.DataFrame(rows).set_index(["task", "option"])
+
+
+def size_points(scores: pd.DataFrame, params: Any, label: str = "backbone") -> pd.DataFrame:
+    """Figure 4 (Sec. 3): BLEU and COMET of each system as a (`label`, pairs) point. Used by sec3, appA."""
+    points = scores[scores["metric"].isin(["bleu", "comet"])].copy()
+    points[label], points["pairs"] = zip(*points["system"].map(params.point_of)) if len(points) else ([], [])
+    return points
+
+
+def objective_curves(scores: pd.DataFrame, params: Any) -> pd.DataFrame:
+    """Figure 6 (App. A): each objective by data size, averaged over directions, zero-shot at 0. Used by appA."""
+    averaged = scores[scores["metric"].isin(["bleu", "comet"])].groupby(["system", "metric"], sort=False)["value"]
+    points = size_points(averaged.mean().reset_index(), params, "objective")
+    zero_shot = points[points["objective"] == "zero-shot"]
+    return pd.concat([points[points["objective"] != "zero-shot"]]
+                     + [zero_shot.assign(objective=o) for o in params.objectives], ignore_index=True)
+
+
+def size_grid(points: pd.DataFrame, metric: str, label: str) -> pd.DataFrame:
+    """Figures 4, 6 as tables (Sec. 3, App. A): a row per `label`, a column per data size. Used by sec3, appA."""
+    table = points[points["metric"] == metric].pivot_table(index=label, columns="pairs", values="value", sort=False)
+    table.columns = ["zero-shot" if n == 0 else f"{n:,} pairs" for n in table.columns]
+    return table

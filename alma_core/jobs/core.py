@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from alma_core.io import atomic_write_text, read_json
-from alma_core.jobs import launch, store
+from alma_core.jobs import assets, launch, store
 from alma_core.params.common import LOCAL_PROFILES
 from alma_core.runs.config import batch_plan, make_config
 from alma_core.standins.tiny_comet import build_tiny_comet, tiny_comet_digest
@@ -37,11 +37,15 @@ __all__ = [
     "ensure_trained",
     "training_summary",
     "comet_checkpoint",
+    "model_of",
     "eval_config",
     "ensure_evaluated",
-    "SEED_COPIES",
+    "with_train",
+    "seed_runs",
+    "seed_folders",
     "seed_mean",
     "scores_frame",
+    "write_job",
     "resolved_values",
     "render_jobs",
 ]
@@ -154,10 +158,10 @@ def train_config(params: Any, name: str) -> tuple[dict[str, Any], str, Path]:
     """The resolved TrainConfig values of one run of a notebook, its store key and output folder."""
     values = dict(params.train[name])
     if values.get("base_model", "tiny") == "tiny":
-        values["base_model"] = store.backbone_path("tiny", getattr(params, "tiny_backbone", {}), params.store_dir)
+        values["base_model"] = assets.backbone(params)
         values["local_files_only"] = True
     if params.data_root is not None and "data_root" not in values:
-        values["data_root"] = str(store.resolve(params.data_root))
+        values["data_root"] = str(assets.data_root(params))
     values.setdefault("seed", params.seed)
     if getattr(params, "declared_languages", None):  # declared in the params file: the job registers them
         values["declared_languages"] = dict(params.declared_languages)
@@ -173,39 +177,53 @@ def train_config(params: Any, name: str) -> tuple[dict[str, Any], str, Path]:
     return values, key, out
 
 
-# {primary folder: [(seed, folder), ...]} of the stage-2 runs trained once per seed (params `seeds`, issue 14):
-# an evaluation of the primary folder evaluates every copy and reports their mean and range (`seed_mean`).
-SEED_COPIES: dict[str, list[tuple[int | None, Path]]] = {}
-
-
 def _trained(out: Path) -> bool:
     """Whether a training folder holds a finished run (run.json status done)."""
     return (out / "run.json").is_file() and read_json(out / "run.json").get("status") == "done"
 
 
-def _with_train(params: Any, train: dict[str, Any]) -> SimpleNamespace:
+def with_train(params: Any, train: Mapping[str, Mapping[str, Any]]) -> SimpleNamespace:
     """A notebook's params (a params model or a namespace) with other `train` runs."""
     values = vars(params) if isinstance(params, SimpleNamespace) else dict(params)
-    return SimpleNamespace(**{**values, "train": train})
+    return SimpleNamespace(**{**values, "train": dict(train)})
+
+
+def seed_runs(params: Any, name: str) -> list[tuple[int | None, Any]]:
+    """(seed, params) of each copy of one run: a stage-2 run once per seed of `seeds` (issue 14), stage 1 once (its
+    cost); a run without `seeds` is the params themselves."""
+    run = params.train[name]
+    seeds = list(getattr(params, "seeds", None) or []) if run.get("stage") == 2 else []
+    if not seeds:
+        return [(None, params)]
+    return [(seed, with_train(params, {name: {**run, "seed": seed}})) for seed in seeds]
+
+
+def seed_folders(params: Any, name: str, trained: Mapping[str, Path]) -> list[tuple[int | None, Path]]:
+    """(seed, folder) of every copy of the trained run `name`: derived from the params, as ensure_trained trains
+    them; an evaluation scores each copy and reports their mean and range (`seed_mean`)."""
+    if name not in getattr(params, "train", {}):
+        if getattr(params, "seeds", None):
+            raise JobError(f"run {name!r} is not among these params' `train` runs, so its seed copies are unknown. "
+                           "Fix: evaluate with the params that trained it (jobs.with_train(params, runs))")
+        return [(None, Path(trained[name]))]
+    copies = seed_runs(params, name)
+    if len(copies) == 1:
+        return [(copies[0][0], Path(trained[name]))]
+    return [(seed, train_config(run, name)[2]) for seed, run in copies]
 
 
 def ensure_trained(params: Any, runs: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Path]:
-    """Train every run of `params.train` (or `runs`) through launch unless done for the same inputs; {run: folder}.
+    """Train every run of `params.train` (or `runs`) through launch unless done for the same inputs; {run: folder of
+    its first seed}.
 
     Used by every chapter that trains (Sec. 3, 5, 6.1, 6.2; App. A, E, H, I, J; adding a language)."""
     if runs is not None:
-        params = _with_train(params, dict(runs))
+        params = with_train(params, runs)
     trained: dict[str, Path] = {}
     for name in params.train:
-        seeds = list(getattr(params, "seeds", None) or []) if params.train[name].get("stage") == 2 else []
-        copies = []
-        for seed in seeds or [None]:  # stage 2 once per seed of `seeds` (stage 1 once: its cost)
-            run = params if seed is None else _with_train(params, {name: {**params.train[name], "seed": seed}})
-            values, key, out = train_config(run, name)
-            copies.append((seed, ensure(run, values, key, out, TRAIN_MODULE, finished=_trained, info={"run": name})))
-        trained[name] = copies[0][1]
-        if seeds:
-            SEED_COPIES[str(trained[name])] = copies
+        folders = [ensure(run, *train_config(run, name), TRAIN_MODULE, finished=_trained, info={"run": name})
+                   for _seed, run in seed_runs(params, name)]
+        trained[name] = folders[0]
     return trained
 
 
@@ -240,13 +258,13 @@ def comet_checkpoint(params: Any) -> str:
         return str(build_tiny_comet(folder))
 
 
-def _model_of(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[dict[str, Any], Any]:
+def model_of(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[dict[str, Any], Any]:
     """(model fields of a job, the identity that keys it): a trained run, or a backbone / released checkpoint."""
     if system.train is not None:
         if system.train not in trained:
             raise JobError(f"system {system.name!r} names train run {system.train!r}, which is not in `train`; add it")
         return {"trained": str(trained[system.train])}, {"trained": Path(trained[system.train]).name}
-    path = store.backbone_path(system.model, getattr(params, "tiny_backbone", {}), params.store_dir)
+    path = assets.backbone(params, system.model)
     local = Path(path).is_dir()
     return ({"model": path, "adapter": system.adapter, "local_files_only": system.local_files_only,
              **({"trust_remote_code": True} if getattr(system, "trust_remote_code", False) else {})},
@@ -256,15 +274,15 @@ def _model_of(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[di
 def eval_config(params: Any, system: Any, trained: Mapping[str, Path]) -> tuple[dict[str, Any], str, Path]:
     """The evaluation job of one system: resolved model, test sets, prompt, decoding, metrics; its key and folder."""
     ev = params.evaluation
-    model, identity = _model_of(params, system, trained)
+    model, identity = model_of(params, system, trained)
     prompt = system.prompt.model_dump(exclude={"name"}) if getattr(system, "prompt", None) else {}
-    test_root = str(store.resolve(ev.test_root)) if ev.test_root else str(store.data_dir(params.data_root))
+    test_root = str(store.resolve(ev.test_root)) if ev.test_root else str(assets.data_root(params))
     job = {"system": system.name, **model, "directions": list(ev.directions), "test_root": test_root,
            "test_format": ev.test_format, "max_sentences": ev.max_sentences, "num_beams": ev.num_beams,
            "batch_size": ev.batch_size, "max_new_tokens": ev.max_new_tokens, "max_prompt_tokens": ev.max_prompt_tokens,
            "prompt_tokens_by_direction": dict(ev.prompt_tokens_by_direction), "dtype": ev.dtype,
            "comet_model": ev.comet_model, "comet_batch_size": ev.comet_batch_size, "prompt": prompt,
-           "shots_root": str(store.data_dir(params.data_root)) if prompt.get("shots") else None,
+           "shots_root": str(assets.data_root(params)) if prompt.get("shots") else None,
            "off_target_candidates": getattr(params, "off_target_candidates", None)}
     if ev.token_budget:  # only when set, so the keys of jobs batched by count alone do not change
         job["token_budget"] = ev.token_budget
@@ -299,10 +317,10 @@ def ensure_evaluated(
 
     frames, runs = [], {}
     for system in systems if systems is not None else params.systems:
-        folder = str(trained[system.train]) if system.train in trained else None
+        copies = seed_folders(params, system.train, trained) if system.train in trained else [(None, None)]
         seeded = []
-        for seed, model in SEED_COPIES.get(folder, [(None, folder)]):  # a run trained per seed: each copy
-            job, key, out = eval_config(params, system, {**trained, system.train: model} if folder else trained)
+        for seed, model in copies:  # a run trained per seed: each copy
+            job, key, out = eval_config(params, system, {**trained, system.train: model} if model else trained)
             job["comet_model"] = comet_checkpoint(params)
             ensure(params, job, key, out, EVAL_MODULE, finished=lambda o: (o / "scores.json").is_file(),
                    info={"system": system.name})
@@ -326,7 +344,7 @@ def seed_mean(scores: Any) -> Any:
 # dry run
 
 
-def _write_job(out: Path, name: str, kind: str, config: Mapping[str, Any], params: Any, module: str) -> list[Path]:
+def write_job(out: Path, name: str, kind: str, config: Mapping[str, Any], params: Any, module: str) -> list[Path]:
     """One job's config and its launch command/script, as the notebook would start it (dry run)."""
     config_path = out / f"{slug(name)}.{kind}.yaml"
     atomic_write_text(config_path, yaml.safe_dump(dict(config), sort_keys=True, allow_unicode=True))
@@ -361,9 +379,18 @@ def render_jobs(params: Any, out: Path, systems: list[Any] | None = None) -> lis
     written: list[Path] = []
     trained: dict[str, Path] = {}
     for run in getattr(params, "train", {}) or {}:
-        values, _key, trained[run] = train_config(params, run)
-        written += _write_job(out, run, "train", values, params, TRAIN_MODULE)
+        for seed, copy in seed_runs(params, run):
+            values, _key, folder = train_config(copy, run)
+            trained.setdefault(run, folder)
+            written += write_job(out, _seeded(run, seed), "train", values, params, TRAIN_MODULE)
     for system in systems if systems is not None else getattr(params, "systems", []) or []:
-        job, _key, _ = eval_config(params, system, trained)
-        written += _write_job(out, system.name, "eval", job, params, EVAL_MODULE)
+        copies = seed_folders(params, system.train, trained) if system.train in trained else [(None, None)]
+        for seed, model in copies:
+            job, _key, _ = eval_config(params, system, {**trained, system.train: model} if model else trained)
+            written += write_job(out, _seeded(system.name, seed), "eval", job, params, EVAL_MODULE)
     return written
+
+
+def _seeded(name: str, seed: int | None) -> str:
+    """A job's name in the dry run: the run or system, and its seed when it is trained once per seed."""
+    return name if seed is None else f"{name} seed {seed}"

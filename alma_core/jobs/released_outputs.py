@@ -25,17 +25,22 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import Field, field_validator
 
 from alma_core.io import atomic_write_bytes, atomic_write_json, read_json, stable_hash
 from alma_core.jobs import store
-from alma_core.params.common import NotebookParams, _Strict, english_pair
-from alma_core.recipe.languages import get_language, wmt_test_set
+from alma_core.params.released import (
+    OFFICIAL_REPO,
+    OFFICIAL_SOURCE,
+    PINNED_COMMIT,
+    ReleasedCollection,
+    ReleasedOutputsParams,
+    ReleasedSystem,
+)
+from alma_core.recipe.languages import wmt_test_set
 from alma_core.recipe.testsets import read_lines
 from alma_core.reported.paper import reported
 from alma_core.runs import evaluate
 from alma_core.standins.released_synthetic import (
-    MAX_SEGMENTS,
     TESTSET,
     system_path,
     testset_path,
@@ -50,9 +55,6 @@ __all__ = [
     "banner_note", "comparison_wide", "delta_summary", "cli_command",
 ]
 
-OFFICIAL_REPO = "fe1ixxu/ALMA"
-PINNED_COMMIT = "e932dad503a89bc494bf05700a5ffba420a8c9fd"  # the commit that added MADLAD-10B's outputs
-OFFICIAL_SOURCE = f"https://raw.githubusercontent.com/{OFFICIAL_REPO}/{PINNED_COMMIT}"
 MANIFEST = "manifest.json"
 # What the official repository publishes (outputs/README.md, evals/*.sh), for error messages.
 OFFICIAL_LAYOUT: dict[str, dict[str, list[str]]] = {
@@ -70,52 +72,6 @@ OFFICIAL_LAYOUT: dict[str, dict[str, list[str]]] = {
 
 class ReleasedOutputsError(ValueError):
     """A released-outputs source, file or cache that cannot be used (missing, truncated, changed)."""
-
-
-class ReleasedSystem(_Strict):
-    """One system folder of a collection and the Tables 1-2 row it is compared with (None: not in this paper)."""
-
-    folder: str
-    name: str | None = Field(None, description="name in the tables (default: the folder)")
-    reported: str | None = Field(None, description="the paper's system in Tables 1-2, e.g. ALMA-13B-LoRA")
-    setting: str = Field("", description="the paper's setting of that row, e.g. zero-shot for GPT-3.5-D")
-
-    @property
-    def label(self) -> str:
-        """The system's name in the tables."""
-        return self.name or self.folder
-
-
-class ReleasedCollection(_Strict):
-    """One `outputs/<collection>/` folder: its test year, directions and systems."""
-
-    name: str = Field(description="folder under outputs/, e.g. wmt22_outputs")
-    test_set: str = Field("wmt22", description="wmt22 (WMT'21 for is, as the paper) or wmt23")
-    directions: list[str] = Field(min_length=1)
-    systems: list[ReleasedSystem] = Field(min_length=1)
-
-    @field_validator("directions")
-    @classmethod
-    def _directions(cls, value: list[str]) -> list[str]:
-        for direction in value:
-            for code in english_pair(direction):
-                get_language(code)
-        return value
-
-
-class ReleasedOutputsParams(NotebookParams):
-    """The released-outputs chapter: where the release comes from, what to score, and how COMET runs."""
-
-    source: str = Field(OFFICIAL_SOURCE, description="base URL (https/http/file) or folder of the repository at a "
-                        "pinned commit; `synthetic` = a generated tree in the same layout under the store")
-    collections: list[ReleasedCollection] = Field(min_length=1)
-    checksums: dict[str, str] = Field(default_factory=dict, description="sha256 pinned per relative path (optional)")
-    synthetic_segments: int = Field(24, ge=2, le=MAX_SEGMENTS, description="segments per direction of `synthetic`")
-    comet_model: str = Field("Unbabel/wmt22-comet-da", description="hub id, checkpoint path, `tiny` or `none`")
-    comet_batch_size: int = Field(64, ge=1)
-    comet_without_gpu: bool = Field(False, description="run COMET on a CPU too (hours for the real files)")
-    off_target_candidates: list[str] | None = None
-    timeout_s: float = Field(60.0, gt=0, description="seconds per HTTP request")
 
 
 def release_files(collections: Sequence[ReleasedCollection]) -> list[str]:

@@ -19,9 +19,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from alma_core.io import atomic_write_json, read_json, repo_root, resolve, stable_hash
-from alma_core.recipe.data import sample_data_dir
-from alma_core.runs.modeling import TinyBackboneConfig, build_tiny_backbone
-from alma_core.standins.mini_world_data import world_settings, write_world
 
 __all__ = [
     "repo_root",
@@ -36,9 +33,6 @@ __all__ = [
     "is_done",
     "mark_done",
     "cached_dir",
-    "ensure_world",
-    "backbone_path",
-    "data_dir",
 ]
 
 T = TypeVar("T")
@@ -193,37 +187,3 @@ def cached_dir(directory: str | os.PathLike, key: str, build: Callable[[Path], A
                 info = build(directory)
                 mark_done(directory, key, info)
     return directory
-
-
-def backbone_path(model: str, tiny_backbone: dict[str, Any] | None, store_dir: str | os.PathLike) -> str:
-    """Where a system's backbone comes from: the tiny stand-in built (once, cached) under the store, or a hub
-    id/path."""
-    if model != "tiny":
-        return model
-    folder = resolve(store_dir) / "backbones"
-    values = dict(tiny_backbone or {})
-    if values.get("corpus_dir") is not None:  # relative to the repository, like every path of a params file
-        values["corpus_dir"] = str(resolve(values["corpus_dir"]))
-    with locked(folder / LOCK, "the tiny backbone build"):  # two runs must not write the same files at once
-        return str(build_tiny_backbone(folder, TinyBackboneConfig(**values)))
-
-
-def ensure_world(data_root: str | os.PathLike, spec: dict[str, Any]) -> Path:
-    """Write the mini world of a params file's `world:` block to data_root once (cached by the block; issue 14)."""
-    config, sizes = world_settings(spec, "world")
-
-    def build(folder: Path) -> dict[str, Any]:
-        write_world(folder, config, **sizes)
-        return {"world": spec}
-
-    return cached_dir(resolve(data_root), stable_hash({"world": spec, "v": 1}), build)
-
-
-def data_dir(value: str | os.PathLike | None) -> Path:
-    """The data root of a params file: the shipped sample corpora when None, else the given folder.
-
-    Used by notebooks/appE_off_target.ipynb, appH_human_written_data.ipynb.
-    """
-    if value is None:
-        return Path(sample_data_dir())
-    return resolve(value)

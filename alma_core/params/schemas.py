@@ -7,20 +7,15 @@ types are errors that name the file, the key and the fix.
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from alma_core.io import validation_message
-from alma_core.jobs.released_outputs import ReleasedOutputsParams
-from alma_core.jobs.store import ensure_world, repo_root
+from alma_core.io import read_yaml_mapping, repo_root, validation_message
 from alma_core.params.common import (
     PROFILES,
     EvalParams,
@@ -37,6 +32,7 @@ from alma_core.params.common import (
     check_train_runs,
     plain_name,
 )
+from alma_core.params.released import ReleasedOutputsParams
 from alma_core.params.sweeps import (
     AppAObjectivesParams,
     BackboneSpec,
@@ -96,8 +92,7 @@ class Sec4RecipeParams(NotebookParams):
     pair: tuple[str, str] = ("de", "en")
     example_index: int = Field(0, ge=0)
     languages: list[str] = Field(min_length=2)
-    temperature: float = Field(6.0, gt=0)
-    english_ratio: float = Field(1 / 6, gt=0, lt=1)
+    temperature: float = Field(6.0, gt=0, description="App. D.1's T, as a stage-1 run's `temperature`")
     mix_draws: int = Field(6000, ge=100)
 
 
@@ -108,6 +103,13 @@ class Sec5MainResultsParams(TrainRunsParams):
     systems: list[SystemSpec] = Field(min_length=1)
     evaluation: EvalParams
     launch: LaunchParams = LaunchParams()
+    reported_systems: list[str] = Field(
+        default_factory=lambda: ["NLLB-54B", "GPT-3.5-D", "GPT-4", "LLaMA-2-7B", "ALMA-7B", "ALMA-7B-LoRA",
+                                 "LLaMA-2-13B", "ALMA-13B", "ALMA-13B-LoRA"],
+        description="the rows of Tables 1-2 shown beside this build's (names as in alma_core/reported/)")
+    reported_bars: list[str] = Field(
+        default_factory=lambda: ["LLaMA-2-7B", "ALMA-7B", "ALMA-7B-LoRA", "ALMA-13B-LoRA"],
+        description="the paper's systems in the average-BLEU figure")
 
 
 class AppCTrainingDetailsParams(NotebookParams):
@@ -117,11 +119,10 @@ class AppCTrainingDetailsParams(NotebookParams):
 
 
 class AppDSamplingParams(NotebookParams):
-    """Appendix D: Table 5's sampling ratios recomputed from the word counts (T=6, English fixed)."""
+    """Appendix D: Table 5's sampling ratios recomputed from the word counts (T=6, English fixed at 1/6)."""
 
     languages: list[str] = Field(min_length=2)
-    temperature: float = Field(6.0, gt=0)
-    english_ratio: float = Field(1 / 6, gt=0, lt=1)
+    temperature: float = Field(6.0, gt=0, description="App. D.1's T, as a stage-1 run's `temperature`")
     draws: int = Field(6000, ge=100)
 
 
@@ -351,19 +352,8 @@ def params_path(notebook: str, profile: str, root: str | Path | None = None) -> 
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping; a syntax error or a non-mapping names the file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise ParamsError(f"{path}: params file not found. Fix: create it or pick another profile")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ParamsError(f"{path}{line}: invalid YAML ({err}); fix the syntax") from None
-    if not isinstance(data, dict):
-        raise ParamsError(f"{path}: expected a mapping of notebook variables, got {type(data).__name__}")
-    return data
+    """Read a params file (a YAML mapping); a missing file, a syntax error or a non-mapping names the file and line."""
+    return read_yaml_mapping(path, "params file", ParamsError, fix_missing="create it or pick another profile")
 
 
 def load_params(path: str | Path) -> NotebookParams:
@@ -387,27 +377,4 @@ def notebook_params(notebook: str, namespace: Mapping[str, Any]) -> NotebookPara
     chapter notebook."""
     fields = _schema_for(notebook, f"notebooks/{notebook}.ipynb").model_fields
     values = {key: namespace[key] for key in fields if key in namespace}
-    params = validate_params(notebook, values, where=f"notebooks/{notebook}.ipynb parameters")
-    if params.world is not None:  # the mini profile's data: written before any job reads data_root
-        ensure_world(params.data_root, params.world)
-    return params
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: `python -m alma_core.params FILE.yaml ...` validates params files (schema = file stem) without running."""
-    parser = argparse.ArgumentParser(prog="python -m alma_core.params", description=main.__doc__)
-    parser.add_argument("files", nargs="+", help="params/<profile>/<notebook>.yaml files")
-    failed = 0
-    for path in parser.parse_args(argv).files:
-        try:
-            load_params(path)
-        except ParamsError as err:
-            print(f"error: {err}", file=sys.stderr)
-            failed += 1
-        else:
-            print(f"ok: {path}")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return validate_params(notebook, values, where=f"notebooks/{notebook}.ipynb parameters")

@@ -3,7 +3,7 @@ lm-evaluation-harness's prompt style (each answer option a continuation of a con
 
 The readers take JSON lines / JSON arrays / TSV / CSV (the hub exports) and stop with errors that name the
 file, the line and the fix; `load_sample_items` reads the tiny profile's shipped items, `load_hub_items` the
-real datasets (paper profile). Scoring lives in alma_core.jobs.crosslingual.
+real datasets (paper profile). Scoring lives in alma_core.runs.crosslingual.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from alma_core.io import json_records, read_text
 from alma_core.recipe.data import sample_data_dir
@@ -47,7 +45,6 @@ __all__ = [
     "load_hub_items",
     "load_items",
     "items_digest",
-    "scored_examples",
 ]
 
 TASKS: tuple[str, ...] = ("XNLI", "XStoryCloze", "XWinograd")
@@ -390,16 +387,3 @@ def items_digest(tasks: Mapping[str, Sequence[str]], root: str | os.PathLike | N
             path = sample_path(task, lang, root)
             digest.update(path.read_bytes() if path.is_file() else b"missing:" + str(path).encode())
     return digest.hexdigest()[:16]
-
-
-def scored_examples(items_by_task: Mapping[str, MultipleChoiceItem]) -> Any:
-    """What the model scores for one item of each task: the context, each option's continuation, and the right one.
-
-    Used by notebooks/appJ_crosslingual.ipynb.
-    """
-    rows = []
-    for task, item in items_by_task.items():
-        for k, (context, continuation) in enumerate(zip(item.contexts, item.continuations)):
-            rows.append({"task": f"{task} ({item.lang})", "option": k, "context (not scored)": context or "(BOS only)",
-                         "continuation (scored)": continuation, "right": "yes" if k == item.label else ""})
-    return pd.DataFrame(rows).set_index(["task", "option"])

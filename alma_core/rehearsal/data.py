@@ -26,12 +26,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from alma_core.io import atomic_write_bytes, atomic_write_text, read_yaml_mapping
+from alma_core.io import atomic_write_bytes, atomic_write_text, read_yaml_mapping, seeded_rng
 from alma_core.jobs.store import repo_root
 from alma_core.recipe.crosslingual_items import HUB_DATASETS, TABLE12_LANGUAGES
 from alma_core.recipe.data import parallel_path, shots_path
 from alma_core.recipe.languages import PAPER_LANGUAGES, declare_languages, paper_directions, wmt_test_set
-from alma_core.standins.rehearsal_lexicon import COMBOS, GRAMMAR, Combo, item_records, seeded_rng, sentence
+from alma_core.recipe.sampling import degrade_pairs
+from alma_core.standins.rehearsal_lexicon import COMBOS, GRAMMAR, Combo, item_records, sentence
 
 __all__ = [
     "REHEARSAL_LANGUAGES",
@@ -104,21 +105,11 @@ def _write_layout(root: Path, xx: str, train: Sequence[Combo], split: _Split, *,
             )
 
 
-def _noisy(combos: Sequence[Combo], rng: random.Random) -> list[tuple[Combo, Combo]]:
-    """(source combo, target combo) with a quarter of the targets misaligned, as in unfiltered web-mined data."""
-    pairs = []
-    for index, combo in enumerate(combos):
-        other = combos[(index + 1 + rng.randrange(len(combos) - 1)) % len(combos)] if index % 4 == 3 else combo
-        pairs.append((combo, other))
-    return pairs
-
-
 def _write_random_root(root: Path, xx: str, combos: Sequence[Combo], split: _Split, seed: int) -> None:
-    """Sec. 6.2's Random data: same layout, a quarter of the pairs misaligned."""
-    records = [
-        {"translation": {xx: sentence(a, xx), "en": sentence(b, "en")}}
-        for a, b in _noisy(combos, seeded_rng(seed, "random", xx))
-    ]
+    """Sec. 6.2's Random data: same layout, the pairs degraded by THE noise model of graded data
+    (`recipe.sampling.degrade_pairs`: half the targets misaligned, a fifth more truncated)."""
+    pairs = degrade_pairs([(sentence(c, xx), sentence(c, "en")) for c in combos], "Random", seed)
+    records = [{"translation": {xx: source, "en": target}} for source, target in pairs]
     atomic_write_text(parallel_path(root, xx, "en", "train"), _json_lines(records))
     if xx != "is":
         atomic_write_text(parallel_path(root, xx, "en", "valid"), _json_array(_translation(split.valid, xx, "en")))

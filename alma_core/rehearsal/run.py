@@ -28,7 +28,7 @@ import yaml
 
 from alma_core.book import browser
 from alma_core.book import site as book
-from alma_core.io import atomic_write_text
+from alma_core.io import atomic_write_text, read_yaml_mapping
 from alma_core.jobs.store import repo_root
 from alma_core.rehearsal import slurm_path
 from alma_core.rehearsal.data import write_hub_datasets, write_rehearsal_data
@@ -51,7 +51,7 @@ def write_params(repo: Path, root: Path, *, gpu: bool = False) -> list[Path]:
     written = []
     for profile in ("paper", "released"):
         for path in sorted((repo / "params" / profile).glob("*.yaml")):
-            values = yaml.safe_load(path.read_text(encoding="utf-8"))
+            values = read_yaml_mapping(path, "params file")
             scaled = scale_params(
                 values, root=str(root.relative_to(repo)) if root.is_relative_to(repo) else str(root), gpu=gpu
             )

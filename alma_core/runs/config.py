@@ -10,14 +10,12 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from alma_core.io import read_yaml_mapping, resolve, validation_message
 from alma_core.recipe.data import DataError, monolingual_path, parallel_path, read_parallel, sample_data_dir
-from alma_core.io import validation_message
 from alma_core.recipe.languages import parse_declarations
 from alma_core.recipe.oscar import OSCAR_DATA_FILES, oscar_files
-from alma_core.io import resolve
 
 __all__ = [
     "FULL_LR",
@@ -25,6 +23,7 @@ __all__ = [
     "TrainConfig",
     "TrainConfigError",
     "TrainDataError",
+    "loads_best",
     "make_config",
     "load_train_config",
     "gradient_accumulation",
@@ -188,15 +187,8 @@ def make_config(values: dict[str, Any], source: str = "<config>") -> TrainConfig
 def load_train_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """Read a YAML training config (Section 5.2, App. C); unknown keys, wrong types and stage mismatches fail naming the
     key."""
-    path = Path(path)
-    if not path.is_file():
-        raise TrainConfigError(f"{path}: no such config file. Fix: check the path")
-    try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise TrainConfigError(f"{path}: invalid YAML ({err}). Fix: correct the syntax") from None
-    if not isinstance(values, dict):
-        raise TrainConfigError(f"{path}: expected a mapping of keys to values, got {type(values).__name__}")
+    values = read_yaml_mapping(path, "training config", TrainConfigError, fix_missing="check the path",
+                               allow_empty=True)
     return make_config({**values, **(overrides or {})}, str(path))
 
 
@@ -289,3 +281,12 @@ def check_data(cfg: TrainConfig) -> None:
                     f"oscar_data_files: {lang}: {err}. Fix: download the OSCAR-2301 shards ({{lang}}_meta/"
                     f"{{lang}}_meta_part_*.jsonl.zst) there, point oscar_data_files at them, or drop {lang}"
                 ) from None
+
+
+def loads_best(cfg: TrainConfig) -> bool:
+    """Stage 2 reloads the checkpoint with the lowest validation loss (Section 5.2); stage 1 always hands on its final
+    model.
+
+    Stage-1 validation blocks come from the training stream, so its "best" checkpoint is an arbitrary intermediate one.
+    """
+    return cfg.load_best_model_at_end and cfg.stage == 2

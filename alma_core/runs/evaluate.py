@@ -3,7 +3,7 @@ layout.
 
 CLI: score existing hypothesis files against the test sets::
 
-    python -m alma_core.runs.evaluate --hyps DIR --testsets DIR --directions de-en,en-de --system NAME --out results.json
+    python -m alma_core.evaluate --hyps DIR --testsets DIR --directions de-en,en-de --system NAME --out results.json
 
 Hypothesis files in DIR, first match wins: `{src}-{tgt}.jsonl` (written by `alma_core.runs.generate.translate`),
 `test-{src}-{tgt}` (the official script's plain-text name) or `{src}-{tgt}.txt` (one line per segment).
@@ -22,14 +22,15 @@ from typing import Any
 
 import pandas as pd
 
+from alma_core.io import atomic_write_json, atomic_write_text, read_yaml_mapping
+from alma_core.provenance import determinism, git_revision, hardware, package_versions
 from alma_core.recipe import metrics
 from alma_core.recipe.data import read_shots, shots_path
-from alma_core.runs.generate import count_truncated, load_translator, read_translations, translate
-from alma_core.io import atomic_write_json, atomic_write_text, read_yaml_mapping
 from alma_core.recipe.languages import declare_languages, get_language, paper_directions, wmt_test_set
-from alma_core.provenance import determinism, git_revision, hardware, package_versions
 from alma_core.recipe.testsets import read_lines, read_test_set
-from alma_core.runs.train import load_trained
+from alma_core.reported.layout import paper_layout
+from alma_core.runs.generate import count_truncated, read_translations, translate
+from alma_core.runs.job_setup import decoding_device, load_job_model, quiet_progress
 
 __all__ = [
     "EvaluationError",
@@ -40,10 +41,7 @@ __all__ = [
     "find_hypotheses",
     "read_hypotheses",
     "evaluate_system",
-    "decoding_device",
-    "load_job_model",
     "run_job",
-    "quiet_progress",
     "main",
 ]
 
@@ -214,50 +212,13 @@ def _parse_directions(text: str | None) -> list[tuple[str, str]]:
 
 
 def _format_table(frame: pd.DataFrame, metric: str) -> str:
-    """A printable pivot of one metric for the CLI: systems x (direction, language). The book's paper layout (Tables
-    1-2,
-    averages, the paper's language order) is alma_core.book.tables.paper_layout; the runs layer does not import the book."""
-    rows = frame[frame["metric"] == metric]
-    table = rows.pivot_table(index="system", columns=["direction", "lang"], values="value", aggfunc="first", sort=False)
-    directions = list(dict.fromkeys(table.columns.get_level_values(0)))
-    for direction in directions:
-        table[(direction, "Avg.")] = table[direction].mean(axis=1)
-    table = table[[column for direction in directions for column in table.columns if column[0] == direction]]
+    """A printable table of one metric for the CLI, in the paper's layout (Tables 1-2: reported.layout)."""
     digits = 4 if metric == "off_target" else 2
-    return f"{metric}:\n" + table.round(digits).to_string(na_rep="-")
+    return f"{metric}:\n" + paper_layout(frame, metric).round(digits).to_string(na_rep="-")
 
 
 # ---------------------------------------------------------------------------------------------
 # THE evaluation job (alma_core.jobs.core starts it for every chapter): translate, then score
-
-
-def decoding_device(dtype: str | None = "auto") -> tuple[str, str]:
-    """(device, dtype) for decoding: the GPU when there is one, in bf16 (fp16 without bf16) for `auto`; fp32 on a
-    CPU."""
-    import torch
-
-    if not torch.cuda.is_available():
-        return "cpu", "fp32" if dtype in (None, "auto", "fp16") else str(dtype)
-    if dtype in (None, "auto"):
-        return "cuda", "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "cuda", str(dtype)
-
-
-def load_job_model(job: Mapping[str, Any], device: str, dtype: str | None) -> tuple[Any, Any]:
-    """A job's model on `device` in `dtype`: a finished training run (LoRA merged), or a backbone/released
-    checkpoint."""
-    if job.get("trained"):
-        model, tokenizer = load_trained(job["trained"], dtype=dtype, merge=True)
-        return model.to(device).eval(), tokenizer
-
-    return load_translator(
-        job["model"],
-        adapter=job.get("adapter"),
-        local_files_only=job.get("local_files_only", False),
-        trust_remote_code=job.get("trust_remote_code", False),
-        dtype=dtype,
-        device=device,
-    )
 
 
 def _score_rows(system: str, src: str, tgt: str, values: Mapping[str, Any], note: str) -> list[dict[str, Any]]:
@@ -348,12 +309,6 @@ def run_job(config_path: str | os.PathLike) -> Path:
         "git_revision": git_revision(), "hardware": hardware(), "determinism": determinism()})
     atomic_write_json(out / "scores.json", rows)  # last: its presence marks the job finished
     return out
-
-
-def quiet_progress(seconds: int = 30) -> None:
-    """A job writing to a log (not a terminal) updates its progress bars every `seconds`, not 10 times a second."""
-    if not sys.stderr.isatty():
-        os.environ.setdefault("TQDM_MININTERVAL", str(seconds))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from alma_core.io import atomic_write_text
-from alma_core.runs.modeling import is_local_model_path, load_backbone
 from alma_core.recipe.prompts import PromptStyle, clean_output, prompt_parts
+from alma_core.runs.modeling import is_local_model_path, load_backbone
 
 __all__ = [
     "GenerationError",
@@ -245,20 +245,11 @@ def translate(
     With `output_path`, each finished batch is appended to a JSONL file (index, source, hypothesis)
     and a rerun skips the sentences already there; at the end the file is rewritten in index order.
     """
-    import torch
-
-    if isinstance(sources, str):
-        raise GenerationError("pass a list of source sentences, not a single string")
-    if any(v is not None and v < 1 for v in (batch_size, token_budget, num_beams, max_new_tokens)):
-        raise GenerationError(
-            f"batch_size, token_budget, num_beams and max_new_tokens must be >= 1 (got {batch_size}, {token_budget}, "
-            f"{num_beams}, {max_new_tokens}); pass positive values (None turns batch_size or token_budget off)"
-        )
+    _check_arguments(sources, batch_size, token_budget, num_beams, max_new_tokens)
     sources = list(sources)
     path = Path(output_path) if output_path is not None else None
     done = read_translations(path, sources) if path is not None else {}
     todo = [i for i in range(len(sources)) if i not in done]
-
     prompts, lengths = build_prompts(
         tokenizer, [sources[i] for i in todo], src, tgt, max_prompt_tokens=max_prompt_tokens, style=style, shots=shots
     )
@@ -266,35 +257,19 @@ def translate(
         lengths, num_beams=num_beams, max_new_tokens=max_new_tokens, batch_size=batch_size, token_budget=token_budget
     )
     config = beam_search_config(model, tokenizer, num_beams=num_beams, max_new_tokens=max_new_tokens)
-    device = next(model.parameters()).device
     hypotheses = dict(done)
-    padding_side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    handle = None
+    handle = _open_for_append(path, sources, done) if path is not None and todo else None
+    padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
     bar = _progress(len(sources), len(done), f"{src}-{tgt}", progress)
     try:
-        if path is not None and todo:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if done:  # drop a line cut by an interruption before appending
-                _write_final_partial(path, sources, done)
-            handle = open(path, "a", encoding="utf-8")
         for batch in batches:
-            encoded = tokenizer([prompts[k] for k in batch], return_tensors="pt", padding=True).to(device)
-            encoded.pop("token_type_ids", None)  # Falcon's tokenizer returns them; generate() refuses them
-            with torch.inference_mode():
-                # use_model_defaults=False: otherwise transformers>=4.50 puts back every value of the model's
-                # generation config that ours leaves at the library default - do_sample=True among them.
-                output = model.generate(**encoded, generation_config=config, use_model_defaults=False)
-            texts = tokenizer.batch_decode(output[:, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
             records = []
-            for k, text in zip(batch, texts):
+            for k, text in zip(batch, _generate(model, tokenizer, [prompts[k] for k in batch], config)):
                 index = todo[k]
                 hypotheses[index] = clean_output(text, tgt, style=style)  # continuation only: its first line
                 records.append({"index": index, "source": sources[index], "hypothesis": hypotheses[index]})
             if handle is not None:
-                handle.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-                handle.flush()
-                os.fsync(handle.fileno())
+                _append_records(handle, records)
             bar.update(len(batch))
     finally:
         tokenizer.padding_side = padding_side
@@ -305,6 +280,46 @@ def translate(
     if path is not None:
         _write_final(path, sources, result)
     return result
+
+
+def _check_arguments(sources: Sequence[str], *sizes: int | None) -> None:
+    """Sources as a list and positive batch_size, token_budget, num_beams, max_new_tokens (None turns one off)."""
+    if isinstance(sources, str):
+        raise GenerationError("pass a list of source sentences, not a single string")
+    if any(v is not None and v < 1 for v in sizes):
+        batch_size, token_budget, num_beams, max_new_tokens = sizes
+        raise GenerationError(
+            f"batch_size, token_budget, num_beams and max_new_tokens must be >= 1 (got {batch_size}, {token_budget}, "
+            f"{num_beams}, {max_new_tokens}); pass positive values (None turns batch_size or token_budget off)"
+        )
+
+
+def _generate(model: Any, tokenizer: Any, prompts: list[str], config: Any) -> list[str]:
+    """One left-padded batch through plain beam search (Sec. 5.1); the decoded continuations."""
+    import torch
+
+    encoded = tokenizer(prompts, return_tensors="pt", padding=True).to(next(model.parameters()).device)
+    encoded.pop("token_type_ids", None)  # Falcon's tokenizer returns them; generate() refuses them
+    with torch.inference_mode():
+        # use_model_defaults=False: otherwise transformers>=4.50 puts back every value of the model's
+        # generation config that ours leaves at the library default - do_sample=True among them.
+        output = model.generate(**encoded, generation_config=config, use_model_defaults=False)
+    return tokenizer.batch_decode(output[:, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
+
+
+def _open_for_append(path: Path, sources: Sequence[str], done: dict[int, str]) -> Any:
+    """The resumable output file opened for appending, a line cut by an interruption dropped first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if done:
+        _write_final_partial(path, sources, done)
+    return open(path, "a", encoding="utf-8")
+
+
+def _append_records(handle: Any, records: list[dict[str, Any]]) -> None:
+    """One finished batch appended and synced to disk: a killed run keeps it."""
+    handle.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 def _write_final_partial(path: Path, sources: Sequence[str], done: dict[int, str]) -> None:

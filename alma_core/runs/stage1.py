@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alma_core.runs.config import TrainConfig, monolingual_data_root, oscar_pattern
-from alma_core.recipe.data import monolingual_path, read_monolingual, word_count
 from alma_core.io import atomic_write_json, read_json
+from alma_core.recipe.data import monolingual_path, read_monolingual, word_count
 from alma_core.recipe.objectives import prompt_start_ids
 from alma_core.recipe.oscar import stream_oscar
-from alma_core.recipe.sampling import interleave, temperature_ratios
+from alma_core.recipe.sampling import DEFAULT_FIXED, interleave, temperature_ratios
+from alma_core.runs.config import TrainConfig, monolingual_data_root, oscar_pattern
+from alma_core.runs.trainer import StageData
 
 __all__ = [
+    "stage1_data",
+    "word_counts",
+    "language_mix",
     "STREAM_STATE",
     "StreamPosition",
     "monolingual_ratios",
@@ -35,13 +40,22 @@ STREAM_STATE = "stream_state.json"  # stage-1 stream position saved in every che
 _log = logging.getLogger(__name__)
 
 
+def word_counts(root: str | Path, langs: Sequence[str]) -> dict[str, float]:
+    """Words of each language's monolingual file under `root` (App. D.1's D_l; Table 5 counts words)."""
+    return {lang: float(word_count(read_monolingual(monolingual_path(root, lang)), lang)) for lang in langs}
+
+
+def language_mix(sizes: Mapping[str, float], temperature: float = 6.0) -> dict[str, float]:
+    """THE stage-1 language mix (App. D.1): English fixed at 1/6, the rest by temperature sampling on `sizes`; what
+    training draws from, and what the Sec. 4 and App. D chapters show. Used by sec4_recipe, appD_sampling."""
+    return temperature_ratios(sizes, temperature=temperature, fixed=DEFAULT_FIXED)
+
+
 def monolingual_ratios(cfg: TrainConfig) -> dict[str, float]:
-    """The stage-1 language mix: the file's ratios, else App. D.1 temperature sampling on word counts."""
+    """The stage-1 language mix of a run: the file's ratios, else `language_mix` of its data's word counts."""
     if cfg.monolingual_ratios is not None:
         return dict(cfg.monolingual_ratios)
-    sizes = {lang: float(word_count(read_monolingual(monolingual_path(monolingual_data_root(cfg), lang)), lang))
-             for lang in cfg.monolingual_langs}
-    return temperature_ratios(sizes, temperature=cfg.temperature)
+    return language_mix(word_counts(monolingual_data_root(cfg), cfg.monolingual_langs), cfg.temperature)
 
 
 def _document_sources(cfg: TrainConfig, rank: int = 0, world_size: int = 1) -> dict[str, Any]:
@@ -184,3 +198,18 @@ def stream_state_callback(cfg: TrainConfig, plan: dict[str, int], tracks: dict[i
                 "monolingual_langs": list(cfg.monolingual_langs), "ranks": positions})
 
     return StreamStateCallback()
+
+
+def stage1_data(cfg: TrainConfig, tokenizer: Any, plan: dict[str, int], last: str | None) -> StageData:
+    """Stage 1 (Sec. 4.1): the monolingual stream, resumed where the checkpoint left it, and held-out blocks."""
+    notes: dict[str, Any] = {}
+    max_steps = cfg.max_steps or math.ceil(cfg.train_tokens / (cfg.global_batch_size * cfg.max_length))
+    starts, notes["stream"] = stream_starts(cfg, last, plan["world_size"])
+    tracks: dict[int, dict[int, StreamPosition]] = {}
+    train_set = stream_dataset(cfg, tokenizer, plan["world_size"], starts, tracks)
+    eval_set = list(itertools.islice(packed_blocks(cfg, tokenizer, cfg.seed + 10_007), cfg.eval_blocks))
+    counts = {"train_tokens_planned": max_steps * cfg.global_batch_size * cfg.max_length,
+              "language_ratios": monolingual_ratios(cfg)}
+    notes["model_handed_on"] = "final model (stage 1 never loads its best checkpoint: its validation blocks " \
+                               "come from the training stream)"
+    return StageData(train_set, eval_set, counts, notes, [stream_state_callback(cfg, plan, tracks)], max_steps)

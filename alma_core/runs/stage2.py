@@ -8,15 +8,17 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from alma_core.recipe import objectives, denoising as objectives_appa
-from alma_core.runs.config import TrainConfig, parallel_data_root, train_directions
+from alma_core.recipe import denoising as objectives_appa
+from alma_core.recipe import objectives
 from alma_core.recipe.data import has_split, load_pairs
 from alma_core.recipe.objectives import IGNORE_INDEX
+from alma_core.runs.config import TrainConfig, TrainDataError, loads_best, parallel_data_root, train_directions
+from alma_core.runs.trainer import StageData
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["validation_sources", "stage2_datasets", "packing_layout", "pack_rows", "PackedCollator",
+__all__ = ["stage2_data", "validation_sources", "stage2_datasets", "packing_layout", "pack_rows", "PackedCollator",
            "block_causal_mask", "stage2_collators", "OfficialPadCollator"]
 
 
@@ -231,3 +233,19 @@ class OfficialPadCollator:
         return {"input_ids": torch.tensor([pad(f["input_ids"], self.pad_token_id) for f in features]),
                 "attention_mask": torch.tensor([pad(f["attention_mask"], 0) for f in features]),
                 "labels": torch.tensor([pad(f["labels"], IGNORE_INDEX) for f in features])}
+
+
+def stage2_data(cfg: TrainConfig, tokenizer: Any) -> StageData:
+    """Stage 2 (Sec. 4.2): every direction's prompt-masked examples and their validation split."""
+    train_set, eval_set = stage2_datasets(cfg, tokenizer)
+    if not train_set:
+        raise TrainDataError("language_pairs: the train files hold no examples. Fix: check data_root")
+    counts = {"train_examples": len(train_set), "eval_examples": len(eval_set),
+              "train_tokens_per_epoch": sum(len(e["input_ids"]) for e in train_set),
+              "target_tokens_per_epoch": sum(sum(label != -100 for label in e["labels"]) for e in train_set)}
+    notes: dict[str, Any] = {"validation": validation_sources(cfg)}
+    if "holdout" in notes["validation"].values():
+        notes["validation_note"] = (f"no direction has a valid file: each holds out {cfg.eval_holdout:.0%} of "
+                                    "its train pairs (the official code trains on all of them)")
+    notes["model_handed_on"] = "best checkpoint by validation loss" if loads_best(cfg) and eval_set else "final model"
+    return StageData(train_set, eval_set, counts, notes, [], cfg.max_steps)

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import itertools
-import math
 import os
 import shutil
 import sys
@@ -28,6 +26,11 @@ from typing import Any
 
 import yaml
 
+from alma_core.io import atomic_write_json, is_disk_full, read_json
+from alma_core.provenance import determinism, git_revision, hardware, package_versions
+from alma_core.recipe.data import DataError
+from alma_core.recipe.languages import declare_languages
+from alma_core.recipe.objectives import RightPadCollator
 from alma_core.runs.checkpoints import at_end, complete_marker_callback, last_complete_checkpoint, restore_finished
 from alma_core.runs.config import (
     TrainConfig,
@@ -36,10 +39,8 @@ from alma_core.runs.config import (
     batch_plan,
     check_data,
     load_train_config,
+    loads_best,
 )
-from alma_core.recipe.data import DataError
-from alma_core.io import atomic_write_json, is_disk_full, read_json
-from alma_core.recipe.languages import declare_languages
 from alma_core.runs.modeling import (
     ModelLoadError,
     apply_lora,
@@ -48,18 +49,10 @@ from alma_core.runs.modeling import (
     fix_pad_token,
     load_backbone,
 )
-from alma_core.recipe.objectives import RightPadCollator
-from alma_core.provenance import determinism, git_revision, hardware, package_versions
-from alma_core.runs.stage1 import (
-    StreamPosition,
-    monolingual_ratios,
-    packed_blocks,
-    stream_dataset,
-    stream_starts,
-    stream_state_callback,
-)
-from alma_core.runs.stage2 import stage2_collators, stage2_datasets, validation_sources
+from alma_core.runs.stage1 import stage1_data
+from alma_core.runs.stage2 import stage2_collators, stage2_data
 from alma_core.runs.trainer import (
+    StageData,
     bf16_supported,
     close_process_group,
     single_rank_env,
@@ -116,7 +109,7 @@ def training_arguments(cfg: TrainConfig, plan: dict[str, int], max_steps: int | 
         save_steps=cfg.eval_every,
         save_total_limit=cfg.save_total_limit,
         save_only_model=False,  # cfg.save_only_model strips older checkpoints after the fact; the newest stays complete
-        load_best_model_at_end=_loads_best(cfg),
+        load_best_model_at_end=loads_best(cfg),
         metric_for_best_model="eval_loss" if cfg.stage == 2 else None,
         greater_is_better=False if cfg.stage == 2 else None,
         prediction_loss_only=True,
@@ -157,15 +150,6 @@ def _check_report_to(report_to: Sequence[str]) -> None:
                                    f"{needs[name][0]}`, or set report_to: [] in the run's params")
 
 
-def _loads_best(cfg: TrainConfig) -> bool:
-    """Stage 2 reloads the checkpoint with the lowest validation loss (Section 5.2); stage 1 always hands on its final
-    model.
-
-    Stage-1 validation blocks come from the training stream, so its "best" checkpoint is an arbitrary intermediate one.
-    """
-    return cfg.load_best_model_at_end and cfg.stage == 2
-
-
 def _load_dtype(cfg: TrainConfig) -> str:
     """Load the weights in the training precision under DeepSpeed (it keeps fp32 master weights), else in fp32 (AMP
     needs them)."""
@@ -179,6 +163,68 @@ def _record(cfg: TrainConfig, plan: dict[str, int], extra: dict[str, Any]) -> di
             "command": sys.argv, **extra}
 
 
+def _load_model(cfg: TrainConfig) -> tuple[Any, Any]:
+    """The seeded backbone and tokenizer, LoRA on down_proj when asked (Sec. 5.2)."""
+    from transformers import set_seed
+
+    set_seed(cfg.seed)
+    model, tokenizer = load_backbone(cfg.base_model, local_files_only=cfg.local_files_only, dtype=_load_dtype(cfg),
+                                     trust_remote_code=cfg.trust_remote_code)
+    if cfg.lora:
+        model = apply_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target_modules)
+    return model, tokenizer
+
+
+def _trainer(cfg: TrainConfig, plan: dict[str, int], model: Any, tokenizer: Any, data: StageData,
+             callbacks: Sequence[Any]) -> tuple[Any, list[Any]]:
+    """The HF Trainer of the run (App. C settings) and its finite-loss guard; the stage's collators and callbacks."""
+    extra = [*data.callbacks, complete_marker_callback()]  # after the stream state, before older ones are stripped
+    if cfg.save_only_model:
+        extra.append(weights_only_callback())
+    collator = eval_collator = RightPadCollator(tokenizer.pad_token_id, pad_to_multiple_of=cfg.pad_to_multiple_of,
+                                                model_config=getattr(model, "config", None))
+    if cfg.stage == 2:  # padding-free training batches (cfg.packing), unpacked validation
+        collator, eval_collator, data.notes["batching"] = stage2_collators(cfg, tokenizer.pad_token_id,
+                                                                           getattr(model, "config", None))
+    data.notes["precision"] = cfg.effective_precision(bf16_supported())
+    args = training_arguments(cfg, plan, data.max_steps)
+    finite = training_callbacks()
+    trainer = trainer_class()(model=model, args=args, train_dataset=data.train_set, eval_dataset=data.eval_set or None,
+                              data_collator=collator, eval_data_collator=eval_collator, processing_class=tokenizer,
+                              callbacks=[*finite, *extra, *callbacks])
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # our log line replaces the raw dict prints
+    if not data.eval_set:
+        trainer.args.eval_strategy = "no"
+        trainer.args.load_best_model_at_end = False
+    return trainer, finite
+
+
+def _announce(cfg: TrainConfig, plan: dict[str, int], data: StageData, last: str | None) -> None:
+    """The run's first log lines: the batch plan, the token counts, where it resumes, what it hands on."""
+    print(f"[train] stage {cfg.stage} {cfg.objective}{' lora' if cfg.lora else ''}: world {plan['world_size']} "
+          f"x micro {plan['micro_batch_size']} x accum {plan['gradient_accumulation_steps']} = global "
+          f"{plan['global_batch_size']}; {data.counts}" + (f"; resuming from {last}" if last else ""), flush=True)
+    for key in ("validation_note", "stream", "model_handed_on"):
+        if key in data.notes:
+            print(f"[train] {key.replace('_', ' ')}: {data.notes[key]}", flush=True)
+
+
+def _save_outputs(cfg: TrainConfig, trainer: Any, tokenizer: Any, out: Path, main_rank: bool) -> Path | None:
+    """The final model and tokenizer in output_dir; a local LoRA base copied beside them (the copy's path)."""
+    trainer.save_model(str(out))
+    if not main_rank:
+        return None
+    tokenizer.save_pretrained(out)
+    if cfg.lora and _is_local(cfg.base_model):
+        base_copy = out / "base"
+        if not base_copy.exists():
+            shutil.copytree(cfg.base_model, base_copy)
+        return base_copy
+    return None
+
+
 def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainResult:
     """Train one stage as configured; resume from the last checkpoint in output_dir; write run.json (Sections 4-5.2)."""
     declare_languages(cfg.declared_languages, "declared_languages")  # the params file's own languages
@@ -188,87 +234,25 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
     started = time.perf_counter()
     with single_rank_env(bool(cfg.deepspeed) and plan["world_size"] == 1):
         import torch
-        from transformers import set_seed
-        set_seed(cfg.seed)
-        model, tokenizer = load_backbone(cfg.base_model, local_files_only=cfg.local_files_only, dtype=_load_dtype(cfg),
-                                         trust_remote_code=cfg.trust_remote_code)
-        if cfg.lora:
-            model = apply_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target_modules)
-        last = last_complete_checkpoint(out) if cfg.resume else None
-        extra_callbacks, notes = [], {}
-        if cfg.stage == 1:
-            max_steps = cfg.max_steps or math.ceil(cfg.train_tokens / (cfg.global_batch_size * cfg.max_length))
-            starts, notes["stream"] = stream_starts(cfg, last, plan["world_size"])
-            tracks: dict[int, dict[int, StreamPosition]] = {}
-            train_set = stream_dataset(cfg, tokenizer, plan["world_size"], starts, tracks)
-            extra_callbacks.append(stream_state_callback(cfg, plan, tracks))
-            eval_set = list(itertools.islice(packed_blocks(cfg, tokenizer, cfg.seed + 10_007), cfg.eval_blocks))
-            counts = {"train_tokens_planned": max_steps * cfg.global_batch_size * cfg.max_length,
-                      "language_ratios": monolingual_ratios(cfg)}
-            notes["model_handed_on"] = "final model (stage 1 never loads its best checkpoint: its validation blocks " \
-                                       "come from the training stream)"
-        else:
-            max_steps = cfg.max_steps
-            train_set, eval_set = stage2_datasets(cfg, tokenizer)
-            if not train_set:
-                raise TrainDataError("language_pairs: the train files hold no examples. Fix: check data_root")
-            counts = {"train_examples": len(train_set), "eval_examples": len(eval_set),
-                      "train_tokens_per_epoch": sum(len(e["input_ids"]) for e in train_set),
-                      "target_tokens_per_epoch": sum(sum(label != -100 for label in e["labels"]) for e in train_set)}
-            notes["validation"] = validation_sources(cfg)
-            if "holdout" in notes["validation"].values():
-                notes["validation_note"] = (f"no direction has a valid file: each holds out {cfg.eval_holdout:.0%} of "
-                                            "its train pairs (the official code trains on all of them)")
-            notes["model_handed_on"] = (
-                "best checkpoint by validation loss" if _loads_best(cfg) and eval_set else "final model"
-            )
-        extra_callbacks.append(complete_marker_callback())  # after the stream state, before older ones are stripped
-        if cfg.save_only_model:
-            extra_callbacks.append(weights_only_callback())
-        collator = eval_collator = RightPadCollator(tokenizer.pad_token_id, pad_to_multiple_of=cfg.pad_to_multiple_of,
-                                                    model_config=getattr(model, "config", None))
-        if cfg.stage == 2:  # padding-free training batches (cfg.packing), unpacked validation
-            collator, eval_collator, notes["batching"] = stage2_collators(cfg, tokenizer.pad_token_id,
-                                                                          getattr(model, "config", None))
-        notes["precision"] = cfg.effective_precision(bf16_supported())
-        args = training_arguments(cfg, plan, max_steps)
-        finite = training_callbacks()
-        trainer = trainer_class()(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set or None,
-                                  data_collator=collator, eval_data_collator=eval_collator, processing_class=tokenizer,
-                                  callbacks=[*finite, *extra_callbacks, *callbacks])
-        from transformers.trainer_callback import PrinterCallback
 
-        trainer.remove_callback(PrinterCallback)  # our log line replaces the raw dict prints
-        if not eval_set:
-            trainer.args.eval_strategy = "no"
-            trainer.args.load_best_model_at_end = False
-        record = _record(cfg, plan, {"status": "running", "resumed_from": last, "token_counts": counts,
+        model, tokenizer = _load_model(cfg)
+        last = last_complete_checkpoint(out) if cfg.resume else None
+        data = stage1_data(cfg, tokenizer, plan, last) if cfg.stage == 1 else stage2_data(cfg, tokenizer)
+        trainer, finite = _trainer(cfg, plan, model, tokenizer, data, callbacks)
+        record = _record(cfg, plan, {"status": "running", "resumed_from": last, "token_counts": data.counts,
                                      "parameters": count_parameters(model), "trainable": count_trainable(model),
-                                     "load_best_model_at_end": trainer.args.load_best_model_at_end, **notes,
+                                     "load_best_model_at_end": trainer.args.load_best_model_at_end, **data.notes,
                                      "started": datetime.now(timezone.utc).isoformat(timespec="seconds")})
         main_rank = trainer.is_world_process_zero()
         if main_rank:
             atomic_write_json(out / "run.json", record)
-            print(f"[train] stage {cfg.stage} {cfg.objective}{' lora' if cfg.lora else ''}: world {plan['world_size']} "
-                  f"x micro {plan['micro_batch_size']} x accum {plan['gradient_accumulation_steps']} = global "
-                  f"{plan['global_batch_size']}; {counts}" + (f"; resuming from {last}" if last else ""), flush=True)
-            for key in ("validation_note", "stream", "model_handed_on"):
-                if key in notes:
-                    print(f"[train] {key.replace('_', ' ')}: {notes[key]}", flush=True)
-        tokens_before = 0
+            _announce(cfg, plan, data, last)
         if at_end(last) and not cfg.deepspeed:  # killed after its last step: finish, do not train a step more
             output = restore_finished(trainer, last)
         else:
             output = trainer.train(resume_from_checkpoint=last)
-        metrics = trainer.evaluate() if eval_set else {}
-        trainer.save_model(str(out))
-        base_copy = None
-        if main_rank:
-            tokenizer.save_pretrained(out)
-            if cfg.lora and _is_local(cfg.base_model):
-                base_copy = out / "base"
-                if not base_copy.exists():
-                    shutil.copytree(cfg.base_model, base_copy)
+        metrics = trainer.evaluate() if data.eval_set else {}
+        base_copy = _save_outputs(cfg, trainer, tokenizer, out, main_rank)
         losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
         final_loss = float(losses[-1]) if losses else float(output.training_loss)
         best_dir = trainer.state.best_model_checkpoint if trainer.args.load_best_model_at_end else None
@@ -278,7 +262,7 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainRes
             status="done", steps=trainer.state.global_step, final_loss=final_loss,
             eval_loss=metrics.get("eval_loss"), best_checkpoint=str(best) if best else None,
             best_metric=trainer.state.best_metric, wall_time_s=round(wall, 3),
-            **token_record(trainer.state.num_input_tokens_seen, tokens_before, last, output.metrics),
+            **token_record(trainer.state.num_input_tokens_seen, 0, last, output.metrics),
             skipped_steps=len(finite[0].skipped_steps), skipped_step_numbers=sorted(finite[0].skipped_steps)[:100],
             lora=cfg.lora, base_model=cfg.base_model, base_saved=str(base_copy) if base_copy else None,
             train_metrics=output.metrics, finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),

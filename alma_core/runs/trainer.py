@@ -15,6 +15,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from alma_core.io import read_json
 
 __all__ = [
+    "StageData",
     "NonFiniteLossError",
     "bf16_supported",
     "trainer_class",
@@ -31,6 +33,18 @@ __all__ = [
     "single_rank_env",
     "close_process_group",
 ]
+
+
+@dataclass
+class StageData:
+    """What one stage trains on: datasets, token counts, notes for run.json, its own callbacks, the step budget."""
+
+    train_set: Any
+    eval_set: Any
+    counts: dict[str, Any]
+    notes: dict[str, Any]
+    callbacks: list[Any]
+    max_steps: int | None
 
 _log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from alma_core.io import atomic_write_text
-from alma_core.runs.modeling import corpus_lines
 from alma_core.standins.families import Family, family_config, family_tokenizer
+from alma_core.standins.tiny_backbone import corpus_lines
 from alma_core.standins.tiny_comet import install_tiny_comet_as_hf_cache
 
 __all__ = [

@@ -16,6 +16,7 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass, replace
 
+from alma_core.io import seeded_rng
 from alma_core.standins.mini_lexicon import (
     ATTRIBUTES,
     COPULA,
@@ -30,7 +31,7 @@ from alma_core.standins.mini_lexicon import (
 
 __all__ = [
     "WorldConfig", "Meaning", "ALL_SUBJECTS", "ACTIONS", "SLOT_SIZES", "BUCKETS", "WorldError",
-    "held_out_entries", "seeded_rng", "sample_meaning", "bucket", "realise", "uses_held_out", "draw_meaning",
+    "held_out_entries", "sample_meaning", "bucket", "realise", "uses_held_out", "draw_meaning",
     "document", "documents",
     "train_meanings", "valid_meanings", "test_meanings", "pairs",
 ]
@@ -95,12 +96,6 @@ class Meaning:
         """The lexicon entries the meaning uses, by slot."""
         slots = ("subject", "action", "place", "time", "attribute")
         return {slot: getattr(self, slot) for slot in slots if getattr(self, slot) >= 0}
-
-
-def seeded_rng(*parts: object) -> random.Random:
-    """A generator depending only on its parts (stable across runs, processes and Python versions)."""
-    digest = hashlib.sha256("|".join(map(str, parts)).encode("utf-8")).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
 
 
 @functools.lru_cache(maxsize=16)

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from alma_core.io import atomic_write_text
+from alma_core.io import atomic_write_text, seeded_rng
 from alma_core.recipe.data import (
     check_language,
     monolingual_path,
@@ -37,7 +37,6 @@ from alma_core.standins.mini_world import (
     pairs,
     realise,
     sample_meaning,
-    seeded_rng,
     test_meanings,
     train_meanings,
     uses_held_out,

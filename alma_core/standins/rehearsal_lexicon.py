@@ -7,13 +7,12 @@ builds App. J items (XNLI / XStoryCloze / XWinograd) from the same slots. Determ
 
 from __future__ import annotations
 
-import hashlib
-import random
 from typing import Any
 
+from alma_core.io import seeded_rng
 from alma_core.recipe.crosslingual_items import TASKS
 
-__all__ = ["LANG_ORDER", "LEXICON", "GRAMMAR", "Combo", "COMBOS", "seeded_rng", "sentence", "item_records"]
+__all__ = ["LANG_ORDER", "LEXICON", "GRAMMAR", "Combo", "COMBOS", "sentence", "item_records"]
 
 LANG_ORDER = ("en", "de", "cs", "is", "zh", "ru", "uk")
 
@@ -187,12 +186,6 @@ def _clause(combo: Combo, lang: str, *, adverbial: bool = True) -> str:
 def sentence(combo: Combo, lang: str, *, adverbial: bool = True) -> str:
     """One sentence (subject, verb phrase, adverbial) in `lang`; the same combo is its translation elsewhere."""
     return _clause(combo, lang, adverbial=adverbial) + GRAMMAR[lang]["stop"]
-
-def seeded_rng(seed: int, *parts: str) -> random.Random:
-    """A random generator that depends only on the seed and a name (stable across runs and Python versions)."""
-    digest = hashlib.sha256("|".join([str(seed), *parts]).encode("utf-8")).hexdigest()
-    return random.Random(int(digest[:16], 16))
-
 
 def item_records(task: str, lang: str, seed: int, count: int) -> list[dict[str, Any]]:
     """`count` records of a task in the public dataset's column names (xnli, xstory_cloze, xwinograd)."""

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from alma_core.io import atomic_write_text
-from alma_core.standins.rehearsal_lexicon import COMBOS, LANG_ORDER, seeded_rng, sentence
+from alma_core.io import atomic_write_text, seeded_rng
+from alma_core.standins.rehearsal_lexicon import COMBOS, LANG_ORDER, sentence
 
 __all__ = ["TESTSET", "MAX_SEGMENTS", "SyntheticReleaseError", "testset_path", "system_path", "write_synthetic_release"]
 
