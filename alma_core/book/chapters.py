@@ -118,7 +118,7 @@ def held_out_bleu(params: Any, runs: Mapping[str, str]) -> pd.DataFrame:
     for direction in params.evaluation.directions:
         src, tgt = direction.split("-")
         sources, refs = read_test_set(assets.data_root(params), src, tgt, fmt="json")
-        flags = held_out_flags(config, src, tgt, sizes.get("test", 200))
+        flags = held_out_flags(config, src, tgt, sizes.get("test", 200), sizes.get("train", 1000))
         for system, run in runs.items():
             hyp_file = Path(run).parent / f"hyp.{direction}.jsonl"
             if not hyp_file.is_file():

@@ -243,6 +243,12 @@ class MiniWorldParams(NotebookParams):
     tiny_backbone: dict[str, Any] = Field(default_factory=dict)
     world_seed: int = Field(0, description="the world shown when `world` is not set (the tiny profile)")
     sample: int = Field(500, ge=10, description="documents per language behind the statistics")
+    control: dict[str, Any] = Field(default_factory=dict, description="v2: the control world's changes to `world` "
+                                    "(bilingual: 0.0, Briakou et al.'s ablation); {} runs no control")
+    control_root: str | None = Field(None, description="where the control world and its text are written")
+    starting_languages: list[str] = Field(default_factory=list, description="v2: languages whose zero-shot "
+                                          "starting point (BLEU, off-target, perplexity) the chapter measures")
+    starting_test: int = Field(100, ge=10, description="test sentences per direction behind the starting point")
 
 
 SCHEMAS: dict[str, type[NotebookParams]] = {

@@ -10,8 +10,10 @@ Every stream is random-access: item i depends only on the seed, the stream's nam
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
+import itertools
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass, replace
@@ -28,10 +30,11 @@ from alma_core.standins.mini_lexicon import (
     TIMES,
     VERBS,
 )
+from alma_core.standins.mini_words import rare_object, rare_place
 
 __all__ = [
-    "WorldConfig", "Meaning", "ALL_SUBJECTS", "ACTIONS", "SLOT_SIZES", "BUCKETS", "WorldError",
-    "held_out_entries", "sample_meaning", "bucket", "realise", "uses_held_out", "draw_meaning",
+    "WorldConfig", "Meaning", "ALL_SUBJECTS", "ACTIONS", "SLOT_SIZES", "BUCKETS", "WorldError", "RARE_VERBS",
+    "slot_sizes", "held_out_entries", "sample_meaning", "bucket", "realise", "uses_held_out", "draw_meaning",
     "document", "documents",
     "train_meanings", "valid_meanings", "test_meanings", "pairs",
 ]
@@ -44,6 +47,7 @@ SLOT_SIZES: dict[str, int] = {"subject": len(ALL_SUBJECTS), "action": len(ACTION
                               "time": len(TIMES), "attribute": len(ATTRIBUTES)}
 BUCKETS: tuple[str, ...] = ("train", "valid", "test")
 _ROOM, _CLOCK = len(PLACES) - 1, len(TIMES) - 1  # the entries that carry a number
+RARE_VERBS: tuple[int, ...] = (1, 11)  # "buys", "sells": the verbs the invented rare objects (v2) go with, in turn
 
 
 class WorldError(ValueError):
@@ -61,12 +65,23 @@ class WorldConfig:
     state_rate: float = 0.3  # share of state sentences ("X is tired today")
     front_rate: float = 0.3  # share of sentences with the time fronted
     code_switch: float = 0.03  # share of non-English monolingual sentences glossing a phrase in English
+    # v2 (issue 20); the defaults are v1's world
+    rare_objects: int = 0  # invented rare object nouns added to the action slot (the Zipfian tail, mini_words)
+    rare_places: int = 0  # invented rare place nouns added to the place slot
+    zipf: float = 0.0  # exponent s of the entries' frequencies within a slot, p(rank r) ~ 1/r^s (0: uniform, v1)
+    bilingual: float = 0.0  # share of documents with incidental bilingual content (mini_corpus; Briakou: 1.4 %)
 
     def __post_init__(self) -> None:
-        for name in ("held_out", "test_share", "valid_share", "state_rate", "front_rate", "code_switch"):
+        for name in ("held_out", "test_share", "valid_share", "state_rate", "front_rate", "code_switch", "bilingual"):
             value = getattr(self, name)
-            if not 0.0 <= value < 1.0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
                 raise WorldError(f"WorldConfig.{name}={value!r} is outside [0, 1). Fix: pass a share such as 0.1.")
+        for name in ("rare_objects", "rare_places"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 20_000:
+                raise WorldError(f"WorldConfig.{name}={value!r} must be a whole number in 0..20000. Fix: e.g. 400.")
+        if isinstance(self.zipf, bool) or not isinstance(self.zipf, (int, float)) or not 0.0 <= self.zipf <= 3.0:
+            raise WorldError(f"WorldConfig.zipf={self.zipf!r} is outside [0, 3]. Fix: 1.0 (Zipf's law) or 0 (uniform).")
         if self.test_share + self.valid_share >= 0.5:
             raise WorldError(
                 f"test_share + valid_share = {self.test_share + self.valid_share} leaves too little to train on. "
@@ -98,11 +113,16 @@ class Meaning:
         return {slot: getattr(self, slot) for slot in slots if getattr(self, slot) >= 0}
 
 
+def slot_sizes(cfg: WorldConfig) -> dict[str, int]:
+    """The number of entries of each slot in a world: the hand-written lexicon plus v2's invented tail."""
+    return {**SLOT_SIZES, "action": len(ACTIONS) + cfg.rare_objects, "place": len(PLACES) + cfg.rare_places}
+
+
 @functools.lru_cache(maxsize=16)
 def held_out_entries(cfg: WorldConfig) -> dict[str, frozenset[int]]:
     """Per slot, the entries the parallel data never uses (a fixed share of each slot, chosen by the seed)."""
     held: dict[str, frozenset[int]] = {}
-    for slot, size in SLOT_SIZES.items():
+    for slot, size in slot_sizes(cfg).items():
         order = list(range(size))
         seeded_rng(cfg.seed, "held-out", slot).shuffle(order)
         held[slot] = frozenset(order[: round(cfg.held_out * size)])
@@ -122,26 +142,37 @@ def uses_held_out(cfg: WorldConfig, meaning: Meaning) -> bool:
     return any(index in held[slot] for slot, index in meaning.entries().items())
 
 
-def _pick(rng: random.Random, size: int, exclude: frozenset[int]) -> int:
-    """A uniform entry of a slot outside `exclude`."""
-    allowed = [i for i in range(size) if i not in exclude]
-    return allowed[rng.randrange(len(allowed))]
+@functools.lru_cache(maxsize=256)
+def _zipf_table(size: int, exclude: frozenset[int], zipf: float) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """The allowed entries of a slot and their cumulative Zipf weights 1/r^s (rank r = entry index + 1)."""
+    allowed = tuple(i for i in range(size) if i not in exclude)
+    return allowed, tuple(itertools.accumulate(1.0 / (i + 1) ** zipf for i in allowed))
+
+
+def _pick(rng: random.Random, size: int, exclude: frozenset[int], zipf: float = 0.0) -> int:
+    """An entry of a slot outside `exclude`: uniform (v1) or by Zipf's law with exponent `zipf` (v2)."""
+    if zipf == 0.0:
+        allowed = [i for i in range(size) if i not in exclude]
+        return allowed[rng.randrange(len(allowed))]
+    allowed, cumulative = _zipf_table(size, exclude, zipf)
+    return allowed[min(bisect.bisect_left(cumulative, rng.random() * cumulative[-1]), len(allowed) - 1)]
 
 
 def sample_meaning(cfg: WorldConfig, rng: random.Random, covered_only: bool, subject: int | None = None) -> Meaning:
-    """One meaning drawn uniformly per slot (from the covered entries only when `covered_only`)."""
-    held = held_out_entries(cfg) if covered_only else {slot: frozenset() for slot in SLOT_SIZES}
-    subj = subject if subject is not None else _pick(rng, SLOT_SIZES["subject"], held["subject"])
-    time = _pick(rng, SLOT_SIZES["time"], held["time"])
+    """One meaning drawn per slot, uniformly or by Zipf's law (from the covered entries only when `covered_only`)."""
+    sizes = slot_sizes(cfg)
+    held = held_out_entries(cfg) if covered_only else {slot: frozenset() for slot in sizes}
+    subj = subject if subject is not None else _pick(rng, sizes["subject"], held["subject"], cfg.zipf)
+    time = _pick(rng, sizes["time"], held["time"], cfg.zipf)
     clock = (1 + rng.randrange(12)) * 100 + 15 * rng.randrange(4) if time == _CLOCK else 0
     front = rng.random() < cfg.front_rate
-    place = _pick(rng, SLOT_SIZES["place"], held["place"])
+    place = _pick(rng, sizes["place"], held["place"], cfg.zipf)
     number = 100 + rng.randrange(400) if place == _ROOM else 0
     if rng.random() < cfg.state_rate:
         return Meaning("state", subj, place=place, time=time,
-                       attribute=_pick(rng, SLOT_SIZES["attribute"], held["attribute"]), number=number, clock=clock,
-                       front=front)
-    return Meaning("act", subj, action=_pick(rng, SLOT_SIZES["action"], held["action"]), place=place, time=time,
+                       attribute=_pick(rng, sizes["attribute"], held["attribute"], cfg.zipf), number=number,
+                       clock=clock, front=front)
+    return Meaning("act", subj, action=_pick(rng, sizes["action"], held["action"], cfg.zipf), place=place, time=time,
                    number=number, clock=clock, front=front)
 
 
@@ -184,8 +215,26 @@ def _gendered(form: str, gender: str) -> str:
     return forms[1] if gender == "f" and len(forms) > 1 else forms[0]
 
 
-def _parts(meaning: Meaning, lang: str, gloss: bool) -> dict[str, str]:
-    """The sentence's slot texts in `lang` (S subject, V verb, O object, P place, T time, C copula, A attribute)."""
+def _place(meaning: Meaning, lang: str) -> str:
+    """The place phrase in `lang`: a hand-written entry (with its room number) or an invented rare place."""
+    if meaning.place < len(PLACES):
+        return PLACES[meaning.place][_column(lang)].format(n=meaning.number)
+    return rare_place(lang, meaning.place - len(PLACES))
+
+
+def _action(meaning: Meaning, lang: str) -> tuple[str, str]:
+    """(verb, object) in `lang`: a hand-written action or a rare invented object after one of RARE_VERBS."""
+    col = _column(lang)
+    if meaning.action < len(ACTIONS):
+        verb, obj = ACTIONS[meaning.action]
+        return VERBS[verb][0][col], VERBS[verb][1][obj][col]
+    rare = meaning.action - len(ACTIONS)
+    return VERBS[RARE_VERBS[rare % len(RARE_VERBS)]][0][col], rare_object(lang, rare)
+
+
+def _parts(meaning: Meaning, lang: str, gloss: bool, gloss_in: str = "en", place_in: str = "") -> dict[str, str]:
+    """The sentence's slot texts in `lang` (S subject, V verb, O object, P place, T time, C copula, A attribute);
+    `gloss` glosses the object or attribute in `gloss_in`, `place_in` writes the place in another language."""
     col = _column(lang)
     row, gender = ALL_SUBJECTS[meaning.subject]
     subject = row[col]
@@ -194,29 +243,31 @@ def _parts(meaning: Meaning, lang: str, gloss: bool) -> dict[str, str]:
         h, m = divmod(meaning.clock, 100)
         parts["T"] = TIMES[meaning.time][col].format(h=h, m=f"{m:02d}")
     if meaning.place >= 0:
-        parts["P"] = PLACES[meaning.place][col].format(n=meaning.number)
+        parts["P"] = _place(meaning, place_in or lang)
+    gloss = gloss and gloss_in != lang
     if meaning.kind == "act":
-        verb, obj = ACTIONS[meaning.action]
-        parts["V"], parts["O"] = VERBS[verb][0][col], VERBS[verb][1][obj][col]
-        if gloss and lang != "en":
-            parts["O"] += _paren(lang, VERBS[verb][1][obj][0])
+        parts["V"], parts["O"] = _action(meaning, lang)
+        if gloss:
+            parts["O"] += _paren(lang, _action(meaning, gloss_in)[1])
     else:
         parts["A"] = _gendered(ATTRIBUTES[meaning.attribute][col], gender)
-        if gloss and lang != "en":
-            parts["A"] += _paren(lang, ATTRIBUTES[meaning.attribute][0])
+        if gloss:
+            parts["A"] += _paren(lang, _gendered(ATTRIBUTES[meaning.attribute][_column(gloss_in)], gender))
     return parts
 
 
-def _paren(lang: str, english: str) -> str:
-    """An English gloss in brackets (code-switching as web text has it)."""
-    return f"（{english}）" if lang == "zh" else f" ({english})"
+def _paren(lang: str, gloss: str) -> str:
+    """A gloss in brackets (code-switching as web text has it)."""
+    return f"（{gloss}）" if lang == "zh" else f" ({gloss})"
 
 
-def realise(meaning: Meaning, lang: str, *, gloss: bool = False, omit: str = "") -> str:
-    """The meaning as one sentence in `lang`; `gloss` adds an English gloss, `omit` drops the slots named (e.g. "T")."""
+def realise(meaning: Meaning, lang: str, *, gloss: bool = False, omit: str = "", gloss_in: str = "en",
+            place_in: str = "") -> str:
+    """The meaning as one sentence in `lang`; `gloss` adds a gloss in `gloss_in` (English), `omit` drops the slots
+    named (e.g. "T"), `place_in` names the place in another language (a named entity in its own language)."""
     if "T" in omit and meaning.front:  # nothing left to front: the plain order (German would start with its verb)
         meaning = replace(meaning, front=False)
-    parts = _parts(meaning, lang, gloss)
+    parts = _parts(meaning, lang, gloss, gloss_in, place_in)
     order = (_ACT_ORDER if meaning.kind == "act" else _STATE_ORDER)[lang][int(meaning.front)]
     pieces = []
     for slot in order:

@@ -26,25 +26,26 @@ from alma_core.recipe.data import (
     write_train_pairs,
 )
 from alma_core.recipe.languages import PAPER_LANGUAGES
+from alma_core.standins.mini_corpus import document, pretraining_documents, pretraining_shares
 from alma_core.standins.mini_lexicon import LANGS
 from alma_core.standins.mini_world import (
-    SLOT_SIZES,
     Meaning,
     WorldConfig,
     WorldError,
-    document,
     held_out_entries,
     pairs,
     realise,
     sample_meaning,
+    slot_sizes,
     test_meanings,
     train_meanings,
     uses_held_out,
     valid_meanings,
 )
 
-__all__ = ["UKRAINIAN", "QUALITY_NOISE", "WORLD_KEYS", "world_settings", "graded_pairs", "write_world",
-           "write_quality_root", "world_statistics", "held_out_flags"]
+__all__ = ["UKRAINIAN", "QUALITY_NOISE", "WORLD_KEYS", "PRETRAINING_FILE", "world_settings", "graded_pairs",
+           "write_pretraining", "write_world",
+           "write_quality_root", "world_statistics", "held_out_flags", "PAPER_TOKENS", "budget_proportions"]
 
 # Ukrainian is not in the library's registry (the add-a-language chapter declares it): the declaration a params
 # file (`declared_languages:`) or `recipe.languages.declare_languages` needs before the world's uk data is used.
@@ -62,8 +63,10 @@ QUALITY_NOISE: dict[str, dict[str, float]] = {
 
 # The keys of a params file's `world:` block: WorldConfig's knobs plus write_world's sizes.
 WORLD_KEYS: tuple[str, ...] = ("seed", "held_out", "test_share", "valid_share", "state_rate", "front_rate",
-                               "code_switch", "train", "valid", "test", "documents", "english_documents", "languages",
-                               "qualities")
+                               "code_switch", "rare_objects", "rare_places", "zipf", "bilingual", "train", "valid",
+                               "test", "documents", "english_documents", "languages", "qualities",
+                               "pretraining_documents", "pretraining_english")
+PRETRAINING_FILE = "pretraining.jsonl"  # v2: the backbone's own corpus, one {"lang", "kind", "text"} per line
 
 
 def world_settings(spec: dict[str, Any], where: str = "world") -> tuple[WorldConfig, dict[str, Any]]:
@@ -77,7 +80,12 @@ def world_settings(spec: dict[str, Any], where: str = "world") -> tuple[WorldCon
         if key == "qualities" and not set(value) <= set(QUALITY_NOISE) - {"HW"}:
             raise WorldError(f"{where}.qualities={value!r}: only Filtered and Random are written apart (HW is the "
                              "world's own train split). Fix: qualities: [Filtered, Random].")
-        if key not in ("languages", "qualities") and (not isinstance(value, int) or value < 1):
+        if key == "pretraining_english":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value < 1.0:
+                raise WorldError(f"{where}.pretraining_english={value!r} must be a share in (0, 1). Fix: 0.897 "
+                                 "(LLaMA-2's English share, Touvron et al. 2023, Table 10).")
+        elif key not in ("languages", "qualities") and (isinstance(value, bool) or not isinstance(value, int)
+                                                        or value < 1):
             raise WorldError(f"{where}.{key}={value!r} must be a positive whole number. Fix: e.g. {key}: 100.")
     return WorldConfig(**knobs), sizes
 
@@ -133,18 +141,33 @@ def _records(items: Sequence[tuple[str, str]], src: str, tgt: str) -> list[dict[
     return [{"translation": {src: a, tgt: b}} for a, b in items]
 
 
+def write_pretraining(root: str | Path, cfg: WorldConfig, count: int, english: float) -> Path:
+    """The backbone's pretraining corpus (v2, Sec. 2.2): `count` documents in LLaMA-2's language shares over all the
+    world's languages (Ukrainian too: LLaMA-2 saw it), JSON lines."""
+    shares = pretraining_shares(english, LANGS)
+    lines = (json.dumps({"lang": lang, "kind": kind, "text": text}, ensure_ascii=False) + "\n"
+             for lang, kind, text in pretraining_documents(cfg, count, shares))
+    path = Path(root) / PRETRAINING_FILE
+    atomic_write_text(path, "".join(lines))
+    return path
+
+
 def write_world(root: str | Path, cfg: WorldConfig, *, train: int = 1000, valid: int = 100, test: int = 200,
                 documents: int = 2000, english_documents: int | None = None,
-                languages: Sequence[str] = PAPER_LANGUAGES, qualities: Sequence[str] = ()) -> Path:
+                languages: Sequence[str] = PAPER_LANGUAGES, qualities: Sequence[str] = (),
+                pretraining_documents: int = 0, pretraining_english: float = 0.897) -> Path:
     """Write the world in the official layout: parallel train/valid/test, 5-shot files, monolingual text (Sec. 4).
 
     `english_documents` (default `documents`) sizes English apart: the backbone's mostly-English pretraining text.
     Each of `qualities` (Filtered, Random) gets its Sec. 6.2 root beside it, `quality-<name>/` (`write_quality_root`).
+    `pretraining_documents` > 0 (v2) also writes the backbone's own corpus, `pretraining.jsonl` (`write_pretraining`).
     A language outside the registry (uk) must be declared first (`UKRAINIAN`); it is checked before anything is written.
     """
     root = Path(root)
     for lang in languages:
         check_language(lang)
+    if pretraining_documents:
+        write_pretraining(root, cfg, pretraining_documents, pretraining_english)
     for lang in ("en", *languages):
         count = english_documents if lang == "en" and english_documents is not None else documents
         text = "".join(document(cfg, lang, i) + "\n" for i in range(count))
@@ -190,7 +213,7 @@ def world_statistics(cfg: WorldConfig, *, sample: int = 500, train: int = 1000, 
     """The world in numbers: lexicon and held-out sizes, per language vocabulary, lengths and parallel coverage."""
     held = held_out_entries(cfg)
     stats: dict[str, Any] = {
-        "slots": {slot: {"entries": size, "held_out": len(held[slot])} for slot, size in SLOT_SIZES.items()},
+        "slots": {slot: {"entries": size, "held_out": len(held[slot])} for slot, size in slot_sizes(cfg).items()},
         "languages": {},
     }
     for lang in languages:
@@ -209,14 +232,41 @@ def world_statistics(cfg: WorldConfig, *, sample: int = 500, train: int = 1000, 
                 parallel_vocabulary=len(par_types),
                 parallel_coverage_of_mono_vocabulary=len(par_types & mono_types) / max(1, len(mono_types)),
                 words_per_sentence={"mean": statistics.fmean(lengths), "min": min(lengths), "max": max(lengths)},
-                test_sentences_with_held_out_entries=sum(uses_held_out(cfg, m) for m in tests) / len(tests),
+                test_sentences_with_held_out_entries=sum(held_out_flags(cfg, lang, "en", test, train)) / len(tests),
             )
         stats["languages"][lang] = row
     return stats
 
 
-def held_out_flags(cfg: WorldConfig, src: str, tgt: str, count: int) -> list[bool]:
-    """Per test sentence of a direction (as `write_world` writes them): whether it uses a lexicon entry held out of the
-    parallel data, the part only monolingual text can teach (Sec. 6.1-6.2)."""
-    return [uses_held_out(cfg, meaning) for meaning in test_meanings(cfg, src, tgt, count)]
+def held_out_flags(cfg: WorldConfig, src: str, tgt: str, count: int, train: int = 1000) -> list[bool]:
+    """Per test sentence of a direction (as `write_world` writes them): whether it uses a lexicon entry the parallel
+    data never shows, the part only monolingual text can teach (Sec. 6.1-6.2). v1 holds a share of entries out;
+    in v2 (held_out 0) an entry is unseen when none of the `train` pairs of the direction's language uses it."""
+    if cfg.held_out > 0:
+        return [uses_held_out(cfg, meaning) for meaning in test_meanings(cfg, src, tgt, count)]
+    xx = tgt if src == "en" else src
+    seen: dict[str, set[int]] = {}
+    for meaning in train_meanings(cfg, xx, train):
+        for slot, index in meaning.entries().items():
+            seen.setdefault(slot, set()).add(index)
+    return [any(index not in seen.get(slot, ()) for slot, index in meaning.entries().items())
+            for meaning in test_meanings(cfg, src, tgt, count)]
 
+
+# The paper's token budgets (Sec. 4.1, 5.2, App. C; Touvron et al. 2023): LLaMA-2's pretraining, ALMA-7B's stage 1
+# (1B at the first Fig. 5 snapshot, 20B at the last) and stage 2 (58K human-written examples, 2 epochs: about 12M).
+PAPER_TOKENS: dict[str, str] = {"pretraining": "2T", "stage 1": "1B-20B", "stage 2": "~12M (58K examples x 2 epochs)"}
+
+
+def budget_proportions(tokenizer: Any, cfg: WorldConfig, *, pretraining_tokens: int, stage1_tokens: int,
+                       stage2_epochs: int, xx: str = "de", train: int = 1000) -> list[dict[str, Any]]:
+    """The mini budgets in tokens beside the paper's (issue 20): pretraining >> stage 1 >> stage 2, each ratio shown;
+    stage 2 counts every token of its prompt-masked examples (both directions) over its epochs."""
+    from alma_core.recipe.objectives import parallel_examples
+
+    examples = parallel_examples(tokenizer, pairs(train_meanings(cfg, xx, train), xx, "en"), (xx, "en"))
+    stage2 = stage2_epochs * sum(len(e["input_ids"]) for e in examples)
+    rows = [("pretraining", pretraining_tokens), ("stage 1", stage1_tokens), ("stage 2", stage2)]
+    ratios = [tokens / rows[k + 1][1] if k + 1 < len(rows) else None for k, (_, tokens) in enumerate(rows)]
+    return [{"budget": name, "mini tokens": tokens, "x the next": ratio, "paper": PAPER_TOKENS[name]}
+            for (name, tokens), ratio in zip(rows, ratios)]

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,6 +46,11 @@ class TinyBackboneConfig(BaseModel):
     pretrain_block_size: int = Field(64, ge=8)
     pretrain_lr: float = Field(3e-3, gt=0)
     english_fraction: float = Field(0.9, ge=0.0, le=1.0, description="share of pretraining documents in English")
+    corpus: Literal["monolingual", "pretraining"] = Field(
+        "monolingual", description="monolingual: English_fraction of monolingual/*.txt (v1); pretraining: the "
+        "root's pretraining.jsonl as written, LLaMA-2's shares with incidental bilingual text (mini world v2)")
+    pretrain_threads: int = Field(1, ge=1, le=64, description="CPU threads of the pretraining loop (part of the key: "
+                                  "float sums depend on it); 1 suits a shared CPU, 2 a machine the build has alone")
     seed: int = 0
     corpus_dir: str | None = Field(None, description="root with monolingual/{lang}.txt; None = shipped sample")
 
@@ -78,6 +83,20 @@ def _corpus_texts(root: Path) -> dict[str, list[str]]:
                 for lang, text in json.loads(line).get("translation", {}).items():
                     texts.setdefault(lang, []).append(str(text).strip())
     return texts
+
+
+_PRETRAINING_FILE = "pretraining.jsonl"  # the mini world v2's corpus (standins.mini_world_data.write_pretraining)
+
+
+def _pretraining_texts(root: Path, cfg: TinyBackboneConfig) -> list[str]:
+    """The root's pretraining.jsonl texts in order when `cfg.corpus` is "pretraining", else none (v1)."""
+    if cfg.corpus != "pretraining":
+        return []
+    path = root / _PRETRAINING_FILE
+    if not path.is_file():
+        raise ModelLoadError(f"{path} is missing; tiny_backbone.corpus: pretraining needs the world's pretraining "
+                             "corpus (world: pretraining_documents > 0) or corpus: monolingual")
+    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def corpus_lines(corpus_dir: str | os.PathLike | None = None) -> list[str]:
@@ -165,8 +184,8 @@ def _pretrain(model: Any, tokenizer: Any, documents: Sequence[str], cfg: TinyBac
     import torch
 
     ids: list[int] = []
-    for doc in documents:
-        ids += [tokenizer.bos_token_id, *tokenizer(doc, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id]
+    for doc_ids in (tokenizer(list(documents), add_special_tokens=False)["input_ids"] if documents else []):
+        ids += [tokenizer.bos_token_id, *doc_ids, tokenizer.eos_token_id]
     block = cfg.pretrain_block_size
     n_blocks = len(ids) // block
     if n_blocks == 0 or cfg.pretrain_steps == 0:
@@ -216,14 +235,14 @@ def build_tiny_backbone(cache_dir: str | os.PathLike, cfg: TinyBackboneConfig | 
 
     cfg = cfg or TinyBackboneConfig()
     texts = _corpus_texts(_corpus_root(cfg))
-    key = stable_hash(
-        {"cfg": cfg.model_dump(exclude={"corpus_dir"}), "corpus": _corpus_digest(texts), "v": _FORMAT_VERSION}
-    )
+    pretraining = _pretraining_texts(_corpus_root(cfg), cfg)
+    digest = _corpus_digest({**texts, **({"<pretraining>": pretraining} if pretraining else {})})
+    key = stable_hash({"cfg": cfg.model_dump(exclude={"corpus_dir"}), "corpus": digest, "v": _FORMAT_VERSION})
     target = Path(cache_dir) / key
     if (target / "backbone.json").exists():
         return target
     torch.manual_seed(cfg.seed)
-    all_text = [line for lang in sorted(texts) for line in texts[lang]]
+    all_text = [line for lang in sorted(texts) for line in texts[lang]] + pretraining
     tokenizer = train_tokenizer(all_text, vocab_size=cfg.vocab_size)
     config = tiny_llama_config(
         tokenizer,
@@ -235,12 +254,12 @@ def build_tiny_backbone(cache_dir: str | os.PathLike, cfg: TinyBackboneConfig | 
         max_position_embeddings=cfg.max_position_embeddings,
     )
     threads = torch.get_num_threads()
-    try:  # a model this small runs fastest on one thread (more threads only contend on a shared CPU)
-        torch.set_num_threads(1)
+    try:  # a model this small gains little from threads on a shared CPU (the mini world v2 uses 2)
+        torch.set_num_threads(cfg.pretrain_threads)
         with torch.random.fork_rng():
             torch.manual_seed(cfg.seed)
             model = LlamaForCausalLM(config)
-            losses = _pretrain(model, tokenizer, _pretrain_documents(texts, cfg), cfg)
+            losses = _pretrain(model, tokenizer, pretraining or _pretrain_documents(texts, cfg), cfg)
     finally:
         torch.set_num_threads(threads)
     fix_pad_token(model, tokenizer)
