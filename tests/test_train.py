@@ -414,3 +414,19 @@ def test_packing_switch_flows_from_params_to_the_run(tiny_backbone_dir, tmp_path
     result = run_training(make_config(_stage2(tiny_backbone_dir, tmp_path / "run", max_steps=1, max_length=256)))
     record = read_json(result.run_json)
     assert record["batching"].startswith("padding-free") and record["precision"] == "fp32"
+
+
+def test_a_finished_run_is_never_rewritten(stage1, tmp_path, capsys):
+    """Issue 22: a plain rerun keeps the finished record byte for byte (it used to write final_loss 0.0); a rerun with
+    another config (max_steps 8) is refused with the keys and the fix; a damaged checkpoint is not even read."""
+    values = _stage2(stage1.output_dir, tmp_path / "run", learning_rate=1e-3, max_steps=2, max_eval_examples=4)
+    first = run_training(make_config(values))
+    before = first.run_json.read_bytes()
+    for checkpoint in (tmp_path / "run").glob("checkpoint-*"):
+        (checkpoint / "model.safetensors").write_bytes(b"damaged")
+    again = run_training(make_config(values))
+    assert first.run_json.read_bytes() == before and "nothing to train, its record is kept" in capsys.readouterr().out
+    assert (again.final_loss, again.steps, again.eval_loss) == (first.final_loss, first.steps, first.eval_loss)
+    with pytest.raises(TrainConfigError, match=r"max_steps 2 -> 8.*own output_dir"):
+        run_training(make_config({**values, "max_steps": 8}))
+    assert first.run_json.read_bytes() == before

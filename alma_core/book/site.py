@@ -369,7 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="execute the chapter notebooks with papermill")
     p_run.add_argument("--profile", default="tiny", choices=PROFILES)
-    p_run.add_argument("--force", action="store_true", help="re-execute every notebook and redo finished training/eval")
+    p_run.add_argument("--force", action="store_true", help="re-execute every notebook and redo evaluations; a "
+                       "finished training run is kept (move its folder away to retrain it)")
     p_run.add_argument("--only", nargs="*", default=[], help="notebook names to run (default: all)")
     p_run.add_argument("--root", type=Path, default=None, help="the book's checkout (default: this repository)")
     sub.add_parser("build", help="jupyter-book build, warnings as errors")

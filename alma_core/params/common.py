@@ -147,7 +147,7 @@ class NotebookParams(_Strict):
 
     profile: Profile
     store_dir: str
-    force: bool = False
+    force: bool = False  # redo evaluations; a finished training run is never retrained or rewritten (runs.train)
     seed: int = 42
     data_root: str | None = None
     seeds: list[int] = Field(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import shutil
 import sys
@@ -62,7 +63,7 @@ from alma_core.runs.trainer import (
     weights_only_callback,
 )
 
-__all__ = ["TrainResult", "training_arguments", "run_training", "load_trained", "main"]
+__all__ = ["TrainResult", "training_arguments", "finished_run", "run_training", "load_trained", "main"]
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -225,10 +226,38 @@ def _save_outputs(cfg: TrainConfig, trainer: Any, tokenizer: Any, out: Path, mai
     return None
 
 
+def finished_run(cfg: TrainConfig) -> TrainResult | None:
+    """A finished run in output_dir (run.json status done) as its record says, never rewritten (DESIGN.md: finished
+    runs are immutable); None when there is none. A finished run of another config is an error naming the keys."""
+    out = Path(cfg.output_dir)
+    if not (out / "run.json").is_file():
+        return None
+    record = read_json(out / "run.json")
+    if not isinstance(record, dict) or record.get("status") != "done":
+        return None
+    now = json.loads(json.dumps(cfg.model_dump(), default=str))
+    then = record.get("config", {})
+    changed = sorted(k for k in set(now) & set(then) if now[k] != then[k])  # fields newer than the record: not compared
+    if changed:
+        shown = ", ".join(f"{k} {then.get(k)!r} -> {now.get(k)!r}" for k in changed[:5])
+        raise TrainConfigError(
+            f"{out} holds a finished run of another config ({shown}); a finished run is never retrained or "
+            "rewritten. Fix: give this config its own output_dir, or move the folder away to train it again.")
+    print(f"[train] {out} is a finished run of this config (run.json status done): nothing to train, its record "
+          "is kept as it is", flush=True)
+    best = record.get("best_checkpoint")
+    return TrainResult(out, Path(best) if best else None, out / "run.json", float(record.get("final_loss") or 0.0),
+                       record.get("eval_loss"), int(record.get("steps") or 0), float(record.get("wall_time_s") or 0.0))
+
+
 def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainResult:
-    """Train one stage as configured; resume from the last checkpoint in output_dir; write run.json (Sections 4-5.2)."""
+    """Train one stage as configured; resume from the last checkpoint in output_dir; write run.json (Sections 4-5.2).
+    A finished run of the same config is returned as recorded (`finished_run`), never trained or rewritten again."""
     declare_languages(cfg.declared_languages, "declared_languages")  # the params file's own languages
     check_data(cfg)
+    kept = finished_run(cfg)
+    if kept is not None:
+        return kept
     plan = batch_plan(cfg)
     out = Path(cfg.output_dir)
     started = time.perf_counter()
