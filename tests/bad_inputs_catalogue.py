@@ -213,6 +213,12 @@ CASES: tuple[Case, ...] = (
     Case("out-under-a-file", "disk", "--out below a path that is a file, not a folder", EVAL,
          ("cannot write", "writable"),
          found="scored everything first, then a FileExistsError traceback"),
+    Case("out-is-a-csv", "disk", "--out names a .csv (the CSV is written beside the JSON)", EVAL,
+         ("not a .json path", "res.json"),
+         found="the results JSON overwritten by the CSV ('wrote r.csv and r.csv'; issue 22)"),
+    Case("out-is-a-folder", "disk", "--out names an existing folder", EVAL,
+         ("is a folder", "results.json"),
+         found="scored everything, then an IsADirectoryError traceback (issue 22)"),
     # ---- job configs ----------------------------------------------------------------------------------------------
     Case("eval-job-missing-config", "job configs", "a job config path that does not exist",
          "python -m alma_core.evaluate job --config JOB.yaml", ("nope.yaml", "evaluation job config not found"),

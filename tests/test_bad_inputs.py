@@ -495,6 +495,8 @@ SETUPS: dict[str, Callable[..., Trial]] = {
     "out-folder-read-only": out_folder_read_only,
     "out-under-a-file": lambda t: (_eval_tree(t), _write(t / "results", "a file, not a folder"),
                                    _eval_cli(t, out=t / "results" / "res.json"))[2],
+    "out-is-a-csv": lambda t: (_eval_tree(t), _eval_cli(t, out=t / "res.csv"))[1],
+    "out-is-a-folder": lambda t: (_eval_tree(t), (t / "results").mkdir(), _eval_cli(t, out=t / "results"))[2],
     "eval-job-missing-config": lambda t: _cli("evaluate", "job", "--config", str(t / "nope.yaml")),
     "appj-job-missing-config": lambda t: _cli("runs.crosslingual", "--config", str(t / "nope.yaml")),
     "appj-job-bad-yaml": lambda t: (_write(t / "job.yaml", f"output_dir: {t / 'out'}\nmodel: a: b\n"),

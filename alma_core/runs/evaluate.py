@@ -340,6 +340,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     comet_model = None if str(args.comet_model).lower() == "none" else args.comet_model
     out = Path(args.out)
+    if out.is_dir() or out.suffix.lower() != ".json":  # the CSV goes beside it: --out r.csv would overwrite the JSON
+        what = "a folder" if out.is_dir() else f"not a .json path (the CSV is written beside it as {out.stem}.csv)"
+        example = out / "results.json" if out.is_dir() else out.with_suffix(".json")
+        print(f"error: --out {out} is {what}. Fix: pass a results file such as {example}", file=sys.stderr)
+        return 2
     try:  # before any scoring: an --out that cannot be written fails now, not after COMET
         out.parent.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=out.parent).close()

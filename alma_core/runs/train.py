@@ -233,8 +233,8 @@ def finished_run(cfg: TrainConfig) -> TrainResult | None:
     if not (out / "run.json").is_file():
         return None
     record = read_json(out / "run.json")
-    if not isinstance(record, dict) or record.get("status") != "done":
-        return None
+    if not isinstance(record, dict) or record.get("status") != "done" or "config" not in record:
+        return None  # no finished record of a run (one without its config was not written by run_training)
     now = json.loads(json.dumps(cfg.model_dump(), default=str))
     then = record.get("config", {})
     changed = sorted(k for k in set(now) & set(then) if now[k] != then[k])  # fields newer than the record: not compared
