@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 pytest_plugins = [
     name
-    for name in ("fixtures.backbone", "fixtures.comet", "fixtures.local_hub", "fixtures.released_outputs")
+    for name in ("fixtures.backbone", "fixtures.comet", "fixtures.local_hub", "fixtures.released_outputs",
+                 "fixtures.languages")
     if (Path(__file__).parent / f"{name.replace('.', '/')}.py").exists()
 ]
 

@@ -31,7 +31,6 @@ from alma_core.standins.mini_world import (
     test_meanings as meanings_of_test,  # aliased: pytest would collect a test_* name
 )
 from alma_core.standins.mini_world_data import (
-    UKRAINIAN,
     graded_pairs,
     world_statistics,
     write_quality_root,
@@ -47,16 +46,6 @@ def _tree_digest(root: Path) -> str:
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
-
-
-@pytest.fixture(scope="module")
-def ukrainian():
-    """Ukrainian declared for this module only (the registry does not hold it), then the registry restored."""
-    saved = dict(languages.LANGUAGES)
-    languages.declare_languages(UKRAINIAN)
-    yield
-    languages.LANGUAGES.clear()
-    languages.LANGUAGES.update(saved)
 
 
 @pytest.fixture(scope="module")
