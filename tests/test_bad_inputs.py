@@ -206,6 +206,45 @@ def _translations(sources: list[str], hyps: list[str]) -> str:
     return _lines([{"index": i, "source": s, "hypothesis": h} for i, (s, h) in enumerate(zip(sources, hyps))])
 
 
+# issue 22: a stale file, sides in the wrong language, invisible segments, repeated keys and directions, folders
+LONG_DE = ["Ich habe heute leider keine Zeit für dich.", "Der Hund schläft den ganzen Tag im Garten.",
+           "Wir fahren morgen früh mit dem Zug nach Berlin."]
+LONG_EN = ["Unfortunately I have no time for you today.", "The dog sleeps in the garden all day long.",
+           "Tomorrow morning we are taking the train to Berlin."]
+
+
+def hyps_scored_file_named(tmp: Path) -> Trial:
+    import contextlib
+    import io
+
+    from alma_core.runs import evaluate
+
+    _eval_tree(tmp)
+    out = tmp / "res.json"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert evaluate.main(["--hyps", str(tmp / "hyps"), "--testsets", str(tmp / "tests"), "--directions", "de-en",
+                              "--system", "S", "--out", str(out), "--comet-model", "none"]) == 0
+    scored = str(tmp / "hyps" / "de-en.txt")
+    assert f"hypotheses de-en: {scored}" in printed.getvalue()
+    assert json.loads(out.read_text())["records"][0]["hypotheses"] == scored
+    return Trial(f"hypotheses de-en: {scored}; results record 'hypotheses': {scored}")
+
+
+def _parallel_sides(tmp: Path, de: list[str], en: list[str]) -> Trial:
+    return _parallel(tmp, _lines([{"translation": {"de": a, "en": b}} for a, b in zip(de, en)]))
+
+
+def _eval_job_cli(tmp: Path, drop: tuple[str, ...] = (), **values: object) -> Trial:
+    """A hand-edited evaluation job config (the keys alma_core.jobs.core writes, changed) run by the job CLI."""
+    job = {"system": "S", "model": "nobody/unused", "local_files_only": True, "directions": ["de-en"],
+           "test_root": str(tmp / "data"), "test_format": "json", "num_beams": 1, "batch_size": 2,
+           "max_new_tokens": 8, "max_prompt_tokens": 64, "comet_model": "none", "comet_batch_size": 8,
+           "output_dir": str(tmp / "out"), **values}
+    config = _write(tmp / "job.yaml", yaml.safe_dump({k: v for k, v in job.items() if k not in drop}))
+    return _cli("evaluate", "job", "--config", str(config))
+
+
 def comet_missing_offline(tmp: Path) -> Trial:
     _eval_tree(tmp)
     out = tmp / "res.json"
@@ -406,9 +445,97 @@ def book_unknown_notebook(tmp: Path) -> Trial:
     return trial
 
 
+def papermill_unknown_parameter(tmp: Path) -> Trial:
+    import papermill
+
+    values = yaml.safe_load((REPO / "params" / "tiny" / "appD_sampling.yaml").read_text(encoding="utf-8"))
+    try:
+        papermill.execute_notebook(str(REPO / "notebooks" / "appD_sampling.ipynb"), str(tmp / "out.ipynb"),
+                                   parameters={**values, "temperatur": 3}, kernel_name="python3", cwd=str(REPO),
+                                   progress_bar=False)
+    except papermill.PapermillExecutionError as err:
+        return Trial(f"{err.ename}: {err.evalue}")  # the last line papermill prints
+    raise AssertionError("the chapter ran with an unknown parameter")
+
+
+# ---- training runs and their checkpoints -------------------------------------------------------------------------
+
+HOLD_LOCK = """
+import sys, time
+from alma_core.io import locked
+with locked(sys.argv[1], "a training run"):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def train_output_dir_busy(tmp: Path) -> Trial:
+    from alma_core.runs.checkpoints import TRAIN_LOCK
+
+    _write(tmp / "data" / "deen" / "train.de-en.json", _lines(PAIRS))
+    _write(tmp / "data" / "deen" / "valid.de-en.json", _lines(PAIRS))
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp / "out" / TRAIN_LOCK)], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        return _train_cli(tmp)
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+
+
+def _damaged_checkpoint(tmp: Path, request: pytest.FixtureRequest, damage: Callable[[Path], object]) -> Trial:
+    """A 6-step run killed after checkpoint-4 (run.json running), checkpoint-4 damaged since; the CLI reruns it."""
+    import shutil
+
+    from test_kill_resume import _train_config
+
+    from alma_core.runs.config import load_train_config
+    from alma_core.runs.train import run_training
+
+    out = tmp / "run"
+    config = _train_config(tmp, request.getfixturevalue("tiny_backbone_dir"), 2, out)
+    run_training(load_train_config(config))
+    shutil.rmtree(out / "checkpoint-6")
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    atomic_write_json(out / "run.json", {**record, "status": "running"})
+    damage(out / "checkpoint-4")
+    done = subprocess.run([sys.executable, "-m", "alma_core.train", "--config", str(config)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return Trial(done.stdout + done.stderr, done.returncode)
+
+
+def _cut_off(path: Path, lost: int) -> None:
+    """Drop the last `lost` bytes of a file, as an interrupted copy does."""
+    os.truncate(path, path.stat().st_size - lost)
+
+
+def checkpoint_damaged(tmp: Path, request: pytest.FixtureRequest) -> Trial:
+    return _damaged_checkpoint(tmp, request, lambda folder: _cut_off(folder / "model.safetensors", 100))
+
+
+def checkpoint_state_truncated(tmp: Path, request: pytest.FixtureRequest) -> Trial:
+    return _damaged_checkpoint(tmp, request, lambda folder: _cut_off(folder / "trainer_state.json", 100))
+
+
 # ---- the table of setups -----------------------------------------------------------------------------------------
 
 V = "valid"
+
+
+def _tiny_text(notebook: str) -> str:
+    return (REPO / "params" / "tiny" / f"{notebook}.yaml").read_text(encoding="utf-8")
+
+
+def params_alias_bomb(tmp: Path) -> Trial:
+    """Nine anchors of nine aliases each under tiny_backbone (any mapping), the last one as the seed: 9**9 values."""
+    anchors = "".join(f"  {c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+    text = _tiny_text("sec5_main_results").replace("seed: 42\n", "").replace(
+        "tiny_backbone: {}\n", "tiny_backbone:\n  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + anchors)
+    return _params_cli(tmp, "sec5_main_results", text=text + "seed: *i\n")
+
+
 SETUPS: dict[str, Callable[..., Trial]] = {
     "parallel-truncated-last-line": parallel_truncated_last_line,
     "parallel-bad-middle-line": lambda t: _parallel(t, json.dumps(PAIR) + "\n{translation: x}\n"),
@@ -451,6 +578,32 @@ SETUPS: dict[str, Callable[..., Trial]] = {
     "hyps-crlf": hyps_crlf,
     "hyps-bom": hyps_bom,
     "hyps-jsonl-bom": lambda t: hyps_bom(t, name="de-en.jsonl"),
+    "hyps-stale-beside-new": lambda t: (_eval_tree(t, hyps={"de-en.jsonl": _translations(SRC, ["Stale."] * 3),
+                                                            "de-en.txt": "\n".join(REF) + "\n"}), _eval_cli(t))[1],
+    "hyps-scored-file-named": hyps_scored_file_named,
+    "hyps-zero-width-line": lambda t: (_eval_tree(t, hyps={"de-en.txt": f"{HYP[0]}\n\ufeff\n{HYP[2]}\n"}),
+                                       _eval_cli(t))[1],
+    "hyps-nul": lambda t: (_eval_tree(t, hyps={"de-en.txt": "Good\0 morning.\n" + "\n".join(HYP[1:]) + "\n"}),
+                           _eval_cli(t))[1],
+    "hyps-jsonl-duplicate-key": lambda t: (
+        _eval_tree(t, hyps={"de-en.jsonl": _translations(SRC, HYP).replace(
+            '"hypothesis": "How', '"hypothesis": "Stale.", "hypothesis": "How')}), _eval_cli(t))[1],
+    "testset-swapped-sides": lambda t: (_eval_tree(t, src=LONG_EN, ref=LONG_DE, hyps={"de-en.txt": "\n".join(
+        LONG_EN) + "\n"}), _eval_cli(t))[1],
+    "testset-zero-width-line": lambda t: (_eval_tree(t, ref=[REF[0], "\u200b", REF[2]]), _eval_cli(t))[1],
+    "testset-folder-not-file": lambda t: (_eval_tree(t, ref=None), (t / "tests" / "wmt22.de-en.ref").mkdir(),
+                                          _eval_cli(t))[2],
+    "eval-duplicate-direction": lambda t: (_eval_tree(t), _eval_cli(t, directions="de-en,de-en"))[1],
+    "parallel-swapped-sides": lambda t: _parallel_sides(t, LONG_EN, LONG_DE),
+    "parallel-copied-side": lambda t: _parallel_sides(t, LONG_DE, LONG_DE),
+    "parallel-zero-width-segment": lambda t: _parallel(t, _lines([PAIR, {"translation": {"de": "Hallo",
+                                                                                         "en": "\u200c\u200d"}}])),
+    "parallel-duplicate-key": lambda t: _parallel(t, '{"translation": {"de": "a", "de": "b", "en": "c"}}\n'),
+    "parallel-folder-not-file": lambda t: ((t / "deen").mkdir(), _raises(lambda: data.read_parallel(t / "deen", "de",
+                                                                                                      "en")))[1],
+    "eval-job-missing-directions": lambda t: _eval_job_cli(t, drop=("directions",)),
+    "eval-job-wrong-type": lambda t: _eval_job_cli(t, num_beams="five"),
+    "eval-job-duplicate-direction": lambda t: _eval_job_cli(t, directions=["de-en", "en-de", "de-en"]),
     "params-wrong-type": lambda t: _params_cli(t, "sec5_main_results",
                                                lambda v: v["evaluation"].update(num_beams="five")),
     "params-typo-key": lambda t: _params_cli(t, "sec5_main_results",
@@ -472,6 +625,26 @@ SETUPS: dict[str, Callable[..., Trial]] = {
     "params-path-traversal": lambda t: _params_cli(t, "sec5_main_results",
                                                    lambda v: v["systems"][0].update(name="../../outside")),
     "params-missing-file": lambda t: _cli("params", str(t / "params" / "tiny" / "sec5_main_results.yaml")),
+    "params-alias-bomb": params_alias_bomb,
+    "params-duplicate-key": lambda t: _params_cli(t, "sec5_main_results", text=_tiny_text("sec5_main_results")
+                                                  + "seed: 7\n"),
+    "params-bool-as-number": lambda t: _params_cli(t, "sec5_main_results",
+                                                   lambda v: v["evaluation"].update(num_beams=True)),
+    "params-unknown-train-language": lambda t: _params_cli(t, "sec5_main_results", lambda v: _rename_first_run(
+        v, language_pairs=["de-en", "xx-en"])),
+    "params-unknown-language-list": lambda t: _params_cli(t, "appD_sampling",
+                                                          lambda v: v.update(languages=["en", "de", "xx"])),
+    "params-system-unknown-run": lambda t: _params_cli(t, "sec5_main_results",
+                                                       lambda v: v["systems"][1].update(train="alma_ful")),
+    "params-duplicate-system": lambda t: _params_cli(t, "sec5_main_results",
+                                                     lambda v: v["systems"][1].update(name=v["systems"][0]["name"])),
+    "params-empty-store-dir": lambda t: _params_cli(t, "sec5_main_results", lambda v: v.update(store_dir="")),
+    "params-seed-out-of-range": lambda t: _params_cli(t, "sec5_main_results", lambda v: v.update(seed=2**32)),
+    "params-empty-file": lambda t: _params_cli(t, "sec5_main_results", text="# to be written\n"),
+    "params-store-dir-is-a-file": lambda t: _params_cli(t, "sec5_main_results", lambda v: v.update(
+        store_dir=str(_write(t / "store", "not a folder\n")))),
+    "train-set-bad-yaml": lambda t: _train_cli(t, "--plan", "--set", "lora_target_modules=[a, b"),
+    "train-bool-as-number": lambda t: _train_cli(t, "--plan", max_steps=True),
     "train-typo-key": lambda t: _train_cli(t, "--plan", learnin_rate=2e-5),
     "train-missing-config": lambda t: _cli("train", "--config", str(t / "nope.yaml")),
     "train-missing-stage": lambda t: (_write(t / "run.yaml", "base_model: x\noutput_dir: out\n"),
@@ -506,6 +679,10 @@ SETUPS: dict[str, Callable[..., Trial]] = {
                                                "local_files_only": True})),
         _cli("runs.crosslingual", "--config", str(t / "job.yaml")))[1],
     "book-unknown-notebook": book_unknown_notebook,
+    "papermill-unknown-parameter": papermill_unknown_parameter,
+    "train-output-dir-busy": train_output_dir_busy,
+    "checkpoint-damaged": checkpoint_damaged,
+    "checkpoint-state-truncated": checkpoint_state_truncated,
 }
 
 

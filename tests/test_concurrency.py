@@ -142,6 +142,28 @@ def test_a_killed_holder_leaves_a_stale_lock_that_is_cleared(tmp_path: Path, cap
     assert f"stale lock of pid {holder.pid}" in err and "that process is gone" in err
 
 
+def test_a_second_training_run_into_one_output_dir_is_refused(tiny_backbone_dir: Path, tmp_path: Path) -> None:
+    """Issue 22: two `python -m alma_core.train` runs into one output_dir used to both train to the end; the second
+    is now refused at once, naming the first, and leaves the folder to it."""
+    from test_kill_resume import _train_config
+
+    from alma_core.runs.checkpoints import TRAIN_LOCK
+
+    out = tmp_path / "run"
+    holder = _spawn([sys.executable, "-c", HOLD, str(out / TRAIN_LOCK)])
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        config = _train_config(tmp_path, tiny_backbone_dir, 2, out)
+        done = subprocess.run([sys.executable, "-m", "alma_core.train", "--config", str(config)], cwd=ROOT, env=ENV,
+                              capture_output=True, text=True, timeout=300, check=False)
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait(timeout=30)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert f"output_dir {out} is locked by pid {holder.pid}" in done.stderr and "Fix: wait for it" in done.stderr
+    assert sorted(p.name for p in out.iterdir()) == [TRAIN_LOCK]  # nothing written: no run.json, no checkpoint
+
+
 def test_cached_json_computes_once_under_two_processes(tmp_path: Path) -> None:
     script = textwrap.dedent('''
         import os, sys, time

@@ -150,6 +150,42 @@ def test_half_saved_checkpoint_is_never_resumed_from(tiny_backbone_dir: Path, tm
     assert not (out / "checkpoint-4").exists()  # deleted: the rerun saves it again
 
 
+def test_a_damaged_checkpoint_is_set_aside_and_the_run_resumes_from_an_intact_one(tiny_backbone_dir: Path,
+                                                                                   tmp_path: Path) -> None:
+    """Issue 22: weights cut off by a copy, a truncated trainer_state.json or optimizer state in checkpoints that were
+    saved in full -> named, moved aside, and the rerun resumes from the newest intact one to the same weights."""
+    import shutil
+
+    from alma_core.runs.checkpoints import checkpoint_problem, last_complete_checkpoint
+
+    whole, out = tmp_path / "whole", tmp_path / "run"
+    run_training(load_train_config(_train_config(tmp_path, tiny_backbone_dir, 2, whole)))
+    shutil.copytree(whole, out)
+    config = _train_config(tmp_path, tiny_backbone_dir, 2, out)  # the same run in `out`, killed before it was done
+    record = read_json(out / "run.json")
+    (out / "run.json").write_text(json.dumps({**record, "status": "running", "config": {}}), encoding="utf-8")
+    with (out / "checkpoint-6" / "model.safetensors").open("r+b") as handle:
+        handle.truncate(handle.seek(0, 2) - 100)
+    state = out / "checkpoint-4" / "trainer_state.json"
+    state.write_text(state.read_text(encoding="utf-8")[:40], encoding="utf-8")
+    assert "model.safetensors holds" in checkpoint_problem(out / "checkpoint-6") and "cut off" in checkpoint_problem(
+        out / "checkpoint-6")
+    assert "trainer_state.json" in checkpoint_problem(out / "checkpoint-4")
+    with (out / "checkpoint-2" / "optimizer.pt").open("r+b") as handle:
+        size = handle.seek(0, 2)
+        handle.truncate(size // 2)
+    assert "optimizer.pt is cut off" in checkpoint_problem(out / "checkpoint-2")
+    (out / "checkpoint-2" / ".complete.json").unlink()  # checkpoint-2 as a kill mid-save leaves it: deleted, not kept
+    log = run([sys.executable, "-m", "alma_core.runs.train", "--config", str(config)])
+    assert "checkpoint-6 is damaged (model.safetensors holds" in log and "damaged-checkpoint-6" in log
+    assert "checkpoint-4 is damaged (trainer_state.json" in log
+    assert sorted(p.name for p in out.glob("damaged-*")) == ["damaged-checkpoint-4", "damaged-checkpoint-6"]
+    got = read_json(out / "run.json")
+    assert got["status"] == "done" and got["resumed_from"] is None and got["steps"] == 6
+    same_weights(whole / "model.safetensors", out / "model.safetensors")
+    assert last_complete_checkpoint(out) == str(out / "checkpoint-6")  # saved again by the rerun, intact
+
+
 # ---------------------------------------------------------------------------------------------
 # translation evaluation with COMET (Section 5.1): `python -m alma_core.runs.evaluate job --config`
 

@@ -15,14 +15,17 @@ import pandas as pd
 
 from alma_core.book.claims import CLAIMS
 from alma_core.book.verdicts import (
+    INCONCLUSIVE,
     NOT_REPRODUCED,
     NOT_RUN,
+    PAPER_SCALE,
     REPRODUCED,
     RULES,
     Claim,
     Results,
     evaluate,
     load_results,
+    paper_meets,
     record,
     record_path,
     sweep_attributes,
@@ -30,9 +33,12 @@ from alma_core.book.verdicts import (
 from alma_core.io import read_json
 
 __all__ = ["CLAIMS", "record", "sweep_attributes", "scorecard", "counts", "claims_of", "chapter_links",
-           "page_table", "rules_table", "records_table", "summary"]
+           "page_table", "rules_table", "records_table", "summary", "noise_note", "VERDICTS"]
 
-VERDICT_STYLE = {REPRODUCED: "✓ reproduced", NOT_REPRODUCED: "✗ not reproduced", NOT_RUN: "– not run at this profile"}
+VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_RUN)
+VERDICT_STYLE = {REPRODUCED: "✓ reproduced", NOT_REPRODUCED: "✗ not reproduced",
+                 INCONCLUSIVE: "≈ inconclusive (within the measured noise)", NOT_RUN: "– not run at this profile"}
+SHORT = "the paper's own figure does not meet the claim as worded"
 
 
 def scorecard(params: Any, claims: Sequence[Claim] = CLAIMS, results: Results | None = None) -> pd.DataFrame:
@@ -42,24 +48,49 @@ def scorecard(params: Any, claims: Sequence[Claim] = CLAIMS, results: Results | 
     for claim in claims:
         metric = results.metric_for.get(claim.metric, claim.metric)  # e.g. COMET claims in BLEU at the mini profile
         figure = claim.figure if metric == claim.metric else f"{claim.figure} (in {metric.upper()} at this profile)"
-        row = evaluate(replace(claim, metric=metric), results, params.tolerance, params.effect)
-        rows.append({**row, "text": claim.text, "where": claim.where, "chapter": claim.chapter,
-                     "figure": figure, "kind": claim.kind, "metric": metric})
+        judged = replace(claim, metric=metric, metrics=tuple(results.metric_for.get(m, m) for m in claim.metrics))
+        row = evaluate(judged, results, params.tolerance, params.effect, getattr(params, "noise", {}))
+        meets = paper_meets(claim, params.tolerance)
+        note = "; ".join(n for n in (SHORT if meets is False else "", row["note"], _stated_note(claim, params))
+                         if n)
+        rows.append({**row, "note": note, "paper_meets": meets, "text": claim.text, "where": claim.where,
+                     "chapter": claim.chapter, "figure": figure, "kind": claim.kind, "metric": metric})
     table = pd.DataFrame(rows)
     table["profile"] = params.profile
     return table
 
 
+def _stated_note(claim: Claim, params: Any) -> str:
+    """Sec. 5.4 / abstract: where a 'beats' claim's stated number is not this profile's margin, the row says so."""
+    if claim.stated is None or claim.kind != "beats" or params.profile in PAPER_SCALE:
+        return ""
+    return (f"the stated {claim.stated:g} is the margin at the paper's scale only; here the build is judged by the "
+            f"sign of the difference (margin {params.effect:g})")
+
+
 def counts(table: pd.DataFrame) -> dict[str, int]:
-    """How many claims got each verdict (the page's prose and the book's closing note)."""
-    return {v: int((table["verdict"] == v).sum()) for v in (REPRODUCED, NOT_REPRODUCED, NOT_RUN)}
+    """How many claims got each verdict, inconclusive ones apart (the page's prose and the book's closing note)."""
+    return {v: int((table["verdict"] == v).sum()) for v in VERDICTS}
+
+
+def noise_note(params: Any) -> str:
+    """The profile's measured noise and how it was measured, or that the margin is unmeasured (issue 21)."""
+    noise = getattr(params, "noise", {}) or {}
+    how = getattr(params, "noise_measured", "") or "not measured"
+    if not noise:
+        return (f"The margin is **unmeasured** at the `{params.profile}` profile ({how}): no verdict here is "
+                "inconclusive, and none is tested against a seed spread.")
+    values = ", ".join(f"{metric} {value:g}" for metric, value in noise.items())
+    return (f"Measured noise at the `{params.profile}` profile (the spread over seeds of the same run): {values}. "
+            f"Measured: {how}. A build difference within it is **inconclusive**.")
 
 
 def summary(table: pd.DataFrame) -> str:
-    """One sentence with the verdict counts of a scorecard."""
+    """One sentence with the verdict counts of a scorecard: reproduced / not reproduced / inconclusive / not run."""
     c = counts(table)
-    return (f"Of {len(table)} claims, **{c[REPRODUCED]} reproduced**, **{c[NOT_REPRODUCED]} not reproduced** and "
-            f"**{c[NOT_RUN]} not run** at the `{table['profile'].iloc[0]}` profile.")
+    return (f"Of {len(table)} claims, **{c[REPRODUCED]} reproduced**, **{c[NOT_REPRODUCED]} not reproduced**, "
+            f"**{c[INCONCLUSIVE]} inconclusive** and **{c[NOT_RUN]} not run** at the `{table['profile'].iloc[0]}` "
+            "profile.")
 
 
 def claims_of(chapter: str, claims: Sequence[Claim] = CLAIMS) -> list[int]:
@@ -87,6 +118,7 @@ def page_table(table: pd.DataFrame) -> pd.DataFrame:
         "claim": [f'<span id="claim-{n}"></span>{n}. {t}' for n, t in zip(table["claim"], table["text"])],
         "figure (what is measured)": table["figure"],
         "paper": ["figure only (no table)" if v is None or pd.isna(v) else _fmt(v) for v in table["paper"]],
+        "note": table["note"],
         "this build": [_fmt(v) for v in table["build"]],
         "verdict": [VERDICT_STYLE[v] + (f" ({why})" if why else "") for v, why in zip(table["verdict"], table["why"])],
         "chapter": [f'<a href="{c}.html">{w}</a>' for c, w in zip(table["chapter"], table["where"])],
@@ -101,6 +133,8 @@ def rules_table(params: Any) -> pd.DataFrame:
     table.index.name = "kind of claim"
     tol = ", ".join(f"{metric} {value:g}" for metric, value in params.tolerance.items())
     table["tolerance"] = [f"margin {params.effect:g}" if k in ("beats", "no_gain") else tol for k in table.index]
+    noise = getattr(params, "noise", {}) or {}
+    table["noise"] = ", ".join(f"{metric} {value:g}" for metric, value in noise.items()) or "unmeasured"
     return table
 
 

@@ -3,7 +3,8 @@ their verdict rules. The claims are listed in `alma_core.book.claims`; the page'
 
 Chapters call `record` after they evaluate: it writes their tidy scores to `<store_dir>/chapters/<chapter>.json`
 (atomically). The scorecard only reads those records; it never trains or evaluates, and a claim whose chapter has
-no record (or whose metric was not computed, or which needs the paper's scale) is "not run at this profile".
+no record (or whose metric was not computed, or which needs the paper's scale) is "not run at this profile"; a build
+difference within the profile's measured noise (scorecard params `noise`, the spread over seeds) is "inconclusive".
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from alma_core.reported.paper import reported
 __all__ = [
     "REPRODUCED",
     "NOT_REPRODUCED",
+    "INCONCLUSIVE",
     "NOT_RUN",
     "ScorecardError",
     "Claim",
@@ -35,12 +37,16 @@ __all__ = [
     "load_results",
     "paper_avg",
     "verdict",
+    "noise_of",
+    "paper_meets",
     "evaluate",
     "RULES",
     "label",
 ]
 
 REPRODUCED, NOT_REPRODUCED, NOT_RUN = "reproduced", "not reproduced", "not run at this profile"
+INCONCLUSIVE = "inconclusive"  # the build figure is not resolved by the profile's measured noise (issue 21, item 19)
+SIGN_KINDS = ("beats", "no_gain")  # claims about the sign of a difference; the others are about closeness
 RECORDS = "chapters"
 PAPER_SCALE = ("paper", "released")  # claims that compare with the paper's absolute figures
 
@@ -116,12 +122,9 @@ class Results:
             raise NotRun(f"no system plays '{role}' in this profile (scorecard params `roles`)")
         return name
 
-    def avg(self, chapter: str, metric: str, direction: str, **match: Any) -> float:
-        """Mean of `metric` over the recorded languages of `direction` (en-xx, xx-en, or both = mean of the two)."""
+    def _rows(self, chapter: str, metric: str, direction: str, match: Mapping[str, Any]) -> pd.DataFrame:
+        """The recorded rows of one metric and direction (en-xx or xx-en) that match every `match` column."""
         frame = self.frame(chapter)
-        metric = self.metric_for.get(metric, metric)
-        if direction == "both":
-            return (self.avg(chapter, metric, "en-xx", **match) + self.avg(chapter, metric, "xx-en", **match)) / 2
         if "direction" not in frame.columns:
             raise ScorecardError(f"the {chapter} record has no directions; it is not a translation chapter")
         rows = frame[(frame["metric"] == metric) & (frame["direction"] == direction)]
@@ -135,7 +138,20 @@ class Results:
         values = pd.to_numeric(rows["value"], errors="coerce")
         if values.isna().all():
             raise NotRun(f"{metric} not computed in {chapter} ({rows['note'].iloc[0] if 'note' in rows else ''})")
-        return float(values.mean())
+        return rows.assign(value=values).dropna(subset=["value"])
+
+    def avg(self, chapter: str, metric: str, direction: str, **match: Any) -> float:
+        """Mean of `metric` over the recorded languages of `direction` (en-xx, xx-en, or both = mean of the two)."""
+        metric = self.metric_for.get(metric, metric)
+        if direction == "both":
+            return (self.avg(chapter, metric, "en-xx", **match) + self.avg(chapter, metric, "xx-en", **match)) / 2
+        return float(self._rows(chapter, metric, direction, match)["value"].mean())
+
+    def cells(self, chapter: str, metric: str, direction: str, **match: Any) -> dict[str, float]:
+        """Sec. 5.4: {language: value} of `metric` in one direction, the cells an average is made of."""
+        rows = self._rows(chapter, self.metric_for.get(metric, metric), direction, match)
+        rows = rows[rows["lang"] != "avg"]
+        return {str(lang): float(v) for lang, v in rows.groupby("lang", sort=False)["value"].mean().items()}
 
 
 def load_results(params: Any) -> Results:
@@ -188,41 +204,70 @@ class Claim:
     paper: Callable[[], float | None]
     build: Callable[[Results], float]
     profiles: tuple[str, ...] = PROFILES
+    stated: float | None = None  # the number the paper's sentence states (a 'beats' margin at the paper's scale)
+    metrics: tuple[str, ...] = ()  # further metrics the figure combines (its noise is the largest of theirs)
+    note: Callable[[], str] | None = None  # the paper side, in words: per-model figures, shortfalls, inferred cells
 
 
 RULES = {
-    "beats": "reproduced when this build's difference exceeds the stated margin (`effect`)",
-    "no_gain": "reproduced when this build's difference does not exceed the margin (`effect`)",
-    "matches": "reproduced when |this build's difference| is within the metric's tolerance",
-    "at_least": "reproduced when this build's difference is above minus the metric's tolerance",
-    "equals": "reproduced when |this build - paper| is within the metric's tolerance",
+    "beats": "reproduced when this build's difference exceeds the margin (`effect`; at the paper's scale also the "
+             "number the paper states); inconclusive when |difference| is within the profile's measured `noise`",
+    "no_gain": "reproduced when this build's difference does not exceed the margin (`effect`); inconclusive when "
+               "|difference| is within the profile's measured `noise`",
+    "matches": "reproduced when |this build's difference| is within the metric's tolerance; inconclusive when the "
+               "profile's measured `noise` exceeds the tolerance (it cannot resolve it)",
+    "at_least": "reproduced when this build's difference is above minus the metric's tolerance; inconclusive when "
+                "the measured `noise` exceeds the tolerance",
+    "equals": "reproduced when |this build - paper| is within the metric's tolerance; inconclusive when the "
+              "measured `noise` exceeds the tolerance",
 }
 
 
-def verdict(claim: Claim, paper: float | None, build: float, tolerance: Mapping[str, float], effect: float) -> str:
-    """The claim's verdict from this build's figure under the stated rule and tolerance (see RULES)."""
+def noise_of(claim: Claim, noise: Mapping[str, float]) -> float:
+    """The profile's measured seed spread for a claim's figure: the largest over the metrics it combines."""
+    return max(float(noise.get(m, 0.0)) for m in (claim.metric, *claim.metrics))
+
+
+def _margin(claim: Claim, effect: float, stated_applies: bool) -> float:
+    """A 'beats' claim's margin: `effect`, or the paper's stated number where the profile runs the paper's scale."""
+    if stated_applies and claim.stated is not None and claim.kind == "beats":
+        return max(effect, claim.stated)
+    return effect
+
+
+def verdict(claim: Claim, paper: float | None, build: float, tolerance: Mapping[str, float], effect: float,
+            noise: float = 0.0, stated_applies: bool = False) -> str:
+    """The claim's verdict from this build's figure under the stated rule, tolerance and noise (see RULES)."""
     tol = tolerance.get(claim.metric, 1.0)
-    if claim.kind == "beats":
-        ok = build > effect
-    elif claim.kind == "no_gain":
-        ok = build <= effect
-    elif claim.kind == "matches":
-        ok = abs(build) <= tol
-    elif claim.kind == "at_least":
-        ok = build >= -tol
-    elif claim.kind == "equals":
-        if paper is None:
-            raise ScorecardError(f"claim {claim.number} compares with the paper's figure, which it does not compute")
-        ok = abs(build - paper) <= tol
-    else:
+    margin = _margin(claim, effect, stated_applies)
+    if claim.kind not in RULES:
         raise ScorecardError(f"claim {claim.number}: unknown kind {claim.kind!r}; use one of {sorted(RULES)}")
+    if claim.kind == "equals" and paper is None:
+        raise ScorecardError(f"claim {claim.number} compares with the paper's figure, which it does not compute")
+    if noise > 0 and (abs(build) <= noise if claim.kind in SIGN_KINDS else noise > tol):
+        return INCONCLUSIVE
+    ok = {"beats": lambda: build > margin, "no_gain": lambda: build <= margin, "matches": lambda: abs(build) <= tol,
+          "at_least": lambda: build >= -tol, "equals": lambda: abs(build - (paper or 0.0)) <= tol}[claim.kind]()
     return REPRODUCED if ok else NOT_REPRODUCED
 
 
-def evaluate(claim: Claim, results: Results, tolerance: Mapping[str, float], effect: float) -> dict[str, Any]:
-    """One scorecard row: the paper's figure, this build's, the verdict (or why it was not run)."""
+def paper_meets(claim: Claim, tolerance: Mapping[str, float]) -> bool | None:
+    """Whether the paper's own figure (its tables) meets the claim as worded (the rule at the paper's scale, the
+    stated number included); None when the paper gives a figure only."""
     paper = claim.paper()
-    row = {"claim": claim.number, "paper": paper, "build": None, "verdict": NOT_RUN, "why": ""}
+    if paper is None:
+        return None
+    if claim.kind == "equals":
+        return claim.stated is None or abs(paper - claim.stated) <= tolerance.get(claim.metric, 1.0)
+    return verdict(claim, paper, paper, tolerance, 0.0, stated_applies=True) == REPRODUCED
+
+
+def evaluate(claim: Claim, results: Results, tolerance: Mapping[str, float], effect: float,
+             noise: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """One scorecard row: the paper's figure and note, this build's figure, the verdict (or why it was not run)."""
+    paper = claim.paper()
+    row = {"claim": claim.number, "paper": paper, "build": None, "verdict": NOT_RUN, "why": "",
+           "note": claim.note() if claim.note else ""}
     if results.profile not in claim.profiles:
         plural = "s" if len(claim.profiles) > 1 else ""
         row["why"] = f"needs the paper's scale: runs at the {' and '.join(claim.profiles)} profile{plural}"
@@ -232,7 +277,8 @@ def evaluate(claim: Claim, results: Results, tolerance: Mapping[str, float], eff
     except NotRun as reason:
         row["why"] = str(reason)
         return row
-    row.update(build=build, verdict=verdict(claim, paper, build, tolerance, effect))
+    row.update(build=build, verdict=verdict(claim, paper, build, tolerance, effect, noise_of(claim, noise or {}),
+                                            results.profile in PAPER_SCALE))
     return row
 
 

@@ -5,12 +5,18 @@
 
 from __future__ import annotations
 
+import os
+import typing
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from alma_core.io import resolve, validation_message
 from alma_core.recipe.languages import get_language
 from alma_core.runs.config import DeclaredLanguages, TrainConfig, gradient_accumulation, make_config
+from alma_core.runs.strict import Direction, NoBoolNumbers, PathStr, Seed, unknown_languages
 from alma_core.standins.mini_world import WorldError
 from alma_core.standins.mini_world_data import world_settings
 
@@ -28,8 +34,13 @@ __all__ = [
     "TrainRunsParams",
     "check_train_runs",
     "plain_name",
+    "check_languages",
     "check_directions",
+    "check_references",
+    "langid_candidates",
     "check_batches",
+    "explain",
+    "injected_names",
 ]
 
 Profile = Literal["tiny", "mini", "paper", "released"]
@@ -41,7 +52,9 @@ class ParamsError(ValueError):
     """A params file that does not match its notebook's schema."""
 
 
-class _Strict(BaseModel):
+class _Strict(NoBoolNumbers):
+    """Every params model: unknown keys refused, values frozen, no bool read as a number (runs.strict.NoBoolNumbers)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -52,7 +65,7 @@ class LaunchParams(_Strict):
     launcher: Literal["python", "torchrun", "deepspeed", "accelerate", "slurm"] = "python"
     nodes: int = Field(1, ge=1)
     gpus_per_node: int = Field(1, ge=1, description="processes per node (1 on a CPU)")
-    deepspeed_config: str | None = None
+    deepspeed_config: PathStr | None = None
     slurm_partition: str | None = None
     slurm_time: str = "24:00:00"
     slurm_account: str | None = None
@@ -74,8 +87,8 @@ def english_pair(direction: str) -> tuple[str, str]:
 class EvalParams(_Strict):
     """Test sets, decoding and metrics of an evaluation (Section 5.1: beam 5, sacreBLEU, COMET-22)."""
 
-    directions: list[str] = Field(min_length=1)
-    test_root: str | None = None
+    directions: list[Direction] = Field(min_length=1)
+    test_root: PathStr | None = None
     test_format: Literal["json", "sacrebleu-echo"] = "json"
     max_sentences: int | None = Field(None, ge=1)
     num_beams: int = Field(5, ge=1)
@@ -85,7 +98,7 @@ class EvalParams(_Strict):
         "max_new_tokens); batches then hold many short sentences and few long ones (None = by count only)")
     max_new_tokens: int = Field(256, ge=1)
     max_prompt_tokens: int = Field(256, ge=8)
-    prompt_tokens_by_direction: dict[str, int] = Field(
+    prompt_tokens_by_direction: dict[Direction, int] = Field(
         default_factory=lambda: {"zh-en": 512},
         description="a larger prompt budget for these directions (the official evaluation reruns zh-en with 512)")
     dtype: Literal["auto", "fp32", "bf16", "fp16"] = Field(
@@ -146,11 +159,11 @@ class NotebookParams(_Strict):
     """Variables every notebook takes: its profile, where results are stored, whether to redo finished work."""
 
     profile: Profile
-    store_dir: str
+    store_dir: PathStr
     force: bool = False  # redo evaluations; a finished training run is never retrained or rewritten (runs.train)
-    seed: int = 42
-    data_root: str | None = None
-    seeds: list[int] = Field(
+    seed: Seed = 42
+    data_root: PathStr | None = None
+    seeds: list[Seed] = Field(
         default_factory=list, description="train every stage-2 run once per seed; tables show the mean, "
         "tables.seed_spread the range (issue 14); [] = once, with the run's seed")
     world: dict[str, Any] | None = Field(
@@ -159,6 +172,23 @@ class NotebookParams(_Strict):
     declared_languages: DeclaredLanguages = Field(
         default_factory=dict, description="languages the library does not know, {code: {name, native_name, "
         "bleu_tokenizer, target_prompt}}: registered in the notebook and carried by every job (recipe.languages)")
+
+    @field_validator("store_dir")
+    @classmethod
+    def _writable_store(cls, value: str) -> str:
+        """The store folder, or the nearest folder above it that exists, must be a folder this user can write."""
+        folder = probe = resolve(value)
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if not probe.is_dir():
+            above = "" if probe == folder else f", so the store {folder} cannot be created in it"
+            raise ValueError(f"{value!r}: {probe} is a file, not a folder{above}. Fix: point store_dir at a folder "
+                             "(e.g. runs/tiny) or move the file away")
+        if not os.access(probe, os.W_OK | os.X_OK):
+            raise ValueError(f"{value!r}: {probe} is read-only for this user, so the store ({folder}) cannot be "
+                             f"written. Fix: point store_dir at a folder you can write (e.g. runs/tiny) or make it "
+                             f"writable (chmod u+w {probe})")
+        return value
 
     @model_validator(mode="after")
     def _world_block(self) -> NotebookParams:
@@ -173,13 +203,23 @@ class NotebookParams(_Strict):
         return self
 
 
-def check_train_runs(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def check_train_runs(runs: dict[str, dict[str, Any]], declared: Mapping[str, Any] | None = None,
+                     prefix: str = "train.") -> dict[str, dict[str, Any]]:
     """Check every run of a notebook is a valid alma_core.runs.config.TrainConfig (Sec. 5.2, App. C; base_model `tiny` =
-    the stand-in)."""
+    the stand-in); `declared` = the file's declared_languages, which its runs' language codes may use; messages start
+    with `prefix` + the run's name (train.<run>, or stage1 for a two-stage chapter's run)."""
     for name, run in runs.items():
         plain_name(name, "train run name")
-        make_config({"base_model": "tiny", "output_dir": "-", **run}, source=f"train.{name}")
+        values = {"base_model": "tiny", "output_dir": "-", **run}
+        if declared and isinstance(run, Mapping):
+            values["declared_languages"] = {**declared, **(run.get("declared_languages") or {})}
+        make_config(values, source=f"{prefix}{name}")
     return runs
+
+
+def declared_in(info: ValidationInfo) -> dict[str, Any]:
+    """The declared_languages of the params being validated (validated before the fields that use them)."""
+    return dict(info.data.get("declared_languages") or {})
 
 
 class TrainRunsParams(NotebookParams):
@@ -189,20 +229,77 @@ class TrainRunsParams(NotebookParams):
 
     @field_validator("train")
     @classmethod
-    def _train_configs(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    def _train_configs(cls, value: dict[str, dict[str, Any]], info: ValidationInfo) -> dict[str, dict[str, Any]]:
         """Every run must be a valid alma_core.runs.config.TrainConfig (base_model `tiny` = the tiny stand-in)."""
-        return check_train_runs(value)
+        return check_train_runs(value, declared_in(info))
 
 
-def check_directions(params: Any, where: str) -> None:
-    """Every evaluated direction names known (or declared) languages (Sec. 5.1); an unknown code fails at validation."""
-    evaluation = getattr(params, "evaluation", None)
-    for index, direction in enumerate(getattr(evaluation, "directions", None) or []):
-        for code in direction.split("-"):
-            try:
-                get_language(code)
-            except ValueError as err:
-                raise ParamsError(f"{where}: evaluation.directions.{index} {direction!r}: {err}") from None
+def check_languages(params: Any, where: str) -> None:
+    """Every language code of a params file names a known (or this file's declared) language (Sec. 5.1): each
+    LanguageCode / Direction field of the schema (evaluation.directions, languages, off_target_candidates, App. J's
+    tasks, starting_languages, ...) and the `world:` block's languages; the train runs' codes are TrainConfig's own
+    check. Call it once the file's declared_languages are registered."""
+    found = list(unknown_languages(params))
+    for key in ("world", "control"):
+        block = getattr(params, key, None)
+        langs = block.get("languages") if isinstance(block, Mapping) else None
+        if isinstance(langs, (list, tuple)):
+            found += [((key, "languages", index), code, code) for index, code in enumerate(langs)
+                      if isinstance(code, str) and not _known(code)]
+    for path, value, code in found:
+        try:
+            get_language(code)
+        except ValueError as err:
+            raise ParamsError(f"{where}: {'.'.join(map(str, path))} {value!r}: {err}") from None
+
+
+def _known(code: str) -> bool:
+    try:
+        get_language(code)
+    except ValueError:
+        return False
+    return True
+
+
+check_directions = check_languages  # the name before every code was checked (evaluation.directions only)
+
+
+def langid_candidates(value: list[str] | None) -> list[str] | None:
+    """App. E's off_target_candidates are language-ID codes (py3langid's 97, Belarusian and Polish too), not registry
+    languages: each must be one py3langid identifies, else the evaluation job fails after decoding."""
+    if value is None:
+        return value
+    from alma_core.recipe.metrics import langid_languages
+
+    known = set(langid_languages())
+    for index, code in enumerate(value):
+        if code not in known:
+            raise ValueError(f"{index} {code!r}: py3langid cannot identify this language, so it cannot be an "
+                             f"off-target candidate. Fix: use codes among {', '.join(sorted(known))}")
+    return value
+
+
+def check_references(params: Any, where: str) -> None:
+    """Systems have distinct names, and a system's `train:` (and App. J's before_after) names a run (system) the same
+    file defines: a typo would otherwise fail only inside the job, or evaluate the wrong model."""
+    systems = list(getattr(params, "systems", None) or [])
+    twice = [name for name, count in Counter(s.name for s in systems).items() if count > 1]
+    if twice:
+        raise ParamsError(f"{where}: systems: two systems are named {twice[0]!r}; tables and records, keyed by "
+                          "system name, could not tell them apart. Fix: give every system its own name")
+    runs = set(getattr(params, "train", None) or {})
+    runs |= {key for key in ("stage1", "stage2") if isinstance(getattr(params, key, None), Mapping)}
+    for index, system in enumerate(systems):
+        if system.train is not None and system.train not in runs:
+            known = ", ".join(sorted(runs)) or "none (this file has no train: block)"
+            raise ParamsError(f"{where}: systems.{index}.train {system.train!r} (system {system.name!r}) names no run "
+                              f"of this file; its runs: {known}. Fix: name one of them, or add the run under train:")
+    names = {s.name for s in systems}
+    for index, pair in enumerate(getattr(params, "before_after", None) or []):
+        for name in pair:
+            if name not in names:
+                raise ParamsError(f"{where}: before_after.{index} {name!r} is no system of this file. Fix: use a "
+                                  f"name from systems: {', '.join(sorted(names))}")
 
 
 def check_batches(params: Any, where: str) -> None:
@@ -220,3 +317,63 @@ def check_batches(params: Any, where: str) -> None:
         except ValueError as err:
             raise ParamsError(f"{where}: train.{name} on {world} rank(s) (launch nodes x gpus_per_node): "
                               f"{err}") from None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models inside a field's annotation (X, X | None, list[X], dict[str, X])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+
+
+def _fields_at(schema: type[BaseModel], loc: Sequence[Any]) -> dict[str, Any]:
+    """The fields of the (nested) model that holds the key at `loc` (for a did-you-mean hint)."""
+    model = schema
+    for part in loc[:-1]:
+        if isinstance(part, int) or part not in model.model_fields:
+            continue
+        inner = _models_in(model.model_fields[part].annotation)
+        if not inner:
+            return {}
+        model = inner[0]
+    return dict(model.model_fields)
+
+
+class _OneError:
+    """One pydantic error item in the shape validation_message reads."""
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        self.item = item
+
+    def errors(self) -> list[dict[str, Any]]:
+        return [self.item]
+
+
+def explain(err: ValidationError, where: str, schema: type[BaseModel] | None = None) -> ParamsError:
+    """One readable message per wrong key: file, key path, problem, the fix (and the key meant, for a typo)."""
+    lines = []
+    for item in err.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        if item["type"] == "value_error":  # a validator's own message already names the value and the fix
+            text = str(item.get("ctx", {}).get("error", item["msg"]))
+            at = f"key '{key}': " if key else ""  # a model-level check (world:, cross-field) names its own keys
+            lines.append(f"{where}: {at}{text}" + ("" if "Fix" in text else ". Fix: correct the value"))
+            continue
+        fields = _fields_at(schema, item["loc"]) if schema is not None else None
+        lines.append(validation_message(_OneError(item), where, fields))
+    return ParamsError("\n".join(lines))
+
+
+def injected_names(namespace: Mapping[str, Any]) -> list[str]:
+    """The names papermill's injected `# Parameters` cell assigned (IPython keeps each cell's source in `In`)."""
+    import ast
+
+    for source in reversed(list(namespace.get("In") or [])):
+        if isinstance(source, str) and source.startswith("# Parameters"):
+            try:
+                body = ast.parse(source).body
+            except SyntaxError:
+                return []
+            return [target.id for node in body if isinstance(node, ast.Assign) for target in node.targets
+                    if isinstance(target, ast.Name)]
+    return []

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from alma_core.params.common import NotebookParams, _Strict, english_pair
-from alma_core.recipe.languages import get_language
+from alma_core.params.common import NotebookParams, _Strict, english_pair, langid_candidates
+from alma_core.runs.strict import Direction
 from alma_core.standins.released_synthetic import MAX_SEGMENTS
 
 __all__ = ["OFFICIAL_REPO", "PINNED_COMMIT", "OFFICIAL_SOURCE", "ReleasedSystem", "ReleasedCollection",
@@ -37,15 +37,15 @@ class ReleasedCollection(_Strict):
 
     name: str = Field(description="folder under outputs/, e.g. wmt22_outputs")
     test_set: str = Field("wmt22", description="wmt22 (WMT'21 for is, as the paper) or wmt23")
-    directions: list[str] = Field(min_length=1)
+    directions: list[Direction] = Field(min_length=1, description="codes checked after declared_languages")
     systems: list[ReleasedSystem] = Field(min_length=1)
 
     @field_validator("directions")
     @classmethod
     def _directions(cls, value: list[str]) -> list[str]:
+        """English on one side (Sec. 5.1); the codes are checked with the file's declared languages known."""
         for direction in value:
-            for code in english_pair(direction):
-                get_language(code)
+            english_pair(direction)
         return value
 
 
@@ -62,3 +62,9 @@ class ReleasedOutputsParams(NotebookParams):
     comet_without_gpu: bool = Field(False, description="run COMET on a CPU too (hours for the real files)")
     off_target_candidates: list[str] | None = None
     timeout_s: float = Field(60.0, gt=0, description="seconds per HTTP request")
+
+    @field_validator("off_target_candidates")
+    @classmethod
+    def _candidates(cls, value: list[str] | None) -> list[str] | None:
+        """Language-ID codes py3langid identifies (App. E), checked before anything is scored."""
+        return langid_candidates(value)

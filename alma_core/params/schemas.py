@@ -7,15 +7,15 @@ types are errors that name the file, the key and the fix.
 
 from __future__ import annotations
 
+import difflib
 import os
-import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from alma_core.io import read_yaml_mapping, repo_root, validation_message
+from alma_core.io import read_yaml_mapping, repo_root
 from alma_core.params.common import (
     PROFILES,
     EvalParams,
@@ -28,8 +28,13 @@ from alma_core.params.common import (
     TrainRunsParams,
     _Strict,
     check_batches,
-    check_directions,
+    check_languages,
+    check_references,
     check_train_runs,
+    declared_in,
+    explain,
+    injected_names,
+    langid_candidates,
     plain_name,
 )
 from alma_core.params.released import ReleasedOutputsParams
@@ -41,6 +46,9 @@ from alma_core.params.sweeps import (
     Sec61MonolingualTokensParams,
 )
 from alma_core.recipe.languages import declare_languages
+from alma_core.runs.strict import LanguageCode, PathStr, Seed
+from alma_core.standins.mini_world import WorldError
+from alma_core.standins.mini_world_data import world_settings
 
 __all__ = [
     "ParamsError",
@@ -89,9 +97,9 @@ class Sec4RecipeParams(NotebookParams):
 
     tiny_backbone: dict[str, Any] = Field(default_factory=dict)
     tokenizer: str = "tiny"
-    pair: tuple[str, str] = ("de", "en")
+    pair: tuple[LanguageCode, LanguageCode] = ("de", "en")
     example_index: int = Field(0, ge=0)
-    languages: list[str] = Field(min_length=2)
+    languages: list[LanguageCode] = Field(min_length=2)
     temperature: float = Field(6.0, gt=0, description="App. D.1's T, as a stage-1 run's `temperature`")
     mix_draws: int = Field(6000, ge=100)
 
@@ -121,7 +129,7 @@ class AppCTrainingDetailsParams(NotebookParams):
 class AppDSamplingParams(NotebookParams):
     """Appendix D: Table 5's sampling ratios recomputed from the word counts (T=6, English fixed at 1/6)."""
 
-    languages: list[str] = Field(min_length=2)
+    languages: list[LanguageCode] = Field(min_length=2)
     temperature: float = Field(6.0, gt=0, description="App. D.1's T, as a stage-1 run's `temperature`")
     draws: int = Field(6000, ge=100)
 
@@ -140,16 +148,16 @@ class _TwoStageParams(NotebookParams):
 
     @field_validator("stage1", "stage2")
     @classmethod
-    def _train_config(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _train_config(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         """Each must be a valid alma_core.runs.config.TrainConfig (base_model `tiny` = the tiny stand-in)."""
-        return check_train_runs({"stage": value})["stage"]
+        return check_train_runs({info.field_name: value}, declared_in(info), prefix="")[info.field_name]
 
 
 class Sec62DataQualityParams(_TwoStageParams):
     """Section 6.2 / Appendix G: with/without stage 1 x parallel data of three qualities (Tables 3 and 9)."""
 
     qualities: list[Literal["Random", "Filtered", "HW"]] = Field(min_length=1)
-    quality_data: dict[Literal["Random", "Filtered"], str] = Field(
+    quality_data: dict[Literal["Random", "Filtered"], PathStr] = Field(
         default_factory=dict, description="data roots (official layout) of the real Random/Filtered sets; "
         "a quality not listed is made from the human-written data by alma_core.recipe.sampling.degrade_pairs")
 
@@ -159,6 +167,12 @@ class AppEOffTargetParams(_TwoStageParams):
 
     prompts: list[PromptVariant] = Field(min_length=1)
     off_target_candidates: list[str] | None = None
+
+    @field_validator("off_target_candidates")
+    @classmethod
+    def _candidates(cls, value: list[str] | None) -> list[str] | None:
+        """Language-ID codes py3langid identifies (App. E), checked before any job decodes."""
+        return langid_candidates(value)
 
 
 class AppHHumanWrittenParams(_TwoStageParams):
@@ -176,7 +190,7 @@ class AppIICLParams(_TwoStageParams):
 class CrossLingualEvalParams(_Strict):
     """Appendix J's benchmarks: tasks and languages, where the items come from, and the scoring batch."""
 
-    tasks: dict[Literal["XNLI", "XStoryCloze", "XWinograd"], list[str]] = Field(min_length=1)
+    tasks: dict[Literal["XNLI", "XStoryCloze", "XWinograd"], list[LanguageCode]] = Field(min_length=1)
 
     @field_validator("tasks")
     @classmethod
@@ -189,7 +203,7 @@ class CrossLingualEvalParams(_Strict):
     source: Literal["sample", "files", "hub"] = Field(
         "sample", description="shipped sample items, a local root, or the hub datasets"
     )
-    data_root: str | None = Field(None, description="files: root of {xnli,xstorycloze,xwinograd}/{lang}.jsonl")
+    data_root: PathStr | None = Field(None, description="files: root of {xnli,xstorycloze,xwinograd}/{lang}.jsonl")
     splits: dict[str, str] = Field(default_factory=dict, description="hub: split per task (default test/eval/test)")
     max_items: int | None = Field(None, ge=1)
     batch_size: int = Field(16, ge=1)
@@ -213,13 +227,19 @@ class AppJCrossLingualParams(TrainRunsParams):
 class AddLanguagePairParams(TrainRunsParams):
     """Worked example "Adding a language pair": a language declared in the params file (uk), trained as Section 5."""
 
-    language: str = Field("uk", description="the new language's code (registered, or declared in "
-                          "declared_languages); its pair is language<->en")
+    language: LanguageCode = Field("uk", description="the new language's code (registered, or declared in "
+                                   "declared_languages); its pair is language<->en")
     tiny_backbone: dict[str, Any] = Field(default_factory=dict)
     systems: list[SystemSpec] = Field(min_length=1)
     evaluation: EvalParams
     off_target_candidates: list[str] | None = None
     launch: LaunchParams = LaunchParams()
+
+    @field_validator("off_target_candidates")
+    @classmethod
+    def _candidates(cls, value: list[str] | None) -> list[str] | None:
+        """Language-ID codes py3langid identifies (App. E), checked before any job decodes."""
+        return langid_candidates(value)
 
 
 class ScorecardParams(NotebookParams):
@@ -234,6 +254,20 @@ class ScorecardParams(NotebookParams):
     metric_for: dict[str, str] = Field(
         default_factory=dict, description="a metric this profile does not compute -> the one its claims are measured "
         "with instead (mini: {comet: bleu}); the scorecard says so in the claim's row")
+    noise: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="metric -> the profile's measured noise (the spread over seeds of the same "
+        "run); a build difference within it is 'inconclusive' (issue 21); {} = not measured")
+    noise_measured: str = Field(
+        "not measured", min_length=1, description="how `noise` was measured: the command, seeds and date (or where "
+        "the measurement is recorded); 'not measured' with `noise: {}`")
+
+    @model_validator(mode="after")
+    def _noise_has_a_source(self) -> ScorecardParams:
+        """Sec. 5 seeds: a recorded noise says how it was measured (command, seeds, date)."""
+        if self.noise and self.noise_measured.strip().lower() == "not measured":
+            raise ValueError("`noise` is set but `noise_measured` says 'not measured'. Fix: give the command, seeds "
+                             "and date that measured it, or set `noise: {}`")
+        return self
 
 
 class MiniWorldParams(NotebookParams):
@@ -241,14 +275,24 @@ class MiniWorldParams(NotebookParams):
     writes and the backbone it pretrains."""
 
     tiny_backbone: dict[str, Any] = Field(default_factory=dict)
-    world_seed: int = Field(0, description="the world shown when `world` is not set (the tiny profile)")
+    world_seed: Seed = Field(0, description="the world shown when `world` is not set (the tiny profile)")
     sample: int = Field(500, ge=10, description="documents per language behind the statistics")
     control: dict[str, Any] = Field(default_factory=dict, description="v2: the control world's changes to `world` "
                                     "(bilingual: 0.0, Briakou et al.'s ablation); {} runs no control")
-    control_root: str | None = Field(None, description="where the control world and its text are written")
-    starting_languages: list[str] = Field(default_factory=list, description="v2: languages whose zero-shot "
-                                          "starting point (BLEU, off-target, perplexity) the chapter measures")
+    control_root: PathStr | None = Field(None, description="where the control world and its text are written")
+    starting_languages: list[LanguageCode] = Field(default_factory=list, description="v2: languages whose zero-shot "
+                                                   "starting point (BLEU, off-target, perplexity) the chapter measures")
     starting_test: int = Field(100, ge=10, description="test sentences per direction behind the starting point")
+
+    @model_validator(mode="after")
+    def _control_world(self) -> MiniWorldParams:
+        """The control world ({**world, **control}) must be a valid world block too."""
+        if self.control:
+            try:
+                world_settings({**(self.world or {}), **self.control}, "control")
+            except WorldError as err:
+                raise ValueError(str(err)) from None
+        return self
 
 
 SCHEMAS: dict[str, type[NotebookParams]] = {
@@ -290,59 +334,16 @@ def _schema_for(notebook: str, where: str) -> type[NotebookParams]:
         ) from None
 
 
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    """The pydantic models inside a field's annotation (X, X | None, list[X], dict[str, X])."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
-
-
-def _fields_at(schema: type[BaseModel], loc: Sequence[Any]) -> dict[str, Any]:
-    """The fields of the (nested) model that holds the key at `loc` (for a did-you-mean hint)."""
-    model = schema
-    for part in loc[:-1]:
-        if isinstance(part, int) or part not in model.model_fields:
-            continue
-        inner = _models_in(model.model_fields[part].annotation)
-        if not inner:
-            return {}
-        model = inner[0]
-    return dict(model.model_fields)
-
-
-class _OneError:
-    """One pydantic error item in the shape validation_message reads."""
-
-    def __init__(self, item: dict[str, Any]) -> None:
-        self.item = item
-
-    def errors(self) -> list[dict[str, Any]]:
-        return [self.item]
-
-
-def _explain(err: ValidationError, where: str, schema: type[BaseModel] | None = None) -> ParamsError:
-    """One readable message per wrong key: file, key path, problem, the fix (and the key meant, for a typo)."""
-    lines = []
-    for item in err.errors():
-        key = ".".join(str(part) for part in item["loc"])
-        if item["type"] == "value_error":  # a validator's own message already names the value and the fix
-            text = str(item.get("ctx", {}).get("error", item["msg"]))
-            lines.append(f"{where}: key '{key}': {text}" + ("" if "Fix" in text else ". Fix: correct the value"))
-            continue
-        fields = _fields_at(schema, item["loc"]) if schema is not None else None
-        lines.append(validation_message(_OneError(item), where, fields))
-    return ParamsError("\n".join(lines))
-
-
 def validate_params(notebook: str, values: Mapping[str, Any], where: str = "<params>") -> NotebookParams:
     """Validate a mapping of notebook variables against the notebook's schema."""
     schema = _schema_for(notebook, where)
     try:
         params = schema.model_validate(dict(values))
     except ValidationError as err:
-        raise _explain(err, where, schema) from None
+        raise explain(err, where, schema) from None
     declare_languages(getattr(params, "declared_languages", None), where)  # this process knows them from here
-    check_directions(params, where)
+    check_languages(params, where)
+    check_references(params, where)
     check_batches(params, where)
     return params
 
@@ -382,5 +383,11 @@ def notebook_params(notebook: str, namespace: Mapping[str, Any]) -> NotebookPara
     """Validate a notebook's `parameters` cell after papermill's injection (Sec. 2-6, App. A-J). Used by every
     chapter notebook."""
     fields = _schema_for(notebook, f"notebooks/{notebook}.ipynb").model_fields
+    unknown = [name for name in injected_names(namespace) if name not in fields]
+    if unknown:  # papermill only warns ("Passed unknown parameter") and the chapter would run on the default
+        meant = difflib.get_close_matches(unknown[0], list(fields), n=1)
+        hint = f"did you mean '{meant[0]}'? " if meant else ""
+        raise ParamsError(f"notebooks/{notebook}.ipynb: papermill passed {', '.join(map(repr, unknown))}, which is not "
+                          f"a parameter of this notebook. Fix: {hint}pass only its parameters: {', '.join(fields)}")
     values = {key: namespace[key] for key in fields if key in namespace}
     return validate_params(notebook, values, where=f"notebooks/{notebook}.ipynb parameters")

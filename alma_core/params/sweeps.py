@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from alma_core.params.common import (
     EvalParams,
@@ -18,6 +18,7 @@ from alma_core.params.common import (
     TrainRunsParams,
     _Strict,
     check_train_runs,
+    declared_in,
 )
 
 __all__ = [
@@ -250,6 +251,6 @@ class PortingBackbonesParams(NotebookParams):
 
     @field_validator("stage2")
     @classmethod
-    def _stage2(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _stage2(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         """Must be a valid TrainConfig once each backbone is its base_model."""
-        return check_train_runs({"stage2": value})["stage2"]
+        return check_train_runs({"stage2": value}, declared_in(info), prefix="")["stage2"]

@@ -1,6 +1,6 @@
 """Language registry (Sections 2.1, 5.1; Appendix E): names, sacreBLEU tokenizers, prompt pieces.
 
-A language the registry lacks is declared in a params file's `languages:` block (no library edit): the jobs
+A language the registry lacks is declared in a params file's `declared_languages:` block (no library edit): the jobs
 carry the block in their configs and `declare_languages` registers it in every process that runs them.
 """
 
@@ -97,12 +97,12 @@ _FIELDS = {"name": True, "native_name": False, "bleu_tokenizer": False, "target_
 
 
 class LanguageDeclarationError(ValueError):
-    """A `languages:` entry of a params file (or job config) that cannot be registered."""
+    """A `declared_languages:` entry of a params file (or job config) that cannot be registered."""
 
 
 def _parse_one(code: Any, fields: Any, where: str) -> Language:
     """One declared entry as a Language, every problem named with its key and the fix."""
-    at = f"{where}: languages.{code}"
+    at = f"{where}: declared_languages.{code}" if where else f"declared_languages.{code}"
     if not isinstance(code, str) or not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?", code):
         raise LanguageDeclarationError(f"{at}: {code!r} is not a language code. Fix: use an ISO 639 code such as "
                                        "'kk' or 'es' (optionally with a region, 'pt-BR')")
@@ -128,25 +128,30 @@ def _parse_one(code: Any, fields: Any, where: str) -> Language:
 
 
 def parse_declarations(declared: Mapping[str, Any] | None, where: str = "params") -> dict[str, Language]:
-    """Validate a `languages:` block into Language entries without registering them (Sec. 5.1's registry, extended).
+    """Validate a `declared_languages:` block into Language entries without registering them (Sec. 5.1's registry,
+    extended); `where` (the file) starts every message.
 
     A built-in code may be declared only with its registry values; use another code for a variant.
     """
     if declared is None:
         return {}
     if not isinstance(declared, Mapping):
-        raise LanguageDeclarationError(f"{where}: languages must map codes to entries, got {declared!r}")
+        raise LanguageDeclarationError(f"{where + ': ' if where else ''}declared_languages must map codes to "
+                                       f"entries, got {declared!r}. "
+                                       "Fix: `declared_languages: {kk: {name: Kazakh}}`")
     parsed = {code: _parse_one(code, fields, where) for code, fields in declared.items()}
     for code, language in parsed.items():
         if code in BUILTIN_LANGUAGES and LANGUAGES[code] != language:
             raise LanguageDeclarationError(
-                f"{where}: languages.{code} redefines the built-in entry {asdict(LANGUAGES[code])}. Fix: drop the "
-                "declaration (the library knows this language) or declare the variant under another code")
+                f"{where + ': ' if where else ''}declared_languages.{code} redefines the built-in entry "
+                f"{asdict(LANGUAGES[code])}. Fix: drop the declaration (the library knows this language) or declare "
+                "the variant under another code")
     return parsed
 
 
 def declare_languages(declared: Mapping[str, Any] | None, where: str = "params") -> list[Language]:
-    """Register a params file's or job config's `languages:` block in this process (every job does, before use)."""
+    """Register a params file's or job config's `declared_languages:` block in this process (every job does, before
+    use)."""
     return [register_language(language) for language in parse_declarations(declared, where).values()]
 
 
@@ -161,9 +166,9 @@ def get_language(code: str) -> Language:
     except (KeyError, TypeError):
         known = ", ".join(sorted(LANGUAGES))
         raise UnknownLanguageError(
-            f"unknown language code {code!r}; known codes: {known}. "
-            "To add one, declare it in the params file (languages: {code: {name: ..., native_name: ..., "
-            "bleu_tokenizer: 13a}}) or call alma_core.recipe.languages.register_language."
+            f"unknown language code {code!r}; known codes: {known}. Fix: to add one, declare it in the params file "
+            f"(declared_languages: {{{code}: {{name: ..., native_name: ..., bleu_tokenizer: 13a}}}}) or call "
+            "alma_core.recipe.languages.register_language"
         ) from None
 
 

@@ -172,7 +172,7 @@ def comet(
 
 
 @functools.lru_cache(maxsize=1)
-def _langid_identifier() -> Any:
+def langid_identifier() -> Any:
     """py3langid's pre-trained identifier with normalised probabilities (loaded once)."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
@@ -181,7 +181,7 @@ def _langid_identifier() -> Any:
 
 def langid_languages() -> tuple[str, ...]:
     """The language codes py3langid can identify."""
-    return tuple(_langid_identifier().nb_classes)
+    return tuple(langid_identifier().nb_classes)
 
 
 def _default_candidates() -> tuple[str, ...]:
@@ -199,7 +199,7 @@ def detect_languages(texts: Sequence[str], candidates: Sequence[str] | None = No
         raise MetricInputError(f"py3langid cannot identify {unknown}; choose candidates among {sorted(known)}")
     if len(candidates) < 2:
         raise MetricInputError(f"language ID needs at least two candidate languages, got {list(candidates)}")
-    identifier = _langid_identifier()
+    identifier = langid_identifier()
     identifier.set_languages(list(candidates))
     try:
         return [identifier.classify(t)[0] if t.strip() else "" for t in texts]

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from alma_core.recipe.data import DataError, parallel_path, read_parallel, read_parallel_text
+from alma_core.recipe.data import DataError, folder_problem, parallel_path, read_parallel, read_parallel_text
 from alma_core.recipe.languages import get_language, wmt_test_set
 
 __all__ = ["TestSetError", "TestSetFormat", "locate_test_set", "read_test_set", "read_lines"]
@@ -73,6 +73,10 @@ def _missing(path: Path, src: str, tgt: str, fmt: str, testset: str) -> TestSetE
 def read_lines(path: str | os.PathLike) -> list[str]:
     """One segment per line (trailing newline stripped, inner whitespace kept); UTF-8 errors name the file."""
     path = Path(path)
+    if folder_problem(path, "text file"):
+        raise TestSetError(folder_problem(path, "text file (one segment per line)"))
+    if not path.is_file():
+        raise TestSetError(f"{path}: file not found. Fix: check the path (one segment per line, UTF-8)")
     try:
         text = path.read_text(encoding="utf-8-sig")  # a BOM is not part of the first segment
     except UnicodeDecodeError as err:
@@ -90,7 +94,9 @@ def read_test_set(
     paths = locate_test_set(root, src, tgt, fmt, testset)
     name = testset or wmt_test_set(src, tgt)
     for path in paths:
+        if folder_problem(path, "test-set file"):
+            raise TestSetError(folder_problem(path, "test-set file"))
         if not path.is_file():
             raise _missing(path, src, tgt, fmt, name)
-    pairs = read_parallel(paths[0], src, tgt) if fmt == "json" else read_parallel_text(*paths)
+    pairs = read_parallel(paths[0], src, tgt) if fmt == "json" else read_parallel_text(*paths, src, tgt)
     return [s for s, _ in pairs], [r for _, r in pairs]

@@ -2,8 +2,8 @@
 
 `write_rehearsal_data(root)` writes, under `root/data/`, every data root the paper and released params
 name: `human_written_data/` (official layout, 5-shot files, monolingual text), WMT test sets as
-`sacrebleu --echo` text (`wmt/`, `wmt_testsets/`), the Section 3 / App. A ru-en root, the Section 6.2
-Random/Filtered roots, OSCAR-2301 shards (JSON lines + zstandard) and App. J items in the files layout.
+`sacrebleu --echo` text (`wmt/`, the one test-set root of every chapter), the Section 3 / App. A ru-en root,
+the Section 6.2 Random/Filtered roots, OSCAR-2301 shards (JSON lines + zstandard) and App. J items in the files layout.
 `write_hub_datasets(hf_home)` puts XNLI / XStoryCloze / XWinograd where an offline
 `datasets.load_dataset(id, lang, split=...)` finds them.
 
@@ -245,7 +245,7 @@ def write_rehearsal_data(
             f"Fix: ask for at most {room // 3} pairs_per_direction, or extend LEXICON"
         )
     data = Path(root) / "data"
-    roots = {name: data / name for name in ("human_written_data", "wmt", "wmt_testsets", "wmt-en-ru-filtered",
+    roots = {name: data / name for name in ("human_written_data", "wmt", "wmt-en-ru-filtered",
                                             "wmt_filtered", "wmt_random", "oscar", "crosslingual")}
     splits = {xx: _Split(seed, xx, test_sentences, valid_sentences) for xx in REHEARSAL_LANGUAGES}
     hw = roots["human_written_data"]
@@ -259,8 +259,7 @@ def write_rehearsal_data(
             _write_random_root(roots["wmt_random"], xx, split.train(2, pairs_per_direction), split, seed)
     ru = splits["ru"]
     _write_layout(roots["wmt-en-ru-filtered"], "ru", ru.train(0, 2 * pairs_per_direction), ru, valid=True, test=False)
-    for name in ("wmt", "wmt_testsets"):
-        _write_test_sets(roots[name], splits, paper_directions())
+    _write_test_sets(roots["wmt"], splits, paper_directions())  # THE test-set root of every chapter (book/reproduce.md)
     for lang in OSCAR_LANGUAGES:
         documents = _documents(seed, lang, max(4, round(oscar_documents * _DOC_SHARE[lang])))
         _write_oscar(roots["oscar"], lang, documents, seed)

@@ -10,12 +10,19 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from alma_core.io import read_yaml_mapping, resolve, validation_message
 from alma_core.recipe.data import DataError, monolingual_path, parallel_path, read_parallel, sample_data_dir
-from alma_core.recipe.languages import parse_declarations
+from alma_core.recipe.languages import get_language, parse_declarations
 from alma_core.recipe.oscar import OSCAR_DATA_FILES, oscar_files
+from alma_core.runs.strict import Direction, LanguageCode, NoBoolNumbers, PathStr, Seed, unknown_languages
 
 __all__ = [
     "FULL_LR",
@@ -26,6 +33,7 @@ __all__ = [
     "loads_best",
     "make_config",
     "load_train_config",
+    "set_value",
     "gradient_accumulation",
     "batch_plan",
     "train_directions",
@@ -35,7 +43,7 @@ __all__ = [
     "check_data",
 ]
 
-FULL_LR, LORA_LR = 2e-5, 2e-3  # Appendix C; official runs/parallel_ft_lora.sh
+FULL_LR, LORA_LR = 2e-5, 2e-3  # App. C's lr; the LoRA lr is the official runs/parallel_ft_lora.sh's (deviations page)
 
 
 class TrainConfigError(ValueError):
@@ -48,7 +56,7 @@ class TrainDataError(ValueError):
 
 def _valid_declarations(value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """A `declared_languages` block whose every entry is a valid declaration (alma_core.recipe.languages)."""
-    parse_declarations(value, "declared_languages")
+    parse_declarations(value, "")  # the message starts at declared_languages.<code>
     return value
 
 
@@ -56,7 +64,7 @@ def _valid_declarations(value: dict[str, dict[str, Any]]) -> dict[str, dict[str,
 DeclaredLanguages = Annotated[dict[str, dict[str, Any]], AfterValidator(_valid_declarations)]
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(NoBoolNumbers):
     """One training run (stage 1 or 2); defaults are the paper's (Section 5.2, Appendix C)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -67,10 +75,10 @@ class TrainConfig(BaseModel):
     local_files_only: bool = False
     trust_remote_code: bool = Field(False, description="run the model's own Python code (config.json auto_map); "
                                     "only for a model whose authors you trust")
-    output_dir: str
+    output_dir: PathStr
     # stage 2: parallel data in the official layout
-    data_root: str | None = Field(None, description="root of {xx}en/train.{xx}-en.json; None = shipped sample")
-    language_pairs: list[str] = Field(default_factory=list, description="directions, e.g. [de-en, en-de]")
+    data_root: PathStr | None = Field(None, description="root of {xx}en/train.{xx}-en.json; None = shipped sample")
+    language_pairs: list[Direction] = Field(default_factory=list, description="directions, e.g. [de-en, en-de]")
     max_train_examples: int | None = Field(None, ge=1)
     max_eval_examples: int | None = Field(None, ge=1)
     eval_holdout: float = Field(
@@ -82,14 +90,15 @@ class TrainConfig(BaseModel):
     )
     # stage 1: monolingual mixture
     monolingual_source: Literal["files", "oscar"] = "files"
-    monolingual_root: str | None = Field(None, description="root of monolingual/{lang}.txt; None = shipped sample")
+    monolingual_root: PathStr | None = Field(None, description="root of monolingual/{lang}.txt; None = shipped "
+                                             "sample")
     oscar_data_files: str = Field(
         OSCAR_DATA_FILES,
         description="monolingual_source oscar: OSCAR-2301 JSON-lines(.zst) "
         "shards, a pattern with {lang}; hf://datasets/... or a local path (relative = repo root)",
     )
-    monolingual_langs: list[str] = Field(default_factory=list)
-    monolingual_ratios: dict[str, Annotated[float, Field(ge=0, le=1)]] | None = Field(
+    monolingual_langs: list[LanguageCode] = Field(default_factory=list)
+    monolingual_ratios: dict[LanguageCode, Annotated[float, Field(ge=0, le=1)]] | None = Field(
         None, description="None = App. D.1 temperature sampling")
     temperature: float = Field(6.0, gt=0)
     train_tokens: int | None = Field(None, ge=1, description="stage-1 budget; sets max_steps")
@@ -134,8 +143,8 @@ class TrainConfig(BaseModel):
         description="every checkpoint but the newest keeps weights only (no optimizer "
         "states; Sec. 6.1 snapshots); the newest stays complete, so resume restores the optimizer",
     )
-    deepspeed: str | None = Field(None, description="DeepSpeed JSON, e.g. params/launch/ds_zero2.json")
-    seed: int = 42
+    deepspeed: PathStr | None = Field(None, description="DeepSpeed JSON, e.g. params/launch/ds_zero2.json")
+    seed: Seed = 42
     logging_steps: int = Field(10, ge=1)
     report_to: list[Literal["tensorboard", "wandb"]] = Field(
         default_factory=list, description="training logs for HF users: tensorboard (event files under "
@@ -164,6 +173,16 @@ class TrainConfig(BaseModel):
             raise ValueError("monolingual_ratios must give a ratio for exactly the monolingual_langs")
         return self
 
+    @model_validator(mode="after")
+    def _known_languages(self) -> TrainConfig:
+        """Every code of language_pairs, monolingual_langs and monolingual_ratios is registered or declared here."""
+        for path, value, code in unknown_languages(self, set(parse_declarations(self.declared_languages))):
+            try:
+                get_language(code)
+            except ValueError as err:
+                raise ValueError(f"{path[0]}: {value}: {err}") from None
+        return self
+
     def effective_precision(self, bf16_supported: bool) -> str:
         """The precision a run trains in (App. C): fp16 becomes bf16 where supported unless `fp16_as_bf16` is false."""
         if self.precision == "fp16" and self.fp16_as_bf16 and bf16_supported:
@@ -172,7 +191,7 @@ class TrainConfig(BaseModel):
 
     @property
     def lr(self) -> float:
-        """Peak learning rate: the file's, else 2e-3 with LoRA and 2e-5 without (Appendix C)."""
+        """Peak learning rate: the file's, else 2e-5 (App. C), or 2e-3 with LoRA (the official LoRA script)."""
         return self.learning_rate if self.learning_rate is not None else (LORA_LR if self.lora else FULL_LR)
 
 
@@ -182,6 +201,17 @@ def make_config(values: dict[str, Any], source: str = "<config>") -> TrainConfig
         return TrainConfig.model_validate(values)
     except ValidationError as err:
         raise TrainConfigError(validation_message(err, source, TrainConfig.model_fields)) from None
+
+
+def set_value(key: str, value: str) -> Any:
+    """The value of `--set KEY=VALUE`, read as YAML (a config file goes through io.read_yaml_mapping instead)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError as err:
+        raise TrainConfigError(f"--set {key}: invalid YAML value {value!r} ({getattr(err, 'problem', None) or err}). "
+                               f"Fix: correct it, or quote it as a string: --set '{key}=\"...\"'") from None
 
 
 def load_train_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> TrainConfig:

@@ -5,8 +5,10 @@ CLI: score existing hypothesis files against the test sets::
 
     python -m alma_core.evaluate --hyps DIR --testsets DIR --directions de-en,en-de --system NAME --out results.json
 
-Hypothesis files in DIR, first match wins: `{src}-{tgt}.jsonl` (written by `alma_core.runs.generate.translate`),
-`test-{src}-{tgt}` (the official script's plain-text name) or `{src}-{tgt}.txt` (one line per segment).
+Hypothesis files in DIR, exactly one per direction: `{src}-{tgt}.jsonl` (written by
+`alma_core.runs.generate.translate`), `test-{src}-{tgt}` (the official script's plain-text name) or `{src}-{tgt}.txt`
+(one line per segment). Two of them for one direction (a stale file beside a new one) are refused; the file scored is
+printed and stored in the results record (`hypotheses`).
 """
 
 from __future__ import annotations
@@ -26,10 +28,18 @@ from alma_core.io import atomic_write_json, atomic_write_text, read_yaml_mapping
 from alma_core.provenance import determinism, git_revision, hardware, package_versions
 from alma_core.recipe import metrics
 from alma_core.recipe.data import read_shots, shots_path
-from alma_core.recipe.languages import declare_languages, get_language, paper_directions, wmt_test_set
-from alma_core.recipe.testsets import read_lines, read_test_set
+from alma_core.recipe.languages import declare_languages, get_language, wmt_test_set
+from alma_core.recipe.testsets import read_test_set
 from alma_core.reported.layout import paper_layout
-from alma_core.runs.generate import count_truncated, read_translations, translate
+from alma_core.runs.eval_inputs import (
+    EvaluationError,
+    check_job,
+    find_hypotheses,
+    no_repeats,
+    parse_directions,
+    read_hypotheses,
+)
+from alma_core.runs.generate import count_truncated, translate
 from alma_core.runs.job_setup import decoding_device, load_job_model, quiet_progress
 
 __all__ = [
@@ -46,10 +56,6 @@ __all__ = [
 ]
 
 METRICS = ("bleu", "comet", "chrf", "off_target")
-
-
-class EvaluationError(ValueError):
-    """Inputs to an evaluation that do not fit together (missing files, misaligned lines, bad arguments)."""
 
 
 def direction_kind(src: str, tgt: str) -> tuple[str, str]:
@@ -135,38 +141,6 @@ def results_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["system", "direction", "lang", "metric", "value"])
 
 
-def find_hypotheses(hyps_dir: str | os.PathLike, src: str, tgt: str) -> Path:
-    """The hypothesis file of a direction in `hyps_dir` (see module docstring for accepted names)."""
-    root = Path(hyps_dir)
-    candidates = [root / f"{src}-{tgt}.jsonl", root / f"test-{src}-{tgt}", root / f"{src}-{tgt}.txt"]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise EvaluationError(
-        f"no hypotheses for {src}-{tgt} in {root}: expected one of {[p.name for p in candidates]}; "
-        "Fix: generate them with alma_core.runs.generate.translate(..., output_path=DIR/'{src}-{tgt}.jsonl')"
-    )
-
-
-def read_hypotheses(path: str | os.PathLike, sources: Sequence[str]) -> list[str]:
-    """Hypotheses aligned with `sources` from a translate() JSONL file or a plain one-per-line file."""
-    path = Path(path)
-    if path.suffix == ".jsonl":
-        done = read_translations(path, sources)
-        missing = [i for i in range(len(sources)) if i not in done]
-        if missing:
-            raise EvaluationError(
-                f"{path}: {len(missing)} of {len(sources)} sentences untranslated (first: {missing[0]}); "
-                "Fix: rerun translate() with the same output_path to finish it"
-            )
-        return [done[i] for i in range(len(sources))]
-    lines = read_lines(path)
-    if len(lines) != len(sources):
-        raise EvaluationError(f"{path} has {len(lines)} lines but the test set has {len(sources)} segments. Fix: "
-                              "one line per test segment, in order (is it the file of another direction or test set?)")
-    return lines
-
-
 def evaluate_system(
     system: str,
     hyps_dir: str | os.PathLike,
@@ -178,12 +152,15 @@ def evaluate_system(
     comet_batch_size: int = 8,
     gpus: int = 0,
 ) -> list[dict[str, Any]]:
-    """Score one system's hypothesis files for several directions; a record per direction."""
+    """Score one system's hypothesis files for several directions; a record per direction (`hypotheses`: the file
+    scored)."""
+    no_repeats([f"{src}-{tgt}" for src, tgt in directions], "directions")
     records = []
     comet_failed: str | None = None
     for src, tgt in directions:
         sources, references = read_test_set(testsets_root, src, tgt, fmt=fmt)  # type: ignore[arg-type]
-        hypotheses = read_hypotheses(find_hypotheses(hyps_dir, src, tgt), sources)
+        hyp_file = find_hypotheses(hyps_dir, src, tgt)
+        hypotheses = read_hypotheses(hyp_file, sources)
         record = score_direction(
             sources, hypotheses, references, src, tgt,
             comet_model=None if comet_failed else comet_model, comet_batch_size=comet_batch_size, gpus=gpus,
@@ -192,23 +169,8 @@ def evaluate_system(
             record.update(comet_model=str(comet_model), comet_error=comet_failed)
         elif record["comet_error"] and comet_model is not None:
             comet_failed = record["comet_error"]  # do not retry a model that is not there for every direction
-        records.append({"system": system, **record})
+        records.append({"system": system, **record, "hypotheses": str(hyp_file)})
     return records
-
-
-def _parse_directions(text: str | None) -> list[tuple[str, str]]:
-    """'de-en,en-de' -> [('de','en'),('en','de')]; None -> the paper's ten directions."""
-    if not text:
-        return paper_directions()
-    pairs = []
-    for item in text.split(","):
-        parts = item.strip().split("-")
-        if len(parts) != 2 or not all(parts):
-            raise EvaluationError(f"--directions item {item!r} is not 'src-tgt' (e.g. de-en)")
-        get_language(parts[0])
-        get_language(parts[1])
-        pairs.append((parts[0], parts[1]))
-    return pairs
 
 
 def _format_table(frame: pd.DataFrame, metric: str) -> str:
@@ -262,7 +224,9 @@ def run_job(config_path: str | os.PathLike) -> Path:
     """One system's evaluation (Section 5.1; App. E/I prompts): translate every direction (resumable), then BLEU,
     chrF, COMET, off-target rate and the count of sources cut to fit the prompt; writes scores.json and run.json."""
     job = read_yaml_mapping(config_path, "evaluation job config", EvaluationError)
-    declare_languages(job.get("declared_languages"), str(config_path))  # languages the params file declared
+    if isinstance(job.get("declared_languages"), dict):
+        declare_languages(job.get("declared_languages"), str(config_path))  # languages the params file declared
+    check_job(job, config_path)
     out = Path(job["output_dir"])
     device, dtype = decoding_device(job.get("dtype", "auto"))
     model, tokenizer = load_job_model(job, device, dtype)
@@ -353,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         records = evaluate_system(
-            args.system, args.hyps, args.testsets, _parse_directions(args.directions), fmt=args.format,
+            args.system, args.hyps, args.testsets, parse_directions(args.directions), fmt=args.format,
             comet_model=comet_model, comet_batch_size=args.comet_batch_size, gpus=args.gpus,
         )
     except ValueError as err:
@@ -362,6 +326,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     frame = results_frame(records)
     atomic_write_json(out, {"system": args.system, "records": records, "results": frame.to_dict(orient="records")})
     atomic_write_text(out.with_suffix(".csv"), frame.to_csv(index=False))
+    for record in records:  # which file each direction's scores come from
+        print(f"hypotheses {record['pair']}: {record['hypotheses']}")
+    print()
     for metric in METRICS:
         if metric in set(frame["metric"]):
             print(_format_table(frame, metric), end="\n\n")

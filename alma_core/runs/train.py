@@ -32,7 +32,13 @@ from alma_core.provenance import determinism, git_revision, hardware, package_ve
 from alma_core.recipe.data import DataError
 from alma_core.recipe.languages import declare_languages
 from alma_core.recipe.objectives import RightPadCollator
-from alma_core.runs.checkpoints import at_end, complete_marker_callback, last_complete_checkpoint, restore_finished
+from alma_core.runs.checkpoints import (
+    at_end,
+    complete_marker_callback,
+    last_complete_checkpoint,
+    output_dir_lock,
+    restore_finished,
+)
 from alma_core.runs.config import (
     TrainConfig,
     TrainConfigError,
@@ -41,6 +47,7 @@ from alma_core.runs.config import (
     check_data,
     load_train_config,
     loads_best,
+    set_value,
 )
 from alma_core.runs.modeling import (
     ModelLoadError,
@@ -252,12 +259,17 @@ def finished_run(cfg: TrainConfig) -> TrainResult | None:
 
 def run_training(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainResult:
     """Train one stage as configured; resume from the last checkpoint in output_dir; write run.json (Sections 4-5.2).
-    A finished run of the same config is returned as recorded (`finished_run`), never trained or rewritten again."""
+    A finished run of the same config is returned as recorded (`finished_run`), never trained or rewritten again;
+    one run at a time trains into an output_dir (`checkpoints.output_dir_lock`)."""
     declare_languages(cfg.declared_languages, "declared_languages")  # the params file's own languages
     check_data(cfg)
-    kept = finished_run(cfg)
-    if kept is not None:
-        return kept
+    with output_dir_lock(cfg):
+        kept = finished_run(cfg)
+        return kept if kept is not None else _train(cfg, callbacks)
+
+
+def _train(cfg: TrainConfig, callbacks: Sequence[Any]) -> TrainResult:
+    """The training itself (run_training holds the output_dir's lock): load, resume, train, evaluate, record."""
     plan = batch_plan(cfg)
     out = Path(cfg.output_dir)
     started = time.perf_counter()
@@ -339,8 +351,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         key, sep, value = item.partition("=")
         if not sep:
             parser.error(f"--set {item!r}: expected KEY=VALUE")
-        overrides[key] = yaml.safe_load(value)
+        overrides[key] = value
     try:
+        overrides = {key: set_value(key, value) for key, value in overrides.items()}
         cfg = load_train_config(args.config, overrides)
         if args.plan:
             print(yaml.safe_dump({"config": cfg.model_dump(), "batch": batch_plan(cfg), "learning_rate": cfg.lr}))

@@ -76,7 +76,17 @@ def world_settings(spec: dict[str, Any], where: str = "world") -> tuple[WorldCon
         raise WorldError(f"{where}: unknown key(s) {', '.join(unknown)}. Fix: use only {', '.join(WORLD_KEYS)}.")
     knobs = {k: v for k, v in spec.items() if k in WorldConfig.__dataclass_fields__}
     sizes = {k: v for k, v in spec.items() if k not in knobs}
+    if "seed" in knobs and (isinstance(knobs["seed"], bool) or not isinstance(knobs["seed"], int)):
+        raise WorldError(f"{where}.seed={knobs['seed']!r} must be a whole number (a boolean is not one). Fix: seed: 0.")
     for key, value in sizes.items():
+        if key in ("languages", "qualities") and not (isinstance(value, (list, tuple))
+                                                      and all(isinstance(item, str) for item in value)):
+            raise WorldError(f"{where}.{key}={value!r} must be a list of names. Fix: e.g. {key}: "
+                             f"{'[de, cs, is, zh, ru]' if key == 'languages' else '[Filtered, Random]'}.")
+        if key == "languages" and not set(value) <= set(LANGS) - {"en"}:
+            raise WorldError(f"{where}.languages={value!r}: the world's lexicon writes only "
+                             f"{', '.join(lang for lang in LANGS if lang != 'en')} (English is always written). "
+                             "Fix: choose among them, e.g. languages: [de, cs, is, zh, ru].")
         if key == "qualities" and not set(value) <= set(QUALITY_NOISE) - {"HW"}:
             raise WorldError(f"{where}.qualities={value!r}: only Filtered and Random are written apart (HW is the "
                              "world's own train split). Fix: qualities: [Filtered, Random].")

@@ -9,25 +9,33 @@ Formats mirror the official `human_written_data/` folder (see CONTRIBUTING.md, "
 * monolingual text is one document per line, or JSON lines with a ``text`` field (OSCAR schema;
   streaming OSCAR-2301 itself is alma_core.recipe.oscar).
 
-Every malformed input raises `DataError` naming the file, the 1-based line (or array item) and the fix.
+Every malformed input raises `DataError` naming the file, the 1-based line (or array item) and the fix: besides bad
+syntax and missing keys, a segment of only invisible characters or with a NUL, a JSON key given twice, a folder where
+a file is expected, and parallel data whose sides are in the wrong languages (`check_sides`: a fixed sample of each
+side run through the off-target metric's language identifier).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from alma_core.io import atomic_write_text, json_records, read_text
+from alma_core.recipe.data.sides import side_problem
 from alma_core.recipe.languages import UnknownLanguageError, get_language
 
 __all__ = [
     "write_train_pairs",
     "DataError",
     "check_language",
+    "check_sides",
+    "segment_problem",
+    "folder_problem",
     "SPLITS",
     "SHOT_KINDS",
     "CHARACTER_COUNTED",
@@ -69,8 +77,21 @@ def _where(path: Path, line: int | None = None, item: int | None = None) -> str:
     return str(path)
 
 
+def folder_problem(path: PathLike, what: str) -> str:
+    """'' unless `path` is a folder: then the message (naming what it holds and the fix) for a reader wanting a file."""
+    path = Path(path)
+    if not path.is_dir():
+        return ""
+    names = sorted(p.name for p in path.iterdir())
+    holds = f"it holds {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}" if names else "it is empty"
+    return f"{path}: is a folder, not a {what} ({holds}). Fix: pass the path of the file itself, not its folder."
+
+
 def _read_text(path: PathLike, what: str) -> tuple[Path, str]:
-    """Read a UTF-8 file (BOM tolerated); a missing or undecodable file raises DataError."""
+    """Read a UTF-8 file (BOM tolerated); a missing or undecodable file, or a folder, raises DataError."""
+    folder = folder_problem(path, f"{what} file")
+    if folder:
+        raise DataError(folder)
     fix = ("check the path (and the data root), or write the file in the documented layout "
            "(CONTRIBUTING.md, 'Data layout').")
     return read_text(path, f"{what} file", fix, DataError)
@@ -85,13 +106,49 @@ def check_language(code: str, path: Path | None = None) -> str:
         raise DataError(f"{prefix}{err}") from None
 
 
+# Characters that show nothing (zero-width spaces and joiners, BOM, bidi and other format marks, fillers): a segment of
+# only these is empty to a reader, a metric and a model.
+_INVISIBLE = re.compile("[\\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]*")
+
+
+def segment_problem(text: str) -> str:
+    """'' for a usable segment, else what is wrong: 'empty segment', 'empty segment (only invisible characters:
+    U+200B)' or 'NUL character at column N'; read_parallel, read_parallel_text and the evaluator's hypotheses use it."""
+    if not text.strip():
+        return "empty segment"
+    if "\x00" in text:
+        return f"NUL character at column {text.index(chr(0)) + 1}"
+    if _INVISIBLE.fullmatch(text):
+        shown = sorted({f"U+{ord(ch):04X}" for ch in text if not ch.isspace()})
+        return f"empty segment (only invisible characters: {', '.join(shown)})"
+    return ""
+
+
+NUL_FIX = "the file is corrupted (a crashed or binary write?): re-create it, or remove the NUL bytes (tr -d '\\000')"
+
+
 def _segment(value: Any, key: str, where: str, fix: str) -> str:
-    """Check one text field: a non-empty string."""
+    """Check one text field: a non-empty string (not only invisible characters, no NUL)."""
     if not isinstance(value, str):
         raise DataError(f"{where}: {key!r} must be a string, got {type(value).__name__}. Fix: {fix}")
-    if not value.strip():
-        raise DataError(f"{where}: empty {key!r} segment. Fix: {fix}")
+    problem = segment_problem(value)
+    if problem:
+        fix = NUL_FIX + "." if problem.startswith("NUL") else fix
+        raise DataError(f"{where}: {problem.replace('segment', f'{key!r} segment', 1)}. Fix: {fix}")
     return value
+
+
+# ---------------------------------------------------------------------------------------------
+# the language of each side (issue 22: swapped sides, a source copied into the target)
+
+def check_sides(pairs: Sequence[tuple[str, str]], src: str, tgt: str,
+                files: tuple[PathLike, PathLike], labels: tuple[str, str]) -> None:
+    """Refuse (DataError naming file, side and fix) parallel data whose sides are in the wrong languages
+    (`sides.side_problem`: a fixed sample of each side through the language identifier)."""
+    problem = side_problem(pairs, src, tgt, files, labels)
+    if problem:
+        raise DataError(problem)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,6 +194,7 @@ def read_parallel(path: PathLike, src: str, tgt: str) -> list[tuple[str, str]]:
         raise DataError(
             f"{path}: no parallel pairs found. Fix: the file is empty; add records or point to another file."
         )
+    check_sides(pairs, src, tgt, (path, path), (repr(src), repr(tgt)))
     return pairs
 
 
@@ -147,8 +205,10 @@ def _text_lines(path: Path, text: str) -> list[str]:
     return [line.rstrip("\r") for line in text.split("\n")] if text else []
 
 
-def read_parallel_text(src_path: PathLike, ref_path: PathLike) -> list[tuple[str, str]]:
-    """Read plain parallel text (Section 5.1 test sets): one segment per line, line N of both files aligned."""
+def read_parallel_text(src_path: PathLike, ref_path: PathLike, src: str | None = None,
+                       tgt: str | None = None) -> list[tuple[str, str]]:
+    """Read plain parallel text (Section 5.1 test sets): one segment per line, line N of both files aligned; given
+    the languages, the side of each file is checked (`check_sides`)."""
     src_file, src_text = _read_text(src_path, "source")
     ref_file, ref_text = _read_text(ref_path, "reference")
     sources, references = _text_lines(src_file, src_text), _text_lines(ref_file, ref_text)
@@ -163,11 +223,14 @@ def read_parallel_text(src_path: PathLike, ref_path: PathLike) -> list[tuple[str
         )
     for file, lines in ((src_file, sources), (ref_file, references)):
         for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                raise DataError(
-                    f"{file}:{number}: empty segment. Fix: fill it in or delete line {number} in both files."
-                )
-    return list(zip(sources, references))
+            problem = segment_problem(line)
+            if problem:
+                fix = NUL_FIX if problem.startswith("NUL") else f"fill it in or delete line {number} in both files"
+                raise DataError(f"{file}:{number}: {problem}. Fix: {fix}.")
+    pairs = list(zip(sources, references))
+    if src is not None and tgt is not None:
+        check_sides(pairs, src, tgt, (src_file, ref_file), (f"source ({src})", f"reference ({tgt})"))
+    return pairs
 
 
 def read_shots(path: PathLike) -> list[tuple[str, str]]:

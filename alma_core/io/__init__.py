@@ -1,4 +1,6 @@
-"""Atomic file writes and input hashing: nothing already computed is lost, finished work is skipped."""
+"""The base layer's files: atomic writes, reading with errors that name the file and line, input hashing, repository
+paths, and the one lock (`locks`), the one YAML reader (`yaml_reader`) and the JSON readers (`json_reader`), re-exported
+here: nothing already computed is lost, finished work is skipped, one writer at a time."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ import json
 import os
 import random
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from alma_core.io.json_reader import DuplicateKeyError, duplicate_key_item, json_records, loads_unique
+from alma_core.io.locks import LOCK, LockTimeout, lock_holder, locked
+from alma_core.io.yaml_reader import YAML_MAX_BYTES, load_yaml_text, read_yaml_mapping
 
 __all__ = [
     "DiskFullError",
@@ -22,12 +27,21 @@ __all__ = [
     "read_json",
     "read_text",
     "read_yaml_mapping",
+    "load_yaml_text",
     "json_records",
+    "DuplicateKeyError",
+    "loads_unique",
+    "duplicate_key_item",
+    "YAML_MAX_BYTES",
     "stable_hash",
     "seeded_rng",
     "validation_message",
     "repo_root",
     "resolve",
+    "LOCK",
+    "LockTimeout",
+    "lock_holder",
+    "locked",
 ]
 
 
@@ -72,12 +86,14 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file; a syntax error names the file, line and column."""
+    """Read a JSON file; a syntax error names the file, line and column, a key given twice names the file and key."""
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return loads_unique(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}:{err.lineno}:{err.colno}: invalid JSON ({err.msg}); fix or delete the file") from None
+    except DuplicateKeyError as err:
+        raise ValueError(f"{path}: {err}") from None
 
 
 
@@ -93,52 +109,6 @@ def read_text(path: str | os.PathLike, what: str, fix: str,
     except UnicodeDecodeError as err:
         utf16 = " (it looks like UTF-16)" if path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
         raise error(f"{path}: not valid UTF-8 at byte {err.start}{utf16}. Fix: re-encode the file as UTF-8.") from None
-
-
-def read_yaml_mapping(path: str | os.PathLike, what: str, error: type[Exception] = ValueError, *,
-                      fix_missing: str = "check the path (the job layer writes it into the job's folder)",
-                      allow_empty: bool = False) -> dict[str, Any]:
-    """THE YAML reader (params files, training and job configs): a mapping read with the safe loader; a missing file,
-    bad syntax, an empty file or a non-mapping raises `error` naming the file, the line and the fix."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise error(f"{path}: {what} not found. Fix: {fix_missing}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise error(f"{path}{line}: invalid YAML ({getattr(err, 'problem', None) or err}). Fix: correct the syntax "
-                    "(or delete a file the job layer wrote and rerun the notebook to write it again)") from None
-    if data is None and allow_empty:
-        return {}
-    if data is None:
-        raise error(f"{path}: the {what} is empty. Fix: write its `key: value` lines")
-    if not isinstance(data, dict):
-        raise error(f"{path}: expected a mapping of keys to values, got {type(data).__name__}. Fix: rewrite it as "
-                    "`key: value` lines")
-    return data
-
-
-def json_records(path: str | os.PathLike, text: str,
-                 error: type[ValueError] = ValueError) -> Iterator[tuple[int | None, int | None, Any]]:
-    """(line, item, record) of a JSON-lines or JSON-array text, 1-based; bad syntax raises `error` naming file:line."""
-    array = text.lstrip().startswith("[")
-    chunks = [(None, text)] if array else [(n, raw) for n, raw in enumerate(text.split("\n"), start=1) if raw.strip()]
-    for number, chunk in chunks:
-        try:
-            value = json.loads(chunk)
-        except json.JSONDecodeError as err:
-            fix = ("this file looks like a JSON array; repair the syntax at that line" if array
-                   else "each line must be one complete JSON object; repair or delete that line")
-            raise error(f"{path}:{number or err.lineno}: bad JSON {'array' if array else 'line'} ({err.msg}, "
-                        f"column {err.colno}). Fix: {fix}.") from None
-        if array:
-            yield from ((None, index, record) for index, record in enumerate(value, start=1))
-        else:
-            yield number, None, value
 
 
 def stable_hash(obj: Any, length: int = 12) -> str:
@@ -161,6 +131,10 @@ def validation_message(err: Any, where: str, fields: Any = None) -> str:
             info = fields.get(key) if fields else None
             hint = f" ({info.description})" if info is not None and info.description else ""
             lines.append(f"{where}: missing key '{key}'. Fix: add it{hint}")
+        elif item["type"] == "value_error":  # a validator's own message names the value (and often the fix)
+            text = str(item.get("ctx", {}).get("error", item["msg"]))
+            at = f"key '{key}': " if item["loc"] else ""
+            lines.append(f"{where}: {at}{text}" + ("" if "Fix" in text else ". Fix: correct the value"))
         else:
             lines.append(f"{where}: key '{key}' = {item.get('input')!r}: {item['msg']}. Fix: correct the value")
     return "\n".join(lines)
@@ -168,7 +142,7 @@ def validation_message(err: Any, where: str, fields: Any = None) -> str:
 
 def repo_root() -> Path:
     """The project checkout (where `_toc.yml` lives); falls back to the current directory."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     if (root / "_toc.yml").is_file() or (root / "params").is_dir():
         return root
     return Path.cwd()
