@@ -38,15 +38,6 @@ PAIRS = [
 ]
 
 
-@pytest.fixture
-def registry():
-    """The registry as it was, restored after the test (a declaration registers in this process too)."""
-    saved = dict(LANGUAGES)
-    yield LANGUAGES
-    LANGUAGES.clear()
-    LANGUAGES.update(saved)
-
-
 def _data_root(root: Path) -> Path:
     """kk<->en in the official layout: train (JSON lines), valid and both test directions (JSON arrays)."""
     folder = root / f"{CODE}en"

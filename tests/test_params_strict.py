@@ -16,7 +16,7 @@ import yaml
 
 from alma_core.io import YAML_MAX_BYTES, load_yaml_text, read_yaml_mapping
 from alma_core.params.schemas import ParamsError, load_notebook_params, load_params
-from alma_core.recipe.languages import LANGUAGES, get_language
+from alma_core.recipe.languages import get_language
 from alma_core.runs.config import TrainConfigError, load_train_config, make_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,15 +27,6 @@ SEC5 = (ROOT / "params" / "tiny" / "sec5_main_results.yaml").read_text(encoding=
 BOMB = (SEC5.replace("seed: 42\n", "").replace("tiny_backbone: {}\n", "tiny_backbone:\n  a: &a [lol, lol, lol, lol, "
                                                  "lol, lol, lol, lol, lol]\n" + "".join(
     f"  {c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcde", "bcdef"))) + "seed: *f\n")
-
-
-@pytest.fixture
-def registry():
-    """The language registry as it was, restored after the test (loading params registers their declarations)."""
-    saved = dict(LANGUAGES)
-    yield LANGUAGES
-    LANGUAGES.clear()
-    LANGUAGES.update(saved)
 
 
 def _tiny(notebook: str) -> dict:

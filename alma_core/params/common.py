@@ -35,7 +35,6 @@ __all__ = [
     "check_train_runs",
     "plain_name",
     "check_languages",
-    "check_directions",
     "check_references",
     "langid_candidates",
     "check_batches",
@@ -259,9 +258,6 @@ def _known(code: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-check_directions = check_languages  # the name before every code was checked (evaluation.directions only)
 
 
 def langid_candidates(value: list[str] | None) -> list[str] | None:
