@@ -11,7 +11,7 @@ from alma_core.recipe import languages
 from alma_core.recipe.data import DataError, load_pairs, read_monolingual, read_shots, shots_path
 from alma_core.recipe.metrics import chrf, detect_languages
 from alma_core.recipe.testsets import read_test_set
-from alma_core.standins.mini_lexicon import LANGS, NAMES, SUBJECTS
+from alma_core.standins.lexicon import LANGS, NAMES, SUBJECTS
 from alma_core.standins.mini_world import (
     Meaning,
     WorldConfig,

@@ -12,6 +12,7 @@ import pytest
 
 from alma_core.io import read_yaml_mapping
 from alma_core.recipe.metrics import detect_languages
+from alma_core.standins.lexicon import LANGS
 from alma_core.standins.mini_corpus import (
     BILINGUAL_MIX,
     LLAMA2_SHARES,
@@ -19,7 +20,6 @@ from alma_core.standins.mini_corpus import (
     pretraining_document,
     pretraining_shares,
 )
-from alma_core.standins.mini_lexicon import LANGS
 from alma_core.standins.mini_words import rare_words
 from alma_core.standins.mini_world import WorldConfig, WorldError, pairs, realise, slot_sizes, train_meanings
 from alma_core.standins.mini_world import test_meanings as meanings_of_test

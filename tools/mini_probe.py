@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from alma_core.io import atomic_write_json  # noqa: E402
 from alma_core.recipe.languages import declare_languages  # noqa: E402
 from alma_core.recipe.metrics import bleu  # noqa: E402
-from alma_core.standins.mini_lexicon import LANGS  # noqa: E402
+from alma_core.standins.lexicon import LANGS  # noqa: E402
 from alma_core.standins.mini_world import WorldConfig, document, pairs, test_meanings, train_meanings  # noqa: E402
 from alma_core.standins.mini_world_data import UKRAINIAN  # noqa: E402
 from alma_core.standins.tiny_backbone import adamw_steps  # noqa: E402

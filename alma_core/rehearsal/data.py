@@ -7,10 +7,9 @@ the Section 6.2 Random/Filtered roots, OSCAR-2301 shards (JSON lines + zstandard
 `write_hub_datasets(hf_home)` puts XNLI / XStoryCloze / XWinograd where an offline
 `datasets.load_dataset(id, lang, split=...)` finds them.
 
-Sentences come from a small hand-written lexicon (standins.rehearsal_lexicon): subject + verb phrase + adverbial,
-with real words
-in each language's own script and word order, so aligned pairs share their slots and py3langid
-recognises every language. Everything is deterministic per seed and written atomically.
+Sentences come from THE hand-written lexicon (standins.lexicon) in the mini world's word order (standins.sentences):
+subject + verb and object + a time or place, with real words in each language's own script, so aligned pairs share
+their slots and py3langid recognises every language. Everything is deterministic per seed and written atomically.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from alma_core.recipe.crosslingual_items import HUB_DATASETS, TABLE12_LANGUAGES
 from alma_core.recipe.data import parallel_path, shots_path
 from alma_core.recipe.languages import PAPER_LANGUAGES, declare_languages, paper_directions, wmt_test_set
 from alma_core.recipe.sampling import degrade_pairs
-from alma_core.standins.rehearsal_lexicon import COMBOS, GRAMMAR, Combo, item_records, sentence
+from alma_core.standins.sentences import COMBOS, Combo, item_records, sentence, word_space
 
 __all__ = [
     "REHEARSAL_LANGUAGES",
@@ -240,9 +239,9 @@ def write_rehearsal_data(
     room = len(COMBOS) - 2 * test_sentences - valid_sentences  # per language, after the tests and valid
     if 3 * pairs_per_direction > room:
         raise ValueError(
-            f"pairs_per_direction={pairs_per_direction}: the rehearsal lexicon has {len(COMBOS)} sentences per "
+            f"pairs_per_direction={pairs_per_direction}: the lexicon makes {len(COMBOS)} sentences per "
             f"language, {room} left after tests and valid, and HW/Filtered/Random need 3 disjoint blocks. "
-            f"Fix: ask for at most {room // 3} pairs_per_direction, or extend LEXICON"
+            f"Fix: ask for at most {room // 3} pairs_per_direction, or extend standins/lexicon.py"
         )
     data = Path(root) / "data"
     roots = {name: data / name for name in ("human_written_data", "wmt", "wmt-en-ru-filtered",
@@ -263,7 +262,7 @@ def write_rehearsal_data(
     for lang in OSCAR_LANGUAGES:
         documents = _documents(seed, lang, max(4, round(oscar_documents * _DOC_SHARE[lang])))
         _write_oscar(roots["oscar"], lang, documents, seed)
-        joiner = GRAMMAR[lang]["space"]  # monolingual/{lang}.txt: one document per line
+        joiner = word_space(lang)  # monolingual/{lang}.txt: one document per line
         atomic_write_text(hw / "monolingual" / f"{lang}.txt", "".join(joiner.join(d) + "\n" for d in documents))
     _write_item_files(roots["crosslingual"], seed, items_per_language)
     return roots

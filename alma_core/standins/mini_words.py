@@ -2,7 +2,7 @@
 
 Real vocabularies are Zipfian: a few words are frequent and most are rare, so a small parallel corpus leaves a
 share of any test set's words unseen; only monolingual and incidental bilingual text can teach them. The
-hand-written lexicon (`mini_lexicon`) gives the frequent head; this module invents the tail. Each concept gets an
+hand-written lexicon (`lexicon`) gives the frequent head; this module invents the tail. Each concept gets an
 independent word in every language from that language's own letters and syllable shapes (no cognates, so
 nothing but bilingual context links two of them). Like the hand-written lexicon, the tail is fixed: word k of a
 language is the same in every world (a prefix-stable stream), whatever the world's seed or tail size.

@@ -1,9 +1,9 @@
 """The mini world: a seeded meaning generator realised in en, de, cs, is, zh, ru, uk (Sec. 4-6 in miniature; issue 14).
 
 A `Meaning` is an action (subject, verb + object, place, time) or a state (subject, attribute, place, time), with
-room numbers, clock times and personal names as the bridges real text has. `realise` writes it in a
-language with the hand-written lexicon and grammars of `alma_core.standins.mini_lexicon`. Every meaning falls in one
-bucket (train / valid / test) by a hash of its content, so test meanings never occur in any training text;
+room numbers, clock times and personal names as the bridges real text has. `realise` writes it in a language
+with THE hand-written lexicon (`alma_core.standins.lexicon`) in that language's word order. Every meaning falls in
+one bucket (train / valid / test) by a hash of its content, so test meanings never occur in any training text;
 a share of the lexicon is held out of the parallel data (it occurs only in monolingual text and tests).
 Every stream is random-access: item i depends only on the seed, the stream's name and i.
 """
@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass, replace
 
 from alma_core.io import seeded_rng
-from alma_core.standins.mini_lexicon import (
+from alma_core.standins.lexicon import (
     ATTRIBUTES,
     COPULA,
     FRONT_COMMA,

@@ -26,8 +26,8 @@ from alma_core.recipe.data import (
     write_train_pairs,
 )
 from alma_core.recipe.languages import PAPER_LANGUAGES
+from alma_core.standins.lexicon import LANGS
 from alma_core.standins.mini_corpus import document, pretraining_documents, pretraining_shares
-from alma_core.standins.mini_lexicon import LANGS
 from alma_core.standins.mini_world import (
     Meaning,
     WorldConfig,

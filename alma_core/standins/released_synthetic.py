@@ -1,8 +1,8 @@
 """The official `outputs/` layout of fe1ixxu/ALMA (Sec. 5.1 test sets, released translations), and a tree in it.
 
 `testset_path` / `system_path` name the files exactly as the official `evals/*.sh` read them; the generated tree
-(`write_synthetic_release`) fills that layout with the rehearsal lexicon's aligned sentences, so the released-outputs
-chapter and its tests run offline on files written for them, not copied.
+(`write_synthetic_release`) fills that layout with the lexicon's aligned sentences (`standins.sentences`), so the
+released-outputs chapter and its tests run offline on files written for them, not copied.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from alma_core.io import atomic_write_text, seeded_rng
-from alma_core.standins.rehearsal_lexicon import COMBOS, LANG_ORDER, sentence
+from alma_core.standins.lexicon import LANGS
+from alma_core.standins.sentences import COMBOS, sentence
 
 __all__ = ["TESTSET", "MAX_SEGMENTS", "SyntheticReleaseError", "testset_path", "system_path", "write_synthetic_release"]
 
@@ -69,10 +70,10 @@ def write_synthetic_release(root: str | os.PathLike, collections: Sequence[Any],
     for c in collections:
         for direction in c.directions:
             src, tgt = direction.split("-")
-            missing = [code for code in (src, tgt) if code not in LANG_ORDER]
+            missing = [code for code in (src, tgt) if code not in LANGS]
             if missing:
                 raise SyntheticReleaseError(f"synthetic release, {c.name} {direction}: no lexicon for {missing}; "
-                                            f"use directions between English and {LANG_ORDER[1:]}")
+                                            f"use directions between English and {LANGS[1:]}")
             combos = seeded_rng(seed, "released", c.name, direction).sample(COMBOS, segments)
             for lang in (src, tgt):
                 atomic_write_text(root / testset_path(c.name, direction, lang),

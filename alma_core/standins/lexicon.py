@@ -1,4 +1,5 @@
-"""The mini world's hand-written lexicon and grammars (Sec. 4's languages in miniature; issue 14).
+"""THE hand-written lexicon of the stand-ins: en, de, cs, is, zh, ru, uk in their own script (Sec. 4's languages in
+miniature; issue 14). The mini world (`mini_world`) and the rehearsal's sentences (`sentences`) both read it.
 
 Real words in each language's own script: subjects (noun phrases with a natural gender, and personal
 names shared across languages: a bridge real text has), verbs with the objects they take (accusative
@@ -6,11 +7,14 @@ forms written out), places (cities and "room N" with a number), times (word time
 digits) and predicate attributes (gendered forms where the language inflects them). Two sentence kinds,
 an action (S V O P T) and a state (S is A P T), each optionally with the time fronted, realised in every
 language's own word order (German and Icelandic verb-second, Chinese S-T-P-V-O). Columns follow LANGS.
+The mini world draws entries by index and by the size of each tuple, so a new row changes its text: words
+only the rehearsal needs go in tuples of their own (BECAUSE), which the mini world never reads.
 """
 
 from __future__ import annotations
 
-__all__ = ["LANGS", "SUBJECTS", "NAMES", "VERBS", "PLACES", "TIMES", "ATTRIBUTES", "COPULA", "FRONT_COMMA"]
+__all__ = ["LANGS", "SUBJECTS", "NAMES", "VERBS", "PLACES", "TIMES", "ATTRIBUTES", "COPULA", "FRONT_COMMA",
+           "BECAUSE"]
 
 LANGS: tuple[str, ...] = ("en", "de", "cs", "is", "zh", "ru", "uk")
 
@@ -195,3 +199,8 @@ ATTRIBUTES: tuple[Row, ...] = (
 
 COPULA: dict[str, str] = {"en": "is", "de": "ist", "cs": "je", "is": "er", "zh": "", "ru": "", "uk": ""}
 FRONT_COMMA: dict[str, str] = {"en": ", ", "zh": "，"}  # after a fronted time; the other languages use none
+
+# Rehearsal only (App. J's XWinograd items, `sentences.item_records`); the mini world never reads it: "because" joining
+# two clauses, with the punctuation before it.
+BECAUSE: dict[str, str] = {"en": ", because", "de": ", denn", "cs": ", protože", "is": ", af því að", "zh": "，因为",
+                           "ru": ", потому что", "uk": ", тому що"}
