@@ -59,7 +59,7 @@ def _sentences(cfg: WorldConfig, stream: str, index: int, count: int) -> list[mi
 
 def _join(texts: list[str], lang: str) -> str:
     """Sentences as running text in `lang` (no spaces in Chinese)."""
-    return ("" if lang == "zh" else " ").join(texts)
+    return mini_world.word_space(lang).join(texts)
 
 
 def _bilingual(cfg: WorldConfig, main: str, other: str, kind: str, stream: str, index: int, sep: str = "\n") -> str:

@@ -34,7 +34,8 @@ from alma_core.standins.mini_words import rare_object, rare_place
 
 __all__ = [
     "WorldConfig", "Meaning", "ALL_SUBJECTS", "ACTIONS", "SLOT_SIZES", "BUCKETS", "WorldError", "RARE_VERBS",
-    "slot_sizes", "held_out_entries", "sample_meaning", "bucket", "realise", "uses_held_out", "draw_meaning",
+    "slot_sizes", "held_out_entries", "sample_meaning", "bucket", "word_space", "lower_first", "realise",
+    "uses_held_out", "draw_meaning",
     "document", "documents",
     "train_meanings", "valid_meanings", "test_meanings", "pairs",
 ]
@@ -261,6 +262,16 @@ def _paren(lang: str, gloss: str) -> str:
     return f"（{gloss}）" if lang == "zh" else f" ({gloss})"
 
 
+def word_space(lang: str) -> str:
+    """What stands between words and sentences in `lang`: nothing in Chinese, else a space (Sec. 4 in miniature)."""
+    return "" if lang == "zh" else " "
+
+
+def lower_first(text: str) -> str:
+    """Lower-case the first letter (a phrase moved inside a sentence); German nouns keep their capital."""
+    return text[:1].lower() + text[1:]
+
+
 def realise(meaning: Meaning, lang: str, *, gloss: bool = False, omit: str = "", gloss_in: str = "en",
             place_in: str = "") -> str:
     """The meaning as one sentence in `lang`; `gloss` adds a gloss in `gloss_in` (English), `omit` drops the slots
@@ -275,11 +286,11 @@ def realise(meaning: Meaning, lang: str, *, gloss: bool = False, omit: str = "",
         if not text or slot in omit:
             continue
         if slot == "S" and pieces and meaning.subject < len(SUBJECTS):
-            text = text[:1].lower() + text[1:]
+            text = lower_first(text)
         pieces.append(text)
     if meaning.front and lang in FRONT_COMMA:
         pieces[0] += FRONT_COMMA[lang].rstrip()
-    text = ("" if lang == "zh" else " ").join(pieces)
+    text = word_space(lang).join(pieces)
     return text[:1].upper() + text[1:] + ("。" if lang == "zh" else ".")
 
 
@@ -296,8 +307,9 @@ def document(cfg: WorldConfig, lang: str, index: int) -> str:
         draw_meaning(cfg, f"mono:{lang}", index, "train", covered_only=False, subject=first.subject, salt=k)
         for k in range(1, 2 + rng.randrange(4))
     ]
-    space = "" if lang == "zh" else " "
-    return space.join(realise(m, lang, gloss=lang != "en" and rng.random() < cfg.code_switch) for m in sentences)
+    return word_space(lang).join(
+        realise(m, lang, gloss=lang != "en" and rng.random() < cfg.code_switch) for m in sentences
+    )
 
 
 def documents(cfg: WorldConfig, lang: str, start: int = 0) -> Iterator[str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from alma_core.io import atomic_write_text, seeded_rng
 from alma_core.standins.lexicon import LANGS
+from alma_core.standins.mini_world import word_space
 from alma_core.standins.sentences import COMBOS, sentence
 
 __all__ = ["TESTSET", "MAX_SEGMENTS", "SyntheticReleaseError", "testset_path", "system_path", "write_synthetic_release"]
@@ -41,7 +42,7 @@ def _perturb(text: str, rng: Any, lang: str) -> str:
     units = list(text) if lang == "zh" else text.split(" ")
     if len(units) > 2:
         del units[rng.randrange(1, len(units) - 1)]
-    return ("" if lang == "zh" else " ").join(units)
+    return word_space(lang).join(units)
 
 
 def _hypotheses(combos: Sequence[Any], src: str, tgt: str, rng: Any, profile: Any) -> list[str]:

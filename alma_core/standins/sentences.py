@@ -15,7 +15,7 @@ from typing import Any
 from alma_core.io import seeded_rng
 from alma_core.recipe.crosslingual_items import TASKS
 from alma_core.standins.lexicon import BECAUSE, LANGS, PLACES, SUBJECTS, TIMES
-from alma_core.standins.mini_world import ACTIONS, Meaning, realise
+from alma_core.standins.mini_world import ACTIONS, Meaning, lower_first, realise, word_space
 
 __all__ = ["Combo", "ADVERBIALS", "COMBOS", "word_space", "sentence", "item_records"]
 
@@ -40,19 +40,9 @@ COMBOS: tuple[Combo, ...] = tuple(
 )
 
 
-def word_space(lang: str) -> str:
-    """What stands between words and sentences in `lang` (nothing in Chinese), as the mini world writes it."""
-    return "" if lang == "zh" else " "
-
-
 def sentence(combo: Combo, lang: str, *, adverbial: bool = True) -> str:
     """The combo as one sentence in `lang` (the mini world's realisation); the same combo is its translation."""
     return realise(combo, lang, omit="" if adverbial else "PT")
-
-
-def _lower_first(text: str) -> str:
-    """Lower-case the first letter (a phrase moved inside a sentence); German nouns keep their capital."""
-    return text[:1].lower() + text[1:]
 
 
 def _clause(combo: Combo, lang: str, omit: str = "") -> str:
@@ -62,8 +52,8 @@ def _clause(combo: Combo, lang: str, omit: str = "") -> str:
 
 def _winograd(combo: Combo, other_subject: int, other_action: int, lang: str, answer: int) -> dict[str, str]:
     """An XWinograd record: "<clause>, because _ <verb phrase>." with the two subjects as options."""
-    options = [_lower_first(SUBJECTS[s][0][LANGS.index(lang)]) for s in (combo.subject, other_subject)]
-    verb_phrase = _lower_first(_clause(replace(combo, action=other_action), lang, omit="SPT"))
+    options = [lower_first(SUBJECTS[s][0][LANGS.index(lang)]) for s in (combo.subject, other_subject)]
+    verb_phrase = lower_first(_clause(replace(combo, action=other_action), lang, omit="SPT"))
     sp, stop = word_space(lang), sentence(combo, lang)[-1]  # the stop the mini world ends a sentence with
     blank = f"{_clause(combo, lang)}{BECAUSE[lang]}{sp}_{sp}{verb_phrase}{stop}"
     return {"sentence": blank, "option1": options[0], "option2": options[1], "answer": str(answer)}
